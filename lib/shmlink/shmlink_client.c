@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+/*
+ * The client role, as gVisor's sharedmem.New (spec §6.1, §6.2). The client owns both
+ * data regions: TX data is a pool of buffer_size chunks lent to the server per frame
+ * until its completion comes back; RX data is a set of buffers posted to the server,
+ * buffer i at offset i * buffer_size with id i, re-posted once their frame is consumed.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "shmlink_ep_priv.h"
+
+static uint64_t
+min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static int
+client_tx_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq)
+{
+	struct client_tx *t = &ep->tx.c;
+	uint32_t i;
+
+	if (shmlink_pipe_tx_init(&t->desc, txq->tx_pipe, txq->tx_pipe_size) != 0 ||
+			shmlink_pipe_rx_init(&t->compl, txq->rx_pipe, txq->rx_pipe_size) != 0)
+		return -EINVAL;
+	t->notify = txq->notify;
+	t->data = txq->data;
+	t->buf_size = ep->conf.buffer_size;
+	t->nb_chunks = (uint32_t)min_u64(txq->data_size / t->buf_size, EP_MAX_BUFFERS);
+	/* The server pushes one completion per frame and gVisor's panics when that pipe
+	 * is full (spec §8.1-2): never have more frames in flight than it holds. */
+	t->nb_ids = (uint32_t)min_u64(t->nb_chunks,
+			shmlink_pipe_capacity(t->compl.ring_len, SHMLINK_TXC_SIZE));
+	if (t->nb_chunks == 0 || t->nb_ids == 0)
+		return -EINVAL;
+	t->free_chunks = calloc(t->nb_chunks, sizeof(uint32_t));
+	t->chunk_next = calloc(t->nb_chunks, sizeof(uint32_t));
+	t->id_chunk = calloc(t->nb_ids, sizeof(uint32_t));
+	t->free_ids = calloc(t->nb_ids, sizeof(uint32_t));
+	if (t->free_chunks == NULL || t->chunk_next == NULL || t->id_chunk == NULL ||
+			t->free_ids == NULL)
+		return -ENOMEM;
+	/* Stacks: chunk 0 and id 0 come out first. */
+	for (i = 0; i < t->nb_chunks; i++)
+		t->free_chunks[i] = t->nb_chunks - 1 - i;
+	t->nb_free_chunks = t->nb_chunks;
+	for (i = 0; i < t->nb_ids; i++) {
+		t->free_ids[i] = t->nb_ids - 1 - i;
+		t->id_chunk[i] = EP_NONE;
+	}
+	t->nb_free_ids = t->nb_ids;
+	return 0;
+}
+
+static void client_rx_post(struct client_rx *r);
+
+static int
+client_rx_create(struct shmlink_ep *ep, const struct shmlink_qmap *rxq)
+{
+	struct client_rx *r = &ep->rx.c;
+	uint64_t avail, reserve, nb;
+	uint32_t i;
+
+	if (shmlink_pipe_tx_init(&r->fill, rxq->tx_pipe, rxq->tx_pipe_size) != 0 ||
+			shmlink_pipe_rx_init(&r->compl, rxq->rx_pipe, rxq->rx_pipe_size) != 0)
+		return -EINVAL;
+	r->notify = rxq->notify;
+	r->data = rxq->data;
+	r->buf_size = ep->conf.buffer_size;
+	/*
+	 * Post no more than the fill pipe holds, and few enough that the completions for
+	 * all of them fit the completion pipe with room for one large frame's record:
+	 * gVisor's server loses buffers when that pipe is full (spec §8.1-3).
+	 */
+	nb = min_u64(rxq->data_size / r->buf_size,
+			shmlink_pipe_capacity(r->fill.ring_len, SHMLINK_RXP_SIZE));
+	avail = r->compl.ring_len - SHMLINK_PIPE_HDR_SIZE;
+	reserve = min_u64(shmlink_pipe_slot_bytes(shmlink_rxc_len(SHMLINK_FRAME_MAX_BUFS)),
+			avail / 2);
+	nb = min_u64(nb, (avail - reserve) / shmlink_pipe_slot_bytes(shmlink_rxc_len(1)));
+	nb = min_u64(nb, EP_MAX_BUFFERS);
+	if (nb == 0)
+		return -EINVAL;
+	r->nb_bufs = (uint32_t)nb;
+	r->posted = calloc(r->nb_bufs, 1);
+	r->repost = calloc(r->nb_bufs, sizeof(uint32_t));
+	r->held = calloc(r->nb_bufs, sizeof(uint32_t));
+	if (r->posted == NULL || r->repost == NULL || r->held == NULL)
+		return -ENOMEM;
+	for (i = 0; i < r->nb_bufs; i++)
+		r->repost[i] = r->nb_bufs - 1 - i;
+	r->nb_repost = r->nb_bufs;
+	shmlink_notify_disarm(&r->notify);
+	client_rx_post(r);
+	return 0;
+}
+
+void
+client_destroy(struct shmlink_ep *ep)
+{
+	free(ep->tx.c.free_chunks);
+	free(ep->tx.c.chunk_next);
+	free(ep->tx.c.id_chunk);
+	free(ep->tx.c.free_ids);
+	free(ep->rx.c.posted);
+	free(ep->rx.c.repost);
+	free(ep->rx.c.held);
+}
+
+int
+client_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
+		const struct shmlink_qmap *rxq)
+{
+	int rc;
+
+	rc = client_tx_create(ep, txq);
+	if (rc == 0)
+		rc = client_rx_create(ep, rxq);
+	if (rc != 0)
+		client_destroy(ep);
+	return rc;
+}
+
+/* Take back the chunks of every completed frame. */
+static void
+client_tx_reap(struct shmlink_ep *ep)
+{
+	struct client_tx *t = &ep->tx.c;
+	const void *rec;
+	uint32_t len;
+
+	/* Bounded: the reader never gets more than one ring ahead of its last flush. */
+	while ((rec = shmlink_pipe_rx_pull(&t->compl, &len)) != NULL) {
+		uint32_t c, n;
+		uint64_t id;
+
+		if (shmlink_txc_decode(rec, len, &id) != 0 || id >= t->nb_ids ||
+				t->id_chunk[id] == EP_NONE) {
+			ep->tx.st.err[SHMLINK_ERR_TX_COMPL]++;
+			continue;
+		}
+		for (c = t->id_chunk[id], n = 0; c != EP_NONE && n < t->nb_chunks; n++) {
+			t->free_chunks[t->nb_free_chunks++] = c;
+			c = t->chunk_next[c];
+		}
+		t->id_chunk[id] = EP_NONE;
+		t->free_ids[t->nb_free_ids++] = (uint32_t)id;
+	}
+	shmlink_pipe_rx_flush(&t->compl);
+}
+
+/* Lend @nb chunks to frame @id; fill @bufs with where the frame's @wire bytes go. */
+static void
+client_tx_take(struct client_tx *t, uint32_t id, uint32_t nb, uint32_t wire,
+		struct shmlink_buf *bufs)
+{
+	uint32_t k, prev = EP_NONE;
+
+	for (k = 0; k < nb; k++) {
+		uint32_t c = t->free_chunks[--t->nb_free_chunks];
+		uint32_t left = wire - k * t->buf_size;
+
+		bufs[k].offset = (uint64_t)c * t->buf_size;
+		bufs[k].size = left < t->buf_size ? left : t->buf_size;
+		t->chunk_next[c] = EP_NONE;
+		if (prev == EP_NONE)
+			t->id_chunk[id] = c;
+		else
+			t->chunk_next[prev] = c;
+		prev = c;
+	}
+}
+
+/* Undo client_tx_take() for a frame that could not be pushed. */
+static void
+client_tx_give_back(struct client_tx *t, uint32_t id)
+{
+	uint32_t c = t->id_chunk[id];
+
+	while (c != EP_NONE) {
+		t->free_chunks[t->nb_free_chunks++] = c;
+		c = t->chunk_next[c];
+	}
+	t->id_chunk[id] = EP_NONE;
+	t->free_ids[t->nb_free_ids++] = id;
+}
+
+unsigned int
+client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsigned int n)
+{
+	struct client_tx *t = &ep->tx.c;
+	struct shmlink_buf bufs[SHMLINK_FRAME_MAX_BUFS];
+	uint32_t used[SHMLINK_FRAME_MAX_BUFS];
+	uint32_t vh = ep->conf.virtio_hdr ? SHMLINK_VIRTIO_HDR_LEN : 0;
+	unsigned int i, sent = 0;
+
+	client_tx_reap(ep);
+	for (i = 0; i < n; i++) {
+		uint64_t wire = (uint64_t)frames[i].len + vh;
+		uint64_t nb = (wire + t->buf_size - 1) / t->buf_size;
+		uint32_t id;
+
+		if (frames[i].len == 0 || nb > SHMLINK_FRAME_MAX_BUFS || nb > t->nb_chunks) {
+			ep->tx.st.tx_oversize++;
+			continue;
+		}
+		if (nb > t->nb_free_chunks || t->nb_free_ids == 0)
+			break;
+		id = t->free_ids[--t->nb_free_ids];
+		client_tx_take(t, id, (uint32_t)nb, (uint32_t)wire, bufs);
+		/* Nothing is visible to the server before the flush, so the data may follow
+		 * the descriptor. */
+		if (shmlink_txd_push(&t->desc, id, (uint32_t)wire, bufs, (uint32_t)nb) != 0) {
+			client_tx_give_back(t, id);
+			break;
+		}
+		ep_fill_bufs(ep, &frames[i], t->data, bufs, (uint32_t)nb, used);
+		sent++;
+	}
+	if (sent > 0) {
+		shmlink_pipe_tx_flush(&t->desc);
+		if (shmlink_notify_signal(&t->notify))
+			ep->tx.st.signals++;
+	}
+	return i;
+}
+
+/* Post every buffer waiting to go back to the server; one flush. */
+static void
+client_rx_post(struct client_rx *r)
+{
+	while (r->nb_repost > 0) {
+		uint32_t id = r->repost[r->nb_repost - 1];
+		struct shmlink_buf b = {
+			.offset = (uint64_t)id * r->buf_size,
+			.size = r->buf_size,
+			.userdata = 0,
+			.id = id,
+		};
+
+		if (shmlink_rxp_push(&r->fill, &b) != 0)
+			break;
+		r->posted[id] = 1;
+		r->nb_posted++;
+		r->nb_repost--;
+	}
+	shmlink_pipe_tx_flush(&r->fill);
+}
+
+/*
+ * Take back the buffers a completion names, if they are ours and with the server
+ * (spec §8.2: id known and posted, offset as posted, size within the buffer).
+ * Returns false if anything was wrong; the good buffers are taken back all the same.
+ */
+static bool
+client_rx_take(struct client_rx *r, struct shmlink_buf *bufs, uint32_t nb, uint32_t total)
+{
+	uint64_t sum = 0;
+	bool ok = true;
+	uint32_t k;
+
+	for (k = 0; k < nb; k++) {
+		uint64_t id = bufs[k].id;
+
+		if (id >= r->nb_bufs || !r->posted[id] ||
+				bufs[k].offset != id * r->buf_size || bufs[k].size > r->buf_size) {
+			ok = false;
+			continue;
+		}
+		r->posted[id] = 0;
+		r->nb_posted--;
+		r->held[r->nb_held++] = (uint32_t)id;
+		sum += bufs[k].size;
+	}
+	return ok && sum >= total;
+}
+
+unsigned int
+client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned int max,
+		struct shmlink_seg *segs, unsigned int max_segs)
+{
+	struct client_rx *r = &ep->rx.c;
+	struct shmlink_buf bufs[SHMLINK_FRAME_MAX_BUFS];
+	unsigned int nf = 0, nsegs = 0;
+
+	if (r->nb_repost > 0)
+		client_rx_post(r);
+	while (nf < max) {
+		uint64_t mark = shmlink_pipe_rx_mark(&r->compl);
+		const void *rec;
+		uint32_t len, total, nb;
+		int64_t n;
+
+		rec = shmlink_pipe_rx_pull(&r->compl, &len);
+		if (rec == NULL)
+			break;
+		n = shmlink_rxc_decode(rec, len, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
+		if (n <= 0) {
+			ep->rx.st.err[SHMLINK_ERR_RX_COMPL]++;
+			continue;
+		}
+		nb = n > SHMLINK_FRAME_MAX_BUFS ? SHMLINK_FRAME_MAX_BUFS : (uint32_t)n;
+		if (nsegs + nb > max_segs && nf > 0) {
+			/* No room for its segments in this burst: leave it for the next. */
+			shmlink_pipe_rx_rewind(&r->compl, mark);
+			break;
+		}
+		if (!client_rx_take(r, bufs, nb, total) || nb < n) {
+			ep->rx.st.err[SHMLINK_ERR_RX_COMPL]++;
+			continue;
+		}
+		if (nb > max_segs) {
+			ep->rx.st.rx_oversize++;
+			continue;
+		}
+		if (ep_make_frame(ep, r->data, bufs, nb, total, &frames[nf], &segs[nsegs])) {
+			nsegs += frames[nf].nb_segs;
+			nf++;
+		}
+	}
+	/* The records are decoded; the buffers stay held until the release. */
+	shmlink_pipe_rx_flush(&r->compl);
+	ep->rx.pending = r->nb_held > 0;
+	return nf;
+}
+
+void
+client_rx_release(struct shmlink_ep *ep)
+{
+	struct client_rx *r = &ep->rx.c;
+
+	while (r->nb_held > 0)
+		r->repost[r->nb_repost++] = r->held[--r->nb_held];
+	client_rx_post(r);
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#ifndef SHMLINK_ENDPOINT_H
+#define SHMLINK_ENDPOINT_H
+
+/**
+ * @file
+ * Endpoints: one side of a queue pair (spec §6), in either of gVisor's roles.
+ *
+ * - SHMLINK_ROLE_CLIENT behaves as gVisor's sharedmem.New: it owns the buffers of both
+ *   data regions, sends through a TX buffer pool and id table, and posts RX buffers.
+ * - SHMLINK_ROLE_SERVER behaves as gVisor's NewServerEndpoint: it reads the client's TX
+ *   descriptors (and completes every one of them), and fills the client's posted buffers.
+ *
+ * Both take the same two queues, named from the client's side (TX: client -> server).
+ *
+ * The data path works in bursts: one ring flush and at most one eventfd signal per burst.
+ * Frames are scatter lists of (pointer, length), so callers map their own buffer chains
+ * (DPDK mbufs, say) onto them. Received frames point into shared memory and stay valid
+ * until shmlink_ep_rx_release(); the peer may still write to those bytes, so copy them.
+ *
+ * Threads: the transmit functions and the receive functions may run on two different
+ * threads, each on one thread at a time. Nothing here blocks or allocates after create.
+ *
+ * The peer is untrusted. Every record is copied out of the ring once and checked; a bad
+ * one is counted in the endpoint's error counters (the peer loses that frame or buffer)
+ * and a damaged ring marks the endpoint broken: from then on nothing moves and the owner
+ * should drop the link.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shmlink_notify.h"
+#include "shmlink_qfile.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The most buffers one frame may span; frames needing more are dropped. */
+#define SHMLINK_FRAME_MAX_BUFS	128u
+/** Length of the virtio-net header that may precede each frame on the wire. */
+#define SHMLINK_VIRTIO_HDR_LEN	10u
+/** Default largest frame accepted on receive (not counting a virtio header). */
+#define SHMLINK_DEFAULT_MAX_FRAME 65535u
+
+/** The gVisor role an endpoint plays. */
+enum shmlink_role {
+	SHMLINK_ROLE_CLIENT = 0,	/**< gVisor's sharedmem.New */
+	SHMLINK_ROLE_SERVER = 1,	/**< gVisor's sharedmem.NewServerEndpoint */
+};
+
+/** Endpoint settings; both sides must agree on them out of band (spec §8.1-11). */
+struct shmlink_ep_conf {
+	uint32_t buffer_size;	/**< client: size of each TX chunk and posted RX buffer
+				 *   (0: 2048); server: unused */
+	uint32_t max_frame;	/**< largest frame taken on receive, without the virtio
+				 *   header (0: 65535) */
+	bool virtio_hdr;	/**< a 10-byte virtio-net header precedes each frame on the
+				 *   wire: 10 zero bytes added on send, stripped on receive */
+	bool raw_ip;		/**< frames are raw IP packets (gVisor's empty LinkAddress),
+				 *   not Ethernet frames; used by @c trim */
+	bool trim;		/**< client: cut received frames to their L3 length, for
+				 *   gVisor's server over-reporting sizes (spec §8.1-1) */
+};
+
+/** A piece of a frame. */
+struct shmlink_seg {
+	void *addr;
+	uint32_t len;
+};
+
+/** A frame: @c nb_segs pieces adding up to @c len bytes. */
+struct shmlink_frame {
+	struct shmlink_seg *segs;
+	uint32_t nb_segs;
+	uint32_t len;
+};
+
+/** Kinds of peer protocol violations (spec §8.2). */
+enum shmlink_err {
+	SHMLINK_ERR_RING = 0,		/**< a damaged pipe; the endpoint is broken */
+	SHMLINK_ERR_TX_DESC,		/**< server: bad TX descriptor (completed, dropped) */
+	SHMLINK_ERR_TX_COMPL,		/**< client: bad or unknown TX completion (ignored) */
+	SHMLINK_ERR_POSTED_BUF,		/**< server: bad posted RX buffer (skipped) */
+	SHMLINK_ERR_RX_COMPL,		/**< client: bad RX completion (frame dropped) */
+	SHMLINK_ERR_COUNT,
+};
+
+/** Counters of an endpoint. Packets and bytes are the caller's to count. */
+struct shmlink_ep_stats {
+	uint64_t err[SHMLINK_ERR_COUNT];	/**< peer violations, by kind */
+	uint64_t rx_oversize;	/**< received frames too long or in too many buffers */
+	uint64_t rx_runt;	/**< received frames empty or shorter than the virtio header */
+	uint64_t rx_trimmed;	/**< received frames cut to their L3 length */
+	uint64_t tx_oversize;	/**< frames to send that can never fit: dropped */
+	uint64_t signals;	/**< eventfd writes to the peer */
+};
+
+struct shmlink_ep;
+
+/** Name of an error counter, e.g. "ring_damaged". */
+const char *shmlink_err_name(enum shmlink_err e);
+
+/**
+ * Create an endpoint over two mapped queues, which must outlive it. Sets our consumer
+ * word to "polling". A client posts its initial RX buffers here.
+ * @return the endpoint, or NULL with errno set (EINVAL: bad configuration or queues too
+ * small for it; ENOMEM).
+ */
+struct shmlink_ep *shmlink_ep_create(enum shmlink_role role, const struct shmlink_qmap *txq,
+		const struct shmlink_qmap *rxq, const struct shmlink_ep_conf *conf);
+
+/** Free an endpoint. Writes nothing to the queues. NULL is allowed. */
+void shmlink_ep_destroy(struct shmlink_ep *ep);
+
+/**
+ * Send up to @p n frames, copying them into shared memory; one flush and at most one
+ * signal. Stops at the first frame that does not fit now (back-pressure).
+ * @return how many frames were consumed: sent, or dropped because they can never fit
+ * (counted in tx_oversize). The caller may free those and retry the rest later.
+ */
+unsigned int shmlink_ep_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames,
+		unsigned int n);
+
+/**
+ * Receive up to @p max frames. Their segments are taken from @p segs (room for
+ * @p max_segs) and point into shared memory until shmlink_ep_rx_release(), which is done
+ * implicitly by the next call if the caller did not. Virtio headers are already stripped.
+ * @return the number of frames in @p frames.
+ */
+unsigned int shmlink_ep_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames,
+		unsigned int max, struct shmlink_seg *segs, unsigned int max_segs);
+
+/** Give the buffers of the last received burst back to the peer (one flush). */
+void shmlink_ep_rx_release(struct shmlink_ep *ep);
+
+/** True if the next shmlink_ep_rx_burst() would find something (or the ring is bad). */
+bool shmlink_ep_rx_ready(struct shmlink_ep *ep);
+
+/**
+ * The notification of our receive direction, for the consumer sleep sequence
+ * (see shmlink_notify.h): its eventfd is what to wait on.
+ */
+const struct shmlink_notify *shmlink_ep_rx_notify(const struct shmlink_ep *ep);
+
+/** True once a damaged ring was seen: the link must be dropped. */
+bool shmlink_ep_broken(const struct shmlink_ep *ep);
+
+/** Read the counters (summed over both directions). */
+void shmlink_ep_stats_get(const struct shmlink_ep *ep, struct shmlink_ep_stats *st);
+
+/** The role of an endpoint. */
+enum shmlink_role shmlink_ep_role(const struct shmlink_ep *ep);
+
+/**
+ * Client: how many TX buffers (chunks) and RX buffers the endpoint has, and how many of
+ * each are with the peer now. Both "with peer" figures return to 0 and the posted count
+ * respectively once the peer has completed everything. Server: all zero.
+ */
+struct shmlink_ep_buffers {
+	uint32_t tx_chunks;		/**< TX chunks in the pool */
+	uint32_t tx_chunks_inflight;	/**< TX chunks sent, not yet completed */
+	uint32_t rx_bufs;		/**< RX buffers this client posts */
+	uint32_t rx_bufs_posted;	/**< RX buffers with the server now */
+};
+void shmlink_ep_buffers_get(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMLINK_ENDPOINT_H */

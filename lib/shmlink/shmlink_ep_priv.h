@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#ifndef SHMLINK_EP_PRIV_H
+#define SHMLINK_EP_PRIV_H
+
+/* Endpoint internals shared by shmlink_endpoint.c, shmlink_client.c, shmlink_server.c. */
+
+#include <string.h>
+
+#include "shmlink_endpoint.h"
+#include "shmlink_pipe.h"
+#include "shmlink_queue.h"
+
+#define EP_CACHE_LINE 64
+#define EP_NONE UINT32_MAX
+
+/* The most ids/buffers an endpoint tracks: bounds what a peer's file sizes can make us
+ * allocate. */
+#define EP_MAX_BUFFERS 65536u
+
+/* Client transmit: TX queue, we write descriptors and read completions. */
+struct client_tx {
+	struct shmlink_pipe_tx desc;		/* TX queue TxPipe */
+	struct shmlink_pipe_rx compl;		/* TX queue RxPipe */
+	struct shmlink_notify notify;		/* TX queue: we signal */
+	uint8_t *data;
+	uint32_t buf_size;
+	uint32_t nb_chunks;
+	uint32_t nb_free_chunks;
+	uint32_t nb_ids;			/* frames in flight at most */
+	uint32_t nb_free_ids;
+	uint32_t *free_chunks;			/* stack, LIFO as gVisor's pool */
+	uint32_t *chunk_next;			/* chunk -> next chunk of its frame */
+	uint32_t *id_chunk;			/* id -> first chunk, EP_NONE if free */
+	uint32_t *free_ids;			/* stack */
+};
+
+/* Client receive: RX queue, we post buffers and read completions. */
+struct client_rx {
+	struct shmlink_pipe_tx fill;		/* RX queue TxPipe */
+	struct shmlink_pipe_rx compl;		/* RX queue RxPipe */
+	struct shmlink_notify notify;		/* RX queue: we own the word */
+	uint8_t *data;
+	uint32_t buf_size;
+	uint32_t nb_bufs;
+	uint32_t nb_posted;
+	uint32_t nb_repost;
+	uint32_t nb_held;
+	uint8_t *posted;			/* id -> 1 while the server has it */
+	uint32_t *repost;			/* ids to post again */
+	uint32_t *held;				/* ids of the current burst's frames */
+};
+
+/* Server receive: TX queue, we read descriptors and write completions. */
+struct server_rx {
+	struct shmlink_pipe_rx desc;		/* TX queue TxPipe */
+	struct shmlink_pipe_tx compl;		/* TX queue RxPipe */
+	struct shmlink_notify notify;		/* TX queue: we own the word */
+	uint8_t *data;
+	uint64_t data_size;
+};
+
+/* Server transmit: RX queue, we take posted buffers and write completions. */
+struct server_tx {
+	struct shmlink_pipe_rx fill;		/* RX queue TxPipe */
+	struct shmlink_pipe_tx compl;		/* RX queue RxPipe */
+	struct shmlink_notify notify;		/* RX queue: we signal */
+	uint8_t *data;
+	uint64_t data_size;
+};
+
+/* Each direction on its own cache lines, with its own counters: two threads may run the
+ * two directions. */
+struct shmlink_ep {
+	enum shmlink_role role;
+	struct shmlink_ep_conf conf;
+	uint32_t max_wire;			/* max_frame + virtio header */
+
+	struct {
+		union {
+			struct client_tx c;
+			struct server_tx s;
+		};
+		struct shmlink_ep_stats st;
+	} tx __attribute__((aligned(EP_CACHE_LINE)));
+
+	struct {
+		union {
+			struct client_rx c;
+			struct server_rx s;
+		};
+		struct shmlink_ep_stats st;
+		bool pending;			/* a burst awaits release */
+	} rx __attribute__((aligned(EP_CACHE_LINE)));
+};
+
+/* A read position in a frame's segments. */
+struct ep_cursor {
+	const struct shmlink_seg *seg;
+	uint32_t off;
+};
+
+/* Copy @len bytes from the frame at @cur to @dst, advancing @cur. The caller knows the
+ * frame holds that many bytes. */
+static inline void
+ep_cursor_copy(struct ep_cursor *cur, uint8_t *dst, uint32_t len)
+{
+	while (len > 0) {
+		uint32_t n = cur->seg->len - cur->off;
+
+		if (n == 0) {
+			cur->seg++;
+			cur->off = 0;
+			continue;
+		}
+		if (n > len)
+			n = len;
+		memcpy(dst, (const uint8_t *)cur->seg->addr + cur->off, n);
+		dst += n;
+		len -= n;
+		cur->off += n;
+	}
+}
+
+/* Write a frame into @dst buffers: the virtio header first if configured, then the
+ * frame. Returns the bytes written into buffer @i in @used[i]. */
+void ep_fill_bufs(const struct shmlink_ep *ep, const struct shmlink_frame *f,
+		uint8_t *base, const struct shmlink_buf *bufs, uint32_t nb, uint32_t *used);
+
+/* Turn @nb buffers holding a @wire-byte frame into segments (virtio header stripped,
+ * trimmed if asked); returns false if the frame is to be dropped (counted). */
+bool ep_make_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bufs,
+		uint32_t nb, uint32_t wire, struct shmlink_frame *f, struct shmlink_seg *segs);
+
+int client_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
+		const struct shmlink_qmap *rxq);
+void client_destroy(struct shmlink_ep *ep);
+unsigned int client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames,
+		unsigned int n);
+unsigned int client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames,
+		unsigned int max, struct shmlink_seg *segs, unsigned int max_segs);
+void client_rx_release(struct shmlink_ep *ep);
+
+int server_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
+		const struct shmlink_qmap *rxq);
+unsigned int server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames,
+		unsigned int n);
+unsigned int server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames,
+		unsigned int max, struct shmlink_seg *segs, unsigned int max_segs);
+void server_rx_release(struct shmlink_ep *ep);
+
+#endif /* SHMLINK_EP_PRIV_H */

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shmlink_pipe.h"
+#include "shmlink_qfile.h"
+
+#define QFILE_MAX_PIPE_SIZE	(UINT64_C(1) << 32)
+
+static const char *const qfile_names[SHMLINK_QFD_COUNT] = {
+	"shmlink-data", "shmlink-event", "shmlink-txpipe", "shmlink-rxpipe", "shmlink-shared",
+};
+
+static uint64_t
+size_or(uint64_t v, uint64_t def)
+{
+	return v != 0 ? v : def;
+}
+
+/* An anonymous shared file: a memfd, or an unlinked /dev/shm file where memfd fails. */
+static int
+qfile_open_anon(const char *name, bool *sealable)
+{
+	char path[] = "/dev/shm/shmlink-XXXXXX";
+	int fd;
+
+	*sealable = true;
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd >= 0 || (errno != ENOSYS && errno != EINVAL))
+		return fd;
+	*sealable = false;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+static int
+qfile_make(const char *name, uint64_t size, bool pipe, int *out)
+{
+	uint64_t free_word = SHMLINK_PIPE_SLOT_FREE;
+	bool sealable;
+	int fd, err;
+
+	fd = qfile_open_anon(name, &sealable);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) != 0)
+		goto fail;
+	/* A zero header would read as a published empty slot: start with "free". */
+	if (pipe && pwrite(fd, &free_word, sizeof(free_word), 0) != sizeof(free_word))
+		goto fail;
+	/* The peer must not be able to shrink what we map (SIGBUS on our side). */
+	if (sealable && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+		goto fail;
+	*out = fd;
+	return 0;
+fail:
+	err = errno != 0 ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+void
+shmlink_qfile_close(int fds[SHMLINK_QFD_COUNT])
+{
+	int i;
+
+	for (i = 0; i < SHMLINK_QFD_COUNT; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}
+
+int
+shmlink_qfile_create(const struct shmlink_qfile_sizes *sizes, int fds[SHMLINK_QFD_COUNT])
+{
+	static const struct shmlink_qfile_sizes none;
+	const struct shmlink_qfile_sizes *s = sizes != NULL ? sizes : &none;
+	uint64_t sz[SHMLINK_QFD_COUNT] = {
+		[SHMLINK_QFD_DATA] = size_or(s->data, SHMLINK_DEFAULT_DATA_SIZE),
+		[SHMLINK_QFD_TX_PIPE] = size_or(s->tx_pipe, SHMLINK_DEFAULT_PIPE_SIZE),
+		[SHMLINK_QFD_RX_PIPE] = size_or(s->rx_pipe, SHMLINK_DEFAULT_PIPE_SIZE),
+		[SHMLINK_QFD_SHARED] = size_or(s->shared, SHMLINK_DEFAULT_SHARED_SIZE),
+	};
+	int i, rc;
+
+	if (sz[SHMLINK_QFD_TX_PIPE] < SHMLINK_PIPE_MIN_SIZE ||
+			sz[SHMLINK_QFD_TX_PIPE] >= QFILE_MAX_PIPE_SIZE ||
+			sz[SHMLINK_QFD_RX_PIPE] < SHMLINK_PIPE_MIN_SIZE ||
+			sz[SHMLINK_QFD_RX_PIPE] >= QFILE_MAX_PIPE_SIZE ||
+			sz[SHMLINK_QFD_SHARED] < sizeof(uint32_t) ||
+			sz[SHMLINK_QFD_DATA] > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	for (i = 0; i < SHMLINK_QFD_COUNT; i++)
+		fds[i] = -1;
+	fds[SHMLINK_QFD_EVENT] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (fds[SHMLINK_QFD_EVENT] < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	for (i = 0; i < SHMLINK_QFD_COUNT; i++) {
+		if (i == SHMLINK_QFD_EVENT)
+			continue;
+		rc = qfile_make(qfile_names[i], sz[i],
+				i == SHMLINK_QFD_TX_PIPE || i == SHMLINK_QFD_RX_PIPE, &fds[i]);
+		if (rc != 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	shmlink_qfile_close(fds);
+	return rc;
+}
+
+static bool
+qfile_is_eventfd(int fd)
+{
+	char link[64], target[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(target, "anon_inode:[eventfd]") == 0;
+}
+
+/* A regular file open read-write, of min..max-1 bytes. */
+static int
+qfile_check(int fd, uint64_t min, uint64_t max, uint64_t *size)
+{
+	struct stat st;
+	int fl;
+
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return -EBADF;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) != O_RDWR)
+		return -EACCES;
+	if (st.st_size < 0 || (uint64_t)st.st_size < min || (uint64_t)st.st_size >= max)
+		return -ERANGE;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int
+qmap_one(int fd, uint64_t size, uint8_t **addr)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	*addr = p;
+	return 0;
+}
+
+void
+shmlink_qmap_unmap(struct shmlink_qmap *m)
+{
+	if (m->data != NULL)
+		munmap(m->data, m->data_size);
+	if (m->tx_pipe != NULL)
+		munmap(m->tx_pipe, m->tx_pipe_size);
+	if (m->rx_pipe != NULL)
+		munmap(m->rx_pipe, m->rx_pipe_size);
+	if (m->shared != NULL) {
+		munmap(m->shared, m->shared_size);
+		if (m->notify.efd >= 0)
+			close(m->notify.efd);
+	}
+	memset(m, 0, sizeof(*m));
+	m->notify.efd = -1;
+}
+
+int
+shmlink_qmap_map(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
+		uint32_t buffer_size, const char **why)
+{
+	const char *reason = NULL;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->notify.efd = -1;
+	if (!qfile_is_eventfd(fds[SHMLINK_QFD_EVENT])) {
+		reason = "EventFD is not an eventfd";
+		rc = -EINVAL;
+		goto fail;
+	}
+	rc = qfile_check(fds[SHMLINK_QFD_DATA], buffer_size > 0 ? buffer_size : 1,
+			(uint64_t)INT64_MAX, &m->data_size);
+	if (rc != 0) {
+		reason = "Data is not a read-write regular file of at least the buffer size";
+		goto fail;
+	}
+	rc = qfile_check(fds[SHMLINK_QFD_TX_PIPE], SHMLINK_PIPE_MIN_SIZE, QFILE_MAX_PIPE_SIZE,
+			&m->tx_pipe_size);
+	if (rc != 0) {
+		reason = "TxPipe is not a read-write regular file of 24 B to 4 GiB";
+		goto fail;
+	}
+	rc = qfile_check(fds[SHMLINK_QFD_RX_PIPE], SHMLINK_PIPE_MIN_SIZE, QFILE_MAX_PIPE_SIZE,
+			&m->rx_pipe_size);
+	if (rc != 0) {
+		reason = "RxPipe is not a read-write regular file of 24 B to 4 GiB";
+		goto fail;
+	}
+	rc = qfile_check(fds[SHMLINK_QFD_SHARED], sizeof(uint32_t), (uint64_t)INT64_MAX,
+			&m->shared_size);
+	if (rc != 0) {
+		reason = "SharedData is not a read-write regular file of at least 4 bytes";
+		goto fail;
+	}
+	reason = "mmap failed";
+	rc = qmap_one(fds[SHMLINK_QFD_DATA], m->data_size, &m->data);
+	if (rc == 0)
+		rc = qmap_one(fds[SHMLINK_QFD_TX_PIPE], m->tx_pipe_size, &m->tx_pipe);
+	if (rc == 0)
+		rc = qmap_one(fds[SHMLINK_QFD_RX_PIPE], m->rx_pipe_size, &m->rx_pipe);
+	if (rc == 0)
+		rc = qmap_one(fds[SHMLINK_QFD_SHARED], m->shared_size, &m->shared);
+	if (rc != 0)
+		goto fail;
+	m->notify.word = (uint32_t *)(void *)m->shared;
+	m->notify.efd = fcntl(fds[SHMLINK_QFD_EVENT], F_DUPFD_CLOEXEC, 0);
+	if (m->notify.efd < 0) {
+		rc = -errno;
+		reason = "cannot dup the eventfd";
+		goto fail;
+	}
+	return 0;
+fail:
+	shmlink_qmap_unmap(m);
+	if (why != NULL)
+		*why = reason;
+	return rc;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#ifndef SHMLINK_QFILE_H
+#define SHMLINK_QFILE_H
+
+/**
+ * @file
+ * Queue files (spec §2): the five objects of one queue, created fresh or mapped from
+ * FDs a peer sent, in gVisor's QueueConfig.FDs() order [Data, EventFD, TxPipe, RxPipe,
+ * SharedData]. Sizes are discovered with fstat, never taken from a message.
+ */
+
+#include <stdint.h>
+
+#include "shmlink_notify.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Index of each FD of a queue, as gVisor's QueueConfig.FDs() orders them. */
+enum shmlink_qfd {
+	SHMLINK_QFD_DATA = 0,
+	SHMLINK_QFD_EVENT = 1,
+	SHMLINK_QFD_TX_PIPE = 2,
+	SHMLINK_QFD_RX_PIPE = 3,
+	SHMLINK_QFD_SHARED = 4,
+	SHMLINK_QFD_COUNT = 5,
+};
+
+#define SHMLINK_DEFAULT_DATA_SIZE	(UINT64_C(1) << 20)
+#define SHMLINK_DEFAULT_PIPE_SIZE	(UINT64_C(64) << 10)
+#define SHMLINK_DEFAULT_SHARED_SIZE	(UINT64_C(4) << 10)
+#define SHMLINK_DEFAULT_BUFFER_SIZE	2048u
+
+/** Sizes of a queue's files; 0 in a field means its default. */
+struct shmlink_qfile_sizes {
+	uint64_t data;
+	uint64_t tx_pipe;
+	uint64_t rx_pipe;
+	uint64_t shared;
+};
+
+/**
+ * Create the files of one queue: memfds (sealed against shrinking and growing), or
+ * unlinked files in /dev/shm where memfd is unavailable; an eventfd with EFD_NONBLOCK;
+ * each pipe starting with the "free" word at offset 0. @p sizes may be NULL.
+ * @return 0 and five FDs in @p fds (the caller owns them), or -errno with none left open.
+ */
+int shmlink_qfile_create(const struct shmlink_qfile_sizes *sizes, int fds[SHMLINK_QFD_COUNT]);
+
+/** Close the FDs of a queue that are >= 0 and set them to -1. */
+void shmlink_qfile_close(int fds[SHMLINK_QFD_COUNT]);
+
+/** One queue mapped into our address space. */
+struct shmlink_qmap {
+	uint8_t *data;
+	uint64_t data_size;
+	uint8_t *tx_pipe;
+	uint64_t tx_pipe_size;
+	uint8_t *rx_pipe;
+	uint64_t rx_pipe_size;
+	uint8_t *shared;
+	uint64_t shared_size;
+	struct shmlink_notify notify;	/**< word in @c shared, a dup of the eventfd */
+};
+
+/**
+ * Map a queue from its five FDs (left open and owned by the caller; the eventfd is
+ * dup'ed). Checks each FD's kind, access mode and size (spec §8.2): data >= @p
+ * buffer_size, pipes 24..2^32-1 bytes, shared data >= 4 bytes.
+ * @return 0, or -errno with nothing mapped; @p why (if not NULL) names the failed check.
+ */
+int shmlink_qmap_map(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
+		uint32_t buffer_size, const char **why);
+
+/** Unmap a queue and close its eventfd dup. Does nothing on a zeroed or unmapped struct. */
+void shmlink_qmap_unmap(struct shmlink_qmap *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMLINK_QFILE_H */

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+/*
+ * The server role, as gVisor's NewServerEndpoint (spec §6.3, §6.4). The server owns no
+ * buffer: it reads frames from client chunks named by TX descriptors, completing every
+ * descriptor (bad ones too, so the client gets its chunks back), and writes frames into
+ * buffers the client posted, echoing their offset, id and userdata with exact sizes.
+ */
+
+#include <errno.h>
+
+#include "shmlink_ep_priv.h"
+
+int
+server_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
+		const struct shmlink_qmap *rxq)
+{
+	struct server_rx *r = &ep->rx.s;
+	struct server_tx *t = &ep->tx.s;
+
+	if (shmlink_pipe_rx_init(&r->desc, txq->tx_pipe, txq->tx_pipe_size) != 0 ||
+			shmlink_pipe_tx_init(&r->compl, txq->rx_pipe, txq->rx_pipe_size) != 0 ||
+			shmlink_pipe_rx_init(&t->fill, rxq->tx_pipe, rxq->tx_pipe_size) != 0 ||
+			shmlink_pipe_tx_init(&t->compl, rxq->rx_pipe, rxq->rx_pipe_size) != 0)
+		return -EINVAL;
+	r->notify = txq->notify;
+	r->data = txq->data;
+	r->data_size = txq->data_size;
+	t->notify = rxq->notify;
+	t->data = rxq->data;
+	t->data_size = rxq->data_size;
+	shmlink_notify_disarm(&r->notify);
+	return 0;
+}
+
+/* A descriptor's buffers must lie in TX data and hold the whole frame (spec §8.2). */
+static bool
+server_desc_ok(const struct server_rx *r, const struct shmlink_buf *bufs, uint32_t nb,
+		uint32_t total)
+{
+	uint64_t sum = 0;
+	uint32_t k;
+
+	for (k = 0; k < nb; k++) {
+		if (bufs[k].offset > r->data_size || bufs[k].size > r->data_size - bufs[k].offset)
+			return false;
+		sum += bufs[k].size;
+	}
+	return sum >= total;
+}
+
+unsigned int
+server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned int max,
+		struct shmlink_seg *segs, unsigned int max_segs)
+{
+	struct server_rx *r = &ep->rx.s;
+	struct shmlink_buf bufs[SHMLINK_FRAME_MAX_BUFS];
+	unsigned int nf = 0, nsegs = 0;
+	bool pulled = false;
+
+	while (nf < max) {
+		uint64_t mark = shmlink_pipe_rx_mark(&r->desc);
+		const void *rec;
+		uint32_t len, total, nb;
+		uint64_t id;
+		int64_t n;
+		bool ok;
+
+		rec = shmlink_pipe_rx_pull(&r->desc, &len);
+		if (rec == NULL)
+			break;
+		pulled = true;
+		n = shmlink_txd_decode(rec, len, &id, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
+		if (n < 0) {
+			/* Too short to hold an id: nothing to complete. */
+			ep->rx.st.err[SHMLINK_ERR_TX_DESC]++;
+			continue;
+		}
+		nb = n > SHMLINK_FRAME_MAX_BUFS ? SHMLINK_FRAME_MAX_BUFS : (uint32_t)n;
+		if (nsegs + nb > max_segs && nf > 0) {
+			shmlink_pipe_rx_rewind(&r->desc, mark);
+			break;
+		}
+		/* Reserve the completion now; it is published by the release, after the
+		 * caller has copied the frame out of the client's chunks. */
+		if (shmlink_txc_push(&r->compl, id) != 0) {
+			shmlink_pipe_rx_rewind(&r->desc, mark);
+			break;
+		}
+		ok = nb == n && server_desc_ok(r, bufs, nb, total);
+		if (!ok) {
+			ep->rx.st.err[SHMLINK_ERR_TX_DESC]++;
+			continue;
+		}
+		if (nb > max_segs) {
+			ep->rx.st.rx_oversize++;
+			continue;
+		}
+		if (ep_make_frame(ep, r->data, bufs, nb, total, &frames[nf], &segs[nsegs])) {
+			nsegs += frames[nf].nb_segs;
+			nf++;
+		}
+	}
+	ep->rx.pending = pulled || shmlink_pipe_tx_pending(&r->compl);
+	return nf;
+}
+
+void
+server_rx_release(struct shmlink_ep *ep)
+{
+	struct server_rx *r = &ep->rx.s;
+
+	shmlink_pipe_rx_flush(&r->desc);
+	shmlink_pipe_tx_flush(&r->compl);
+}
+
+/*
+ * Take posted buffers until they hold @wire bytes. Returns how many, or 0 if the client
+ * has not posted enough (the pulls are then undone) or if the frame needs more than
+ * SHMLINK_FRAME_MAX_BUFS buffers (*too_many set).
+ */
+static uint32_t
+server_tx_take(struct shmlink_ep *ep, uint64_t wire, struct shmlink_buf *bufs,
+		bool *too_many)
+{
+	struct server_tx *t = &ep->tx.s;
+	uint64_t mark = shmlink_pipe_rx_mark(&t->fill);
+	uint64_t got = 0;
+	uint32_t nb = 0;
+
+	*too_many = false;
+	while (got < wire) {
+		const void *rec;
+		uint32_t len;
+
+		if (nb == SHMLINK_FRAME_MAX_BUFS) {
+			*too_many = true;
+			break;
+		}
+		rec = shmlink_pipe_rx_pull(&t->fill, &len);
+		if (rec == NULL)
+			break;
+		if (shmlink_rxp_decode(rec, len, &bufs[nb]) != 0 || bufs[nb].size == 0 ||
+				bufs[nb].offset > t->data_size ||
+				bufs[nb].size > t->data_size - bufs[nb].offset) {
+			ep->tx.st.err[SHMLINK_ERR_POSTED_BUF]++;
+			continue;
+		}
+		got += bufs[nb].size;
+		nb++;
+	}
+	if (got < wire) {
+		shmlink_pipe_rx_rewind(&t->fill, mark);
+		return 0;
+	}
+	return nb;
+}
+
+unsigned int
+server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsigned int n)
+{
+	struct server_tx *t = &ep->tx.s;
+	struct shmlink_buf bufs[SHMLINK_FRAME_MAX_BUFS];
+	uint32_t used[SHMLINK_FRAME_MAX_BUFS];
+	uint32_t vh = ep->conf.virtio_hdr ? SHMLINK_VIRTIO_HDR_LEN : 0;
+	unsigned int i, sent = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t wire = (uint64_t)frames[i].len + vh;
+		uint64_t mark = shmlink_pipe_rx_mark(&t->fill);
+		bool too_many;
+		uint32_t nb, k;
+
+		if (frames[i].len == 0 || wire > UINT32_MAX) {
+			ep->tx.st.tx_oversize++;
+			continue;
+		}
+		nb = server_tx_take(ep, wire, bufs, &too_many);
+		if (too_many) {
+			ep->tx.st.tx_oversize++;
+			continue;
+		}
+		if (nb == 0)
+			break;
+		ep_fill_bufs(ep, &frames[i], t->data, bufs, nb, used);
+		for (k = 0; k < nb; k++)
+			bufs[k].size = used[k];
+		if (shmlink_rxc_push(&t->compl, (uint32_t)wire, bufs, nb) != 0) {
+			shmlink_pipe_rx_rewind(&t->fill, mark);
+			break;
+		}
+		sent++;
+	}
+	if (sent > 0) {
+		/* Completions first: the client must see the frames before the fill pipe
+		 * tells it that the buffers were consumed. */
+		shmlink_pipe_tx_flush(&t->compl);
+		shmlink_pipe_rx_flush(&t->fill);
+		if (shmlink_notify_signal(&t->notify))
+			ep->tx.st.signals++;
+	}
+	return i;
+}
