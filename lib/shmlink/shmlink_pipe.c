@@ -86,9 +86,14 @@ static bool
 pipe_tx_reclaim(struct shmlink_pipe_tx *tx, uint64_t limit)
 {
 	while ((int64_t)(limit - tx->head) > 0) {
-		uint64_t hdr = pipe_load_acquire(tx->ring, tx->head);
-		uint64_t nh;
+		uint64_t hdr, nh;
 
+		/* The whole ring is ours: the header there is our own held-back tail, not
+		 * the reader's. gVisor reads it and fails the bound check below; that is
+		 * a full ring, not a damaged one. */
+		if (tx->head == tx->tail + PIPE_JUMP)
+			return false;
+		hdr = pipe_load_acquire(tx->ring, tx->head);
 		if ((hdr & SHMLINK_PIPE_SLOT_FREE) == 0)
 			return false;
 		nh = tx->head + shmlink_pipe_slot_bytes(hdr & SHMLINK_PIPE_SIZE_MASK);
