@@ -18,8 +18,10 @@ SRC_LIST=/etc/apt/sources.list.d/shmlink-deb-src.sources
 die() { echo "shmlink-setup: error: $*" >&2; exit 1; }
 say() { echo "shmlink-setup: $*"; }
 
-[ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages)"
 command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian 12 only"
+need_root() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root to $1"
+}
 
 apt_updated=0
 apt_update() {
@@ -35,6 +37,7 @@ for p in $PACKAGES; do
 		missing="$missing $p"
 done
 if [ -n "$missing" ]; then
+	need_root "install:$missing"
 	apt_update
 	say "installing:$missing"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing \
@@ -53,6 +56,8 @@ if [ -f "$cache/.complete" ]; then
 	say "DPDK $pc_ver driver SDK headers already in $cache"
 	exit 0
 fi
+
+need_root "download the DPDK $pc_ver source package"
 
 # apt-get source needs a deb-src entry for every suite the binary may come from.
 if ! apt-get indextargets --format '$(IDENTIFIER)' 2>/dev/null | grep -qx Sources; then
