@@ -15,6 +15,8 @@
  *   shmlink_notify.h    shared word + eventfd notification
  *   shmlink_qfile.h     creating and mapping the five files of a queue
  *   shmlink_endpoint.h  client (sharedmem.New) and server (NewServerEndpoint) roles
+ *   shmlink_ctl.h       control protocol v1 messages over an AF_UNIX seqpacket socket
+ *   shmlink_attach.h    the handshake that turns a connection into mapped queue pairs
  */
 
 #include "shmlink_pipe.h"
@@ -22,5 +24,7 @@
 #include "shmlink_notify.h"
 #include "shmlink_qfile.h"
 #include "shmlink_endpoint.h"
+#include "shmlink_ctl.h"
+#include "shmlink_attach.h"
 
 #endif /* SHMLINK_H */

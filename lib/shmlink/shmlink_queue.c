@@ -5,54 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "shmlink_le.h"
 #include "shmlink_queue.h"
-
-/*
- * Fields are little-endian and many 64-bit ones are unaligned: every access goes through
- * memcpy, which compilers turn into single loads and stores on x86-64 and arm64.
- */
-
-static inline void
-put_le32(uint8_t *p, uint32_t v)
-{
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	memcpy(p, &v, sizeof(v));
-}
-
-static inline void
-put_le64(uint8_t *p, uint64_t v)
-{
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	memcpy(p, &v, sizeof(v));
-}
-
-static inline uint32_t
-get_le32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap32(v);
-#endif
-	return v;
-}
-
-static inline uint64_t
-get_le64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
 
 int
 shmlink_txd_push(struct shmlink_pipe_tx *p, uint64_t id, uint32_t total,

@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+/*
+ * The control path: the socket, attaching a peer and dropping it, link state. It runs
+ * in the EAL interrupt thread (socket callbacks, reconnect alarm) and in the threads
+ * that call ethdev ops; pmd->lock serialises them, and is never held while waiting
+ * for a peer. The data path never takes it: it sees a queue's endpoint appear and
+ * disappear through struct shmlink_qlink.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_alarm.h>
+#include <rte_interrupts.h>
+#include <rte_pause.h>
+
+#include <ethdev_driver.h>
+
+#include "shmlink_ethdev.h"
+
+#define CTL_RECONNECT_US	(200 * 1000)
+
+static void ctl_on_conn(void *arg);
+static void ctl_reconnect(void *arg);
+
+/* Report the link as up when a peer is attached and the port started. Lock held. */
+static void
+ctl_link_set(struct pmd_internals *pmd)
+{
+	struct rte_eth_link link = {
+		.link_speed = RTE_ETH_SPEED_NUM_100G,
+		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
+		.link_autoneg = RTE_ETH_LINK_FIXED,
+		.link_status = pmd->attached && pmd->started ? RTE_ETH_LINK_UP :
+				RTE_ETH_LINK_DOWN,
+	};
+
+	if (rte_eth_linkstatus_set(pmd->dev, &link) != 0)
+		return;		/* unchanged */
+	if (pmd->dev->data->dev_conf.intr_conf.lsc)
+		rte_eth_dev_callback_process(pmd->dev, RTE_ETH_EVENT_INTR_LSC, NULL);
+}
+
+void
+shmlink_ctl_update_link(struct pmd_internals *pmd)
+{
+	rte_spinlock_lock(&pmd->lock);
+	ctl_link_set(pmd);
+	rte_spinlock_unlock(&pmd->lock);
+}
+
+static struct shmlink_ep *
+ctl_ep_of(const struct pmd_internals *pmd, uint16_t qid)
+{
+	return pmd->attached && qid < pmd->nb_qp ? pmd->ep[qid] : NULL;
+}
+
+static void
+ctl_wait_idle(struct shmlink_qlink *l)
+{
+	while (__atomic_load_n(&l->busy, __ATOMIC_SEQ_CST))
+		rte_pause();
+}
+
+/* An application sleeping on an rx interrupt must not miss frames that came before it
+ * armed the word, nor a new peer: wake it, and its poll finds whatever is there. */
+static void
+ctl_wake(struct shmlink_ep *ep)
+{
+	const struct shmlink_notify *n = shmlink_ep_rx_notify(ep);
+	uint64_t one = 1;
+
+	if (write(n->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		SHMLINK_LOG(DEBUG, "cannot wake the rx interrupt: %s", strerror(errno));
+}
+
+/* Point every configured queue at its queue pair's endpoint. Lock held. */
+static void
+ctl_link_queues(struct pmd_internals *pmd)
+{
+	uint16_t i;
+
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
+		struct shmlink_ep *ep = ctl_ep_of(pmd, i);
+		struct shmlink_rxq *rxq = pmd->rxq[i];
+
+		if (rxq != NULL) {
+			__atomic_store_n(&rxq->link.ep, ep, __ATOMIC_SEQ_CST);
+			if (ep != NULL && __atomic_load_n(&rxq->intr_on, __ATOMIC_RELAXED)) {
+				shmlink_notify_arm(shmlink_ep_rx_notify(ep));
+				ctl_wake(ep);
+			}
+		}
+		if (pmd->txq[i] != NULL)
+			__atomic_store_n(&pmd->txq[i]->link.ep, ep, __ATOMIC_SEQ_CST);
+	}
+}
+
+void
+shmlink_ctl_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
+		struct shmlink_txq *txq)
+{
+	rte_spinlock_lock(&pmd->lock);
+	if (rxq != NULL)
+		__atomic_store_n(&rxq->link.ep, ctl_ep_of(pmd, rxq->queue_id), __ATOMIC_SEQ_CST);
+	if (txq != NULL)
+		__atomic_store_n(&txq->link.ep, ctl_ep_of(pmd, txq->queue_id), __ATOMIC_SEQ_CST);
+	rte_spinlock_unlock(&pmd->lock);
+}
+
+void
+shmlink_ctl_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
+		struct shmlink_txq *txq)
+{
+	rte_spinlock_lock(&pmd->lock);
+	if (rxq != NULL) {
+		__atomic_store_n(&rxq->link.ep, NULL, __ATOMIC_SEQ_CST);
+		ctl_wait_idle(&rxq->link);
+	}
+	if (txq != NULL) {
+		__atomic_store_n(&txq->link.ep, NULL, __ATOMIC_SEQ_CST);
+		ctl_wait_idle(&txq->link);
+	}
+	rte_spinlock_unlock(&pmd->lock);
+}
+
+int
+shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
+{
+	struct shmlink_rxq *q = qid < SHMLINK_MAX_QUEUES ? pmd->rxq[qid] : NULL;
+	struct shmlink_ep *ep;
+
+	if (q == NULL)
+		return -EINVAL;
+	__atomic_store_n(&q->intr_on, on, __ATOMIC_RELAXED);
+	/* Called by the lcore that polls the queue, so the endpoint's receive side is
+	 * ours; hold it against a concurrent detach like a burst does. */
+	ep = shmlink_qlink_enter(&q->link);
+	if (ep == NULL)
+		return 0;	/* armed when a peer attaches */
+	if (on) {
+		shmlink_notify_arm(shmlink_ep_rx_notify(ep));
+		if (shmlink_ep_rx_ready(ep))
+			ctl_wake(ep);
+	} else {
+		shmlink_notify_disarm(shmlink_ep_rx_notify(ep));
+	}
+	shmlink_qlink_leave(&q->link);
+	return 0;
+}
+
+static void
+ctl_stats_add(struct shmlink_ep_stats *to, const struct shmlink_ep_stats *from)
+{
+	int i;
+
+	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
+		to->err[i] += from->err[i];
+	to->rx_oversize += from->rx_oversize;
+	to->rx_runt += from->rx_runt;
+	to->rx_trimmed += from->rx_trimmed;
+	to->tx_oversize += from->tx_oversize;
+	to->signals += from->signals;
+}
+
+void
+shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st)
+{
+	uint16_t i;
+
+	rte_spinlock_lock(&pmd->lock);
+	*st = pmd->ep_saved;
+	for (i = 0; pmd->attached && i < pmd->nb_qp; i++) {
+		struct shmlink_ep_stats s;
+
+		shmlink_ep_stats_get(pmd->ep[i], &s);
+		ctl_stats_add(st, &s);
+	}
+	rte_spinlock_unlock(&pmd->lock);
+}
+
+/* Drop the peer: no burst uses its memory afterwards. Lock held; @in_cb: called from
+ * the control socket's own callback. */
+static void
+ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
+{
+	uint16_t i;
+	int rc;
+
+	if (!pmd->attached)
+		return;
+	pmd->attached = false;
+	ctl_link_queues(pmd);
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
+		if (pmd->rxq[i] != NULL)
+			ctl_wait_idle(&pmd->rxq[i]->link);
+		if (pmd->txq[i] != NULL)
+			ctl_wait_idle(&pmd->txq[i]->link);
+	}
+	for (i = 0; i < pmd->nb_qp; i++) {
+		struct shmlink_ep_stats s;
+
+		shmlink_ep_stats_get(pmd->ep[i], &s);
+		ctl_stats_add(&pmd->ep_saved, &s);
+		shmlink_ep_destroy(pmd->ep[i]);
+		pmd->ep[i] = NULL;
+		if (!pmd->listen && pmd->dev->intr_handle != NULL)
+			rte_intr_efds_index_set(pmd->dev->intr_handle, i, -1);
+	}
+	shmlink_attach_release(&pmd->att);
+	/* Inside the socket's own callback the EAL removes it once the callback returns;
+	 * elsewhere it is not running (shmlink_ctl_stop unregistered it first). */
+	if (in_cb)
+		rc = rte_intr_callback_unregister_pending(pmd->conn_intr, ctl_on_conn, pmd,
+				NULL);
+	else
+		rc = rte_intr_callback_unregister(pmd->conn_intr, ctl_on_conn, pmd);
+	if (rc < 0 && rc != -ENOENT)
+		SHMLINK_LOG(DEBUG, "%s: unregistering the socket callback: %d",
+				pmd->socket_path, rc);
+	close(pmd->conn_fd);
+	pmd->conn_fd = -1;
+	SHMLINK_LOG(INFO, "%s: peer pid %d uid %u detached: %s", pmd->socket_path,
+			(int)pmd->peer_pid, (unsigned int)pmd->peer_uid, why);
+	ctl_link_set(pmd);
+	if (!pmd->listen && !pmd->closing && !pmd->reconnect_armed &&
+			rte_eal_alarm_set(CTL_RECONNECT_US, ctl_reconnect, pmd) == 0)
+		pmd->reconnect_armed = true;
+}
+
+static void
+ctl_peer_cred(struct pmd_internals *pmd, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	pmd->peer_pid = -1;
+	pmd->peer_uid = (uid_t)-1;
+	pmd->peer_gid = (gid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		pmd->peer_pid = cred.pid;
+		pmd->peer_uid = cred.uid;
+		pmd->peer_gid = cred.gid;
+	}
+}
+
+static void
+ctl_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->role = pmd->role;
+	c->role_any = !pmd->role_set;
+	c->nb_qp = pmd->nb_qp;
+	c->flags = (pmd->raw_ip ? SHMLINK_CTL_F_RAW_IP : 0) |
+			(pmd->virtio_hdr ? SHMLINK_CTL_F_VIRTIO : 0);
+	c->mtu = pmd->mtu;
+	c->buffer_size = pmd->buffer_size;
+	memcpy(c->mac, pmd->mac.addr_bytes, sizeof(c->mac));
+	c->sizes = pmd->sizes;
+	/* Our stable eventfds, so the rx interrupt handle survives peers. */
+	c->rx_efds = pmd->listen ? pmd->rx_efd : NULL;
+}
+
+/* Start using an attached link @a over socket @fd. Lock held. Returns 0, or -1 with
+ * nothing kept (the caller closes @fd and releases @a). */
+static int
+ctl_attach_locked(struct pmd_internals *pmd, int fd, struct shmlink_attach *a)
+{
+	uint16_t i;
+
+	pmd->att = *a;
+	for (i = 0; i < pmd->nb_qp; i++) {
+		struct shmlink_ep_conf conf = shmlink_ep_conf_of(pmd, pmd->att.role);
+
+		pmd->ep[i] = shmlink_ep_create(pmd->att.role, &pmd->att.txq[i],
+				&pmd->att.rxq[i], &conf);
+		if (pmd->ep[i] == NULL) {
+			SHMLINK_LOG(ERR, "%s: cannot create endpoint %u: %s", pmd->socket_path,
+					i, strerror(errno));
+			goto fail;
+		}
+		/* A connecting side gets new eventfds from each peer. */
+		if (!pmd->listen && pmd->dev->intr_handle != NULL)
+			rte_intr_efds_index_set(pmd->dev->intr_handle, i,
+					shmlink_ep_rx_notify(pmd->ep[i])->efd);
+	}
+	pmd->conn_fd = fd;
+	if (rte_intr_fd_set(pmd->conn_intr, fd) != 0 ||
+			rte_intr_callback_register(pmd->conn_intr, ctl_on_conn, pmd) != 0) {
+		SHMLINK_LOG(ERR, "%s: cannot watch the control socket", pmd->socket_path);
+		pmd->conn_fd = -1;
+		goto fail;
+	}
+	pmd->attached = true;
+	pmd->attach_count++;
+	ctl_link_queues(pmd);
+	SHMLINK_LOG(INFO, "%s: peer pid %d uid %u attached; we are the %s, %u queue "
+			"pair(s), peer MAC " RTE_ETHER_ADDR_PRT_FMT, pmd->socket_path,
+			(int)pmd->peer_pid, (unsigned int)pmd->peer_uid,
+			pmd->att.role == SHMLINK_ROLE_SERVER ? "server" : "client", pmd->nb_qp,
+			RTE_ETHER_ADDR_BYTES((const struct rte_ether_addr *)pmd->att.peer.mac));
+	ctl_link_set(pmd);
+	return 0;
+fail:
+	for (i = 0; i < pmd->nb_qp; i++) {
+		shmlink_ep_destroy(pmd->ep[i]);
+		pmd->ep[i] = NULL;
+	}
+	memset(&pmd->att, 0, sizeof(pmd->att));
+	return -1;
+}
+
+/* Any input or hang-up on the control socket means the peer is gone. */
+static void
+ctl_on_conn(void *arg)
+{
+	struct pmd_internals *pmd = arg;
+
+	rte_spinlock_lock(&pmd->lock);
+	if (pmd->attached && !pmd->closing)
+		ctl_detach_locked(pmd, "control socket closed or written to", true);
+	rte_spinlock_unlock(&pmd->lock);
+}
+
+/* Install a link negotiated without the lock, unless the port went away meanwhile. */
+static void
+ctl_install(struct pmd_internals *pmd, int fd, struct shmlink_attach *a)
+{
+	int rc = -1;
+
+	rte_spinlock_lock(&pmd->lock);
+	if (!pmd->closing && !pmd->attached)
+		rc = ctl_attach_locked(pmd, fd, a);
+	rte_spinlock_unlock(&pmd->lock);
+	if (rc != 0) {
+		shmlink_attach_release(a);
+		close(fd);
+	}
+}
+
+static void
+ctl_on_listen(void *arg)
+{
+	struct pmd_internals *pmd = arg;
+	struct shmlink_attach_conf conf;
+	struct shmlink_attach a;
+	char why[256];
+	bool busy;
+	int fd;
+
+	fd = accept4(pmd->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	rte_spinlock_lock(&pmd->lock);
+	busy = pmd->attached || pmd->closing;
+	rte_spinlock_unlock(&pmd->lock);
+	if (busy) {
+		SHMLINK_LOG(WARNING, "%s: refused a second peer: one is attached",
+				pmd->socket_path);
+		shmlink_ctl_reject(fd, SHMLINK_CTL_R_BUSY, "a peer is already attached");
+		close(fd);
+		return;
+	}
+	ctl_peer_cred(pmd, fd);
+	ctl_attach_conf(pmd, &conf);
+	if (shmlink_attach_offer(fd, &conf, &a, why, sizeof(why)) != 0) {
+		SHMLINK_LOG(ERR, "%s: peer pid %d: attach failed: %s", pmd->socket_path,
+				(int)pmd->peer_pid, why);
+		close(fd);
+		return;
+	}
+	ctl_install(pmd, fd, &a);
+}
+
+/* Connecting side: one attempt; re-armed until a peer answers. */
+static void
+ctl_reconnect(void *arg)
+{
+	struct pmd_internals *pmd = arg;
+	struct shmlink_attach_conf conf;
+	struct shmlink_attach a;
+	char why[256];
+	bool skip;
+	int fd;
+
+	rte_spinlock_lock(&pmd->lock);
+	pmd->reconnect_armed = false;
+	skip = pmd->closing || pmd->attached;
+	rte_spinlock_unlock(&pmd->lock);
+	if (skip)
+		return;
+	fd = shmlink_ctl_connect(pmd->socket_path);
+	if (fd >= 0) {
+		ctl_peer_cred(pmd, fd);
+		ctl_attach_conf(pmd, &conf);
+		if (shmlink_attach_answer(fd, &conf, &a, why, sizeof(why)) == 0) {
+			ctl_install(pmd, fd, &a);
+			return;
+		}
+		SHMLINK_LOG(ERR, "%s: attach failed: %s", pmd->socket_path, why);
+		close(fd);
+	}
+	rte_spinlock_lock(&pmd->lock);
+	if (!pmd->closing && !pmd->attached && !pmd->reconnect_armed &&
+			rte_eal_alarm_set(CTL_RECONNECT_US, ctl_reconnect, pmd) == 0)
+		pmd->reconnect_armed = true;
+	rte_spinlock_unlock(&pmd->lock);
+}
+
+/* A socket file nobody listens on is stale and may be replaced; a live one may not. */
+static int
+ctl_listen(struct pmd_internals *pmd)
+{
+	int fd = shmlink_ctl_listen(pmd->socket_path);
+
+	if (fd == -EADDRINUSE) {
+		int probe = shmlink_ctl_connect(pmd->socket_path);
+
+		if (probe >= 0) {
+			close(probe);
+			SHMLINK_LOG(ERR, "socket=%s: another process is listening on it",
+					pmd->socket_path);
+			return -EADDRINUSE;
+		}
+		if (probe != -ECONNREFUSED) {
+			SHMLINK_LOG(ERR, "socket=%s: exists and is not a stale socket (%s)",
+					pmd->socket_path, strerror(-probe));
+			return -EADDRINUSE;
+		}
+		unlink(pmd->socket_path);
+		fd = shmlink_ctl_listen(pmd->socket_path);
+	}
+	if (fd < 0) {
+		SHMLINK_LOG(ERR, "socket=%s: cannot listen: %s", pmd->socket_path,
+				strerror(-fd));
+		return fd;
+	}
+	pmd->listen_fd = fd;
+	pmd->sock_created = true;
+	return 0;
+}
+
+int
+shmlink_ctl_start(struct pmd_internals *pmd)
+{
+	int rc;
+
+	rte_spinlock_init(&pmd->lock);
+	pmd->conn_intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	if (pmd->conn_intr == NULL ||
+			rte_intr_type_set(pmd->conn_intr, RTE_INTR_HANDLE_EXT) != 0)
+		return -ENOMEM;
+	if (!pmd->listen) {
+		if (rte_eal_alarm_set(1, ctl_reconnect, pmd) != 0)
+			return -ENOMEM;
+		pmd->reconnect_armed = true;
+		return 0;
+	}
+	rc = ctl_listen(pmd);
+	if (rc != 0)
+		return rc;
+	pmd->listen_intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+	if (pmd->listen_intr == NULL ||
+			rte_intr_type_set(pmd->listen_intr, RTE_INTR_HANDLE_EXT) != 0 ||
+			rte_intr_fd_set(pmd->listen_intr, pmd->listen_fd) != 0 ||
+			rte_intr_callback_register(pmd->listen_intr, ctl_on_listen, pmd) != 0) {
+		SHMLINK_LOG(ERR, "socket=%s: cannot watch the listening socket",
+				pmd->socket_path);
+		return -ENOMEM;
+	}
+	pmd->listen_registered = true;
+	return 0;
+}
+
+/* Undo shmlink_ctl_start() and drop any peer; nothing is left behind. */
+void
+shmlink_ctl_stop(struct pmd_internals *pmd)
+{
+	rte_spinlock_lock(&pmd->lock);
+	pmd->closing = true;
+	rte_spinlock_unlock(&pmd->lock);
+
+	/* The callbacks and the alarm take the lock: wait for them without it. */
+	rte_eal_alarm_cancel(ctl_reconnect, pmd);
+	if (pmd->listen_registered) {
+		while (rte_intr_callback_unregister(pmd->listen_intr, ctl_on_listen, pmd) ==
+				-EAGAIN)
+			rte_pause();
+		pmd->listen_registered = false;
+	}
+	if (pmd->conn_fd >= 0) {
+		while (rte_intr_callback_unregister(pmd->conn_intr, ctl_on_conn, pmd) ==
+				-EAGAIN)
+			rte_pause();
+	}
+
+	rte_spinlock_lock(&pmd->lock);
+	ctl_detach_locked(pmd, "port closed", false);
+	rte_spinlock_unlock(&pmd->lock);
+
+	if (pmd->listen_fd >= 0) {
+		close(pmd->listen_fd);
+		pmd->listen_fd = -1;
+	}
+	if (pmd->sock_created) {
+		unlink(pmd->socket_path);
+		pmd->sock_created = false;
+	}
+	rte_intr_instance_free(pmd->listen_intr);
+	pmd->listen_intr = NULL;
+	rte_intr_instance_free(pmd->conn_intr);
+	pmd->conn_intr = NULL;
+}

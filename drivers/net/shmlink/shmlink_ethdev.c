@@ -1,0 +1,736 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+/*
+ * net_shmlink: a vdev ethdev over gVisor's sharedmem link protocol. This file holds the
+ * probe, the devargs and the ethdev ops; the fast path is in shmlink_rxtx.c and the
+ * control socket in shmlink_ctl.c. All protocol work is lib/shmlink's.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_kvargs.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+
+#include <bus_vdev_driver.h>
+#include <ethdev_driver.h>
+#include <ethdev_vdev.h>
+
+#include "shmlink_ethdev.h"
+
+RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
+
+#define ARG_SOCKET	"socket"
+#define ARG_LISTEN	"listen"
+#define ARG_ROLE	"role"
+#define ARG_MAC		"mac"
+#define ARG_MTU		"mtu"
+#define ARG_BUFSZ	"buffer_size"
+#define ARG_DATASZ	"data_size"
+#define ARG_PIPESZ	"pipe_size"
+#define ARG_QUEUES	"queues"
+#define ARG_FRAMING	"framing"
+#define ARG_VIRTIO	"virtio_hdr"
+#define ARG_TRIM	"trim"
+
+static const char *const shmlink_valid_args[] = {
+	ARG_SOCKET, ARG_LISTEN, ARG_ROLE, ARG_MAC, ARG_MTU, ARG_BUFSZ, ARG_DATASZ,
+	ARG_PIPESZ, ARG_QUEUES, ARG_FRAMING, ARG_VIRTIO, ARG_TRIM, NULL,
+};
+
+#define SHMLINK_MIN_MTU		68u
+#define SHMLINK_MAX_MTU		65000u
+#define SHMLINK_DEFAULT_MTU	1500u
+#define SHMLINK_MIN_BUFSZ	128u
+#define SHMLINK_MAX_BUFSZ	(1u << 20)
+#define SHMLINK_MIN_DATASZ	(UINT64_C(4) << 10)
+#define SHMLINK_MAX_DATASZ	(UINT64_C(1) << 30)
+#define SHMLINK_MIN_PIPESZ	(UINT64_C(4) << 10)
+#define SHMLINK_MAX_PIPESZ	(UINT64_C(1) << 30)
+
+/* The xstats: the library's counters of protocol violations and drops. */
+struct shmlink_xstat_name {
+	char name[RTE_ETH_XSTATS_NAME_SIZE];
+};
+
+static const char *const shmlink_xstat_extra[] = {
+	"rx_oversize_frames", "rx_runt_frames", "rx_trimmed_frames", "tx_oversize_frames",
+	"tx_peer_signals", "peer_attach_count",
+};
+#define SHMLINK_NB_XSTATS (SHMLINK_ERR_COUNT + RTE_DIM(shmlink_xstat_extra))
+
+/* ---- devargs ---- */
+
+static int
+arg_bool(const char *key, const char *value, bool *out)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "1") == 0) {
+		*out = true;
+		return 0;
+	}
+	if (strcmp(value, "no") == 0 || strcmp(value, "0") == 0) {
+		*out = false;
+		return 0;
+	}
+	SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: yes or no", key, value);
+	return -EINVAL;
+}
+
+static int
+arg_u64(const char *key, const char *value, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(value, &end, 0);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < min ||
+			v > max) {
+		SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: an integer from %" PRIu64 " to %"
+				PRIu64, key, value, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+arg_handler(const char *key, const char *value, void *opaque)
+{
+	struct pmd_internals *p = opaque;
+	uint64_t v = 0;
+	int rc = 0;
+
+	if (value == NULL)
+		value = "";
+	if (strcmp(key, ARG_SOCKET) == 0) {
+		if (value[0] == '\0' || strlen(value) >= sizeof(p->socket_path)) {
+			SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: a path of 1 to %zu bytes",
+					key, value, sizeof(p->socket_path) - 1);
+			return -EINVAL;
+		}
+		strcpy(p->socket_path, value);
+	} else if (strcmp(key, ARG_LISTEN) == 0) {
+		rc = arg_bool(key, value, &p->listen);
+	} else if (strcmp(key, ARG_ROLE) == 0) {
+		if (strcmp(value, "server") == 0)
+			p->role = SHMLINK_ROLE_SERVER;
+		else if (strcmp(value, "client") == 0)
+			p->role = SHMLINK_ROLE_CLIENT;
+		else
+			rc = -EINVAL;
+		if (rc != 0)
+			SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: server or client", key, value);
+		p->role_set = true;
+	} else if (strcmp(key, ARG_MAC) == 0) {
+		if (rte_ether_unformat_addr(value, &p->mac) != 0 ||
+				!rte_is_unicast_ether_addr(&p->mac) ||
+				rte_is_zero_ether_addr(&p->mac)) {
+			SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: a unicast MAC address such "
+					"as 02:00:00:00:00:01", key, value);
+			rc = -EINVAL;
+		}
+	} else if (strcmp(key, ARG_MTU) == 0) {
+		rc = arg_u64(key, value, SHMLINK_MIN_MTU, SHMLINK_MAX_MTU, &v);
+		p->mtu = (uint32_t)v;
+	} else if (strcmp(key, ARG_BUFSZ) == 0) {
+		rc = arg_u64(key, value, SHMLINK_MIN_BUFSZ, SHMLINK_MAX_BUFSZ, &v);
+		p->buffer_size = (uint32_t)v;
+	} else if (strcmp(key, ARG_DATASZ) == 0) {
+		rc = arg_u64(key, value, SHMLINK_MIN_DATASZ, SHMLINK_MAX_DATASZ, &p->sizes.data);
+	} else if (strcmp(key, ARG_PIPESZ) == 0) {
+		rc = arg_u64(key, value, SHMLINK_MIN_PIPESZ, SHMLINK_MAX_PIPESZ, &v);
+		p->sizes.tx_pipe = v;
+		p->sizes.rx_pipe = v;
+	} else if (strcmp(key, ARG_QUEUES) == 0) {
+		rc = arg_u64(key, value, 1, SHMLINK_MAX_QUEUES, &v);
+		p->nb_qp = (uint16_t)v;
+	} else if (strcmp(key, ARG_FRAMING) == 0) {
+		if (strcmp(value, "eth") == 0)
+			p->raw_ip = false;
+		else if (strcmp(value, "ip") == 0)
+			p->raw_ip = true;
+		else {
+			SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: eth or ip", key, value);
+			rc = -EINVAL;
+		}
+	} else if (strcmp(key, ARG_VIRTIO) == 0) {
+		rc = arg_bool(key, value, &p->virtio_hdr);
+	} else if (strcmp(key, ARG_TRIM) == 0) {
+		if (strcmp(value, "auto") == 0)
+			p->trim = SHMLINK_TRIM_AUTO;
+		else if (strcmp(value, "on") == 0)
+			p->trim = SHMLINK_TRIM_ON;
+		else if (strcmp(value, "off") == 0)
+			p->trim = SHMLINK_TRIM_OFF;
+		else {
+			SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: auto, on or off", key, value);
+			rc = -EINVAL;
+		}
+	}
+	return rc;
+}
+
+static int
+shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p)
+{
+	struct rte_kvargs *kvlist;
+	unsigned int i;
+	int rc = 0;
+
+	p->listen = true;
+	p->role = SHMLINK_ROLE_SERVER;
+	p->mtu = SHMLINK_DEFAULT_MTU;
+	p->buffer_size = SHMLINK_DEFAULT_BUFFER_SIZE;
+	p->nb_qp = 1;
+	rte_eth_random_addr(p->mac.addr_bytes);
+
+	kvlist = rte_kvargs_parse(params != NULL ? params : "", shmlink_valid_args);
+	if (kvlist == NULL) {
+		SHMLINK_LOG(ERR, "%s: cannot parse \"%s\"; the keys are: socket, listen, role, "
+				"mac, mtu, buffer_size, data_size, pipe_size, queues, framing, "
+				"virtio_hdr, trim", name, params);
+		return -EINVAL;
+	}
+	for (i = 0; shmlink_valid_args[i] != NULL && rc == 0; i++)
+		rc = rte_kvargs_process(kvlist, shmlink_valid_args[i], arg_handler, p);
+	rte_kvargs_free(kvlist);
+	if (rc != 0)
+		return -EINVAL;
+	if (p->socket_path[0] == '\0') {
+		SHMLINK_LOG(ERR, "%s: the socket=PATH argument is required", name);
+		return -EINVAL;
+	}
+	if (p->sizes.data != 0 && p->sizes.data < p->buffer_size) {
+		SHMLINK_LOG(ERR, "%s: data_size=%" PRIu64 " is smaller than buffer_size=%u",
+				name, p->sizes.data, p->buffer_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- endpoint settings ---- */
+
+static uint32_t
+shmlink_max_frame(const struct pmd_internals *pmd)
+{
+	return pmd->raw_ip ? pmd->mtu : pmd->mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
+}
+
+struct shmlink_ep_conf
+shmlink_ep_conf_of(const struct pmd_internals *pmd, enum shmlink_role role)
+{
+	struct shmlink_ep_conf c = {
+		.buffer_size = pmd->att.peer.buffer_size != 0 && !pmd->listen ?
+				pmd->att.peer.buffer_size : pmd->buffer_size,
+		.max_frame = shmlink_max_frame(pmd),
+		.virtio_hdr = pmd->virtio_hdr,
+		.raw_ip = pmd->raw_ip,
+		.trim = pmd->trim == SHMLINK_TRIM_ON ||
+			(pmd->trim == SHMLINK_TRIM_AUTO && role == SHMLINK_ROLE_CLIENT),
+	};
+
+	return c;
+}
+
+/* ---- ethdev ops ---- */
+
+static int
+shmlink_dev_configure(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+
+	if (dev->data->nb_rx_queues > pmd->nb_qp || dev->data->nb_tx_queues > pmd->nb_qp) {
+		SHMLINK_LOG(ERR, "%s: %u rx and %u tx queues asked, the port has %u queue "
+				"pair(s) (devarg queues=)", pmd->socket_path,
+				dev->data->nb_rx_queues, dev->data->nb_tx_queues, pmd->nb_qp);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int
+shmlink_dev_start(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	uint16_t i;
+
+	pmd->started = true;
+	for (i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	for (i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
+	shmlink_ctl_update_link(pmd);
+	return 0;
+}
+
+static int
+shmlink_dev_stop(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	uint16_t i;
+
+	pmd->started = false;
+	for (i = 0; i < dev->data->nb_rx_queues; i++)
+		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	for (i = 0; i < dev->data->nb_tx_queues; i++)
+		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	shmlink_ctl_update_link(pmd);
+	return 0;
+}
+
+static void
+shmlink_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	struct shmlink_rxq *q = pmd->rxq[qid];
+
+	if (q == NULL)
+		return;
+	shmlink_ctl_unlink_queue(pmd, q, NULL);
+	pmd->rxq[qid] = NULL;
+	dev->data->rx_queues[qid] = NULL;
+	rte_free(q);
+}
+
+static void
+shmlink_tx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	struct shmlink_txq *q = pmd->txq[qid];
+
+	if (q == NULL)
+		return;
+	shmlink_ctl_unlink_queue(pmd, NULL, q);
+	pmd->txq[qid] = NULL;
+	dev->data->tx_queues[qid] = NULL;
+	rte_free(q);
+}
+
+static void
+shmlink_free_intr(struct pmd_internals *pmd)
+{
+	struct rte_eth_dev *dev = pmd->dev;
+	uint16_t i;
+
+	if (dev->intr_handle != NULL) {
+		rte_intr_vec_list_free(dev->intr_handle);
+		rte_intr_instance_free(dev->intr_handle);
+		dev->intr_handle = NULL;
+	}
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
+		if (pmd->rx_efd[i] >= 0)
+			close(pmd->rx_efd[i]);
+		pmd->rx_efd[i] = -1;
+	}
+}
+
+static int
+shmlink_dev_close(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	uint16_t i;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
+	pmd->started = false;
+	shmlink_ctl_stop(pmd);
+	for (i = 0; i < dev->data->nb_rx_queues; i++)
+		shmlink_rx_queue_release(dev, i);
+	for (i = 0; i < dev->data->nb_tx_queues; i++)
+		shmlink_tx_queue_release(dev, i);
+	shmlink_free_intr(pmd);
+	return 0;
+}
+
+static int
+shmlink_dev_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+
+	info->if_index = 0;
+	info->max_mac_addrs = 1;
+	info->max_rx_pktlen = shmlink_max_frame(pmd);
+	info->min_mtu = SHMLINK_MIN_MTU;
+	info->max_mtu = SHMLINK_MAX_MTU;
+	info->max_rx_queues = pmd->nb_qp;
+	info->max_tx_queues = pmd->nb_qp;
+	info->min_rx_bufsize = 0;
+	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->rx_queue_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
+	info->tx_queue_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->speed_capa = RTE_ETH_LINK_SPEED_FIXED;
+	info->default_rxportconf.burst_size = 32;
+	info->default_txportconf.burst_size = 32;
+	info->default_rxportconf.ring_size = 1024;
+	info->default_txportconf.ring_size = 1024;
+	return 0;
+}
+
+static int
+shmlink_link_update(struct rte_eth_dev *dev __rte_unused, int wait __rte_unused)
+{
+	/* The control path keeps dev_link current. */
+	return 0;
+}
+
+static int
+shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte_unused,
+		unsigned int socket_id, const struct rte_eth_rxconf *conf,
+		struct rte_mempool *mp)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	uint64_t offloads = conf->offloads | dev->data->dev_conf.rxmode.offloads;
+	struct shmlink_rxq *q;
+	uint16_t room;
+
+	room = rte_pktmbuf_data_room_size(mp);
+	if (room <= RTE_PKTMBUF_HEADROOM) {
+		SHMLINK_LOG(ERR, "rx queue %u: mempool %s has no data room", qid, mp->name);
+		return -EINVAL;
+	}
+	shmlink_rx_queue_release(dev, qid);
+	q = rte_zmalloc_socket("shmlink_rxq", sizeof(*q), RTE_CACHE_LINE_SIZE, socket_id);
+	if (q == NULL)
+		return -ENOMEM;
+	q->mp = mp;
+	q->pmd = pmd;
+	q->queue_id = qid;
+	q->port_id = dev->data->port_id;
+	q->data_room = room - RTE_PKTMBUF_HEADROOM;
+	q->scatter = (offloads & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
+	pmd->rxq[qid] = q;
+	dev->data->rx_queues[qid] = q;
+	shmlink_ctl_link_queue(pmd, q, NULL);
+	return 0;
+}
+
+static int
+shmlink_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte_unused,
+		unsigned int socket_id, const struct rte_eth_txconf *conf __rte_unused)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	struct shmlink_txq *q;
+
+	shmlink_tx_queue_release(dev, qid);
+	q = rte_zmalloc_socket("shmlink_txq", sizeof(*q), RTE_CACHE_LINE_SIZE, socket_id);
+	if (q == NULL)
+		return -ENOMEM;
+	q->pmd = pmd;
+	q->queue_id = qid;
+	pmd->txq[qid] = q;
+	dev->data->tx_queues[qid] = q;
+	shmlink_ctl_link_queue(pmd, NULL, q);
+	return 0;
+}
+
+static int
+shmlink_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	uint16_t i;
+
+	for (i = 0; i < dev->data->nb_rx_queues; i++) {
+		const struct shmlink_rxq *q = pmd->rxq[i];
+
+		if (q == NULL)
+			continue;
+		st->ipackets += q->st.packets;
+		st->ibytes += q->st.bytes;
+		st->ierrors += q->st.dropped + q->st.errors;
+		st->rx_nombuf += q->st.nombuf;
+		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			st->q_ipackets[i] = q->st.packets;
+			st->q_ibytes[i] = q->st.bytes;
+			st->q_errors[i] = q->st.dropped + q->st.errors;
+		}
+	}
+	for (i = 0; i < dev->data->nb_tx_queues; i++) {
+		const struct shmlink_txq *q = pmd->txq[i];
+
+		if (q == NULL)
+			continue;
+		st->opackets += q->st.packets;
+		st->obytes += q->st.bytes;
+		st->oerrors += q->st.errors;
+		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			st->q_opackets[i] = q->st.packets;
+			st->q_obytes[i] = q->st.bytes;
+		}
+	}
+	return 0;
+}
+
+static int
+shmlink_stats_reset(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	uint16_t i;
+
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
+		if (pmd->rxq[i] != NULL)
+			memset(&pmd->rxq[i]->st, 0, sizeof(pmd->rxq[i]->st));
+		if (pmd->txq[i] != NULL)
+			memset(&pmd->txq[i]->st, 0, sizeof(pmd->txq[i]->st));
+	}
+	return 0;
+}
+
+static void
+shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
+{
+	struct shmlink_ep_stats st;
+	unsigned int i, k = 0;
+
+	shmlink_ctl_stats(pmd, &st);
+	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
+		v[k++] = st.err[i];
+	v[k++] = st.rx_oversize;
+	v[k++] = st.rx_runt;
+	v[k++] = st.rx_trimmed;
+	v[k++] = st.tx_oversize;
+	v[k++] = st.signals;
+	v[k++] = pmd->attach_count;
+}
+
+static int
+shmlink_xstats_get_names(struct rte_eth_dev *dev __rte_unused,
+		struct rte_eth_xstat_name *names, unsigned int size)
+{
+	unsigned int i, k = 0;
+
+	if (names == NULL || size < SHMLINK_NB_XSTATS)
+		return SHMLINK_NB_XSTATS;
+	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "peer_%s",
+				shmlink_err_name(i));
+	for (i = 0; i < RTE_DIM(shmlink_xstat_extra); i++)
+		snprintf(names[k++].name, RTE_ETH_XSTATS_NAME_SIZE, "%s",
+				shmlink_xstat_extra[i]);
+	return SHMLINK_NB_XSTATS;
+}
+
+static int
+shmlink_xstats_get(struct rte_eth_dev *dev, struct rte_eth_xstat *xstats, unsigned int n)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	uint64_t v[SHMLINK_NB_XSTATS];
+	unsigned int i;
+
+	if (xstats == NULL || n < SHMLINK_NB_XSTATS)
+		return SHMLINK_NB_XSTATS;
+	shmlink_xstat_values(pmd, v);
+	for (i = 0; i < SHMLINK_NB_XSTATS; i++) {
+		xstats[i].id = i;
+		xstats[i].value = v[i] - pmd->xstats_base[i];
+	}
+	return SHMLINK_NB_XSTATS;
+}
+
+static int
+shmlink_xstats_reset(struct rte_eth_dev *dev)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+
+	shmlink_xstat_values(pmd, pmd->xstats_base);
+	return 0;
+}
+
+static int
+shmlink_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+
+	if (mtu < SHMLINK_MIN_MTU || mtu > SHMLINK_MAX_MTU)
+		return -EINVAL;
+	/* Endpoints take their frame limit when a peer attaches. */
+	pmd->mtu = mtu;
+	return 0;
+}
+
+static int
+shmlink_promisc_noop(struct rte_eth_dev *dev __rte_unused)
+{
+	/* Every frame the peer sends is delivered: there is no filter to change. */
+	return 0;
+}
+
+static int
+shmlink_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+
+	return shmlink_ctl_rx_intr(pmd, qid, true);
+}
+
+static int
+shmlink_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+
+	return shmlink_ctl_rx_intr(pmd, qid, false);
+}
+
+static const struct eth_dev_ops shmlink_ops = {
+	.dev_configure = shmlink_dev_configure,
+	.dev_start = shmlink_dev_start,
+	.dev_stop = shmlink_dev_stop,
+	.dev_close = shmlink_dev_close,
+	.dev_infos_get = shmlink_dev_infos_get,
+	.link_update = shmlink_link_update,
+	.rx_queue_setup = shmlink_rx_queue_setup,
+	.tx_queue_setup = shmlink_tx_queue_setup,
+	.rx_queue_release = shmlink_rx_queue_release,
+	.tx_queue_release = shmlink_tx_queue_release,
+	.rx_queue_intr_enable = shmlink_rx_intr_enable,
+	.rx_queue_intr_disable = shmlink_rx_intr_disable,
+	.stats_get = shmlink_stats_get,
+	.stats_reset = shmlink_stats_reset,
+	.xstats_get = shmlink_xstats_get,
+	.xstats_get_names = shmlink_xstats_get_names,
+	.xstats_reset = shmlink_xstats_reset,
+	.mtu_set = shmlink_mtu_set,
+	.promiscuous_enable = shmlink_promisc_noop,
+	.promiscuous_disable = shmlink_promisc_noop,
+	.allmulticast_enable = shmlink_promisc_noop,
+	.allmulticast_disable = shmlink_promisc_noop,
+};
+
+/* ---- probe and remove ---- */
+
+/*
+ * The rx interrupt handle: one eventfd per queue pair. A listening port owns stable
+ * eventfds that it offers to every peer; a connecting port installs each peer's.
+ */
+static int
+shmlink_setup_intr(struct pmd_internals *pmd)
+{
+	struct rte_eth_dev *dev = pmd->dev;
+	struct rte_intr_handle *h;
+	uint16_t i;
+
+	h = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_SHARED);
+	if (h == NULL)
+		return -ENOMEM;
+	dev->intr_handle = h;
+	if (rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0 ||
+			rte_intr_nb_efd_set(h, pmd->nb_qp) != 0 ||
+			rte_intr_max_intr_set(h, pmd->nb_qp + 1) != 0 ||
+			rte_intr_efd_counter_size_set(h, sizeof(uint64_t)) != 0 ||
+			rte_intr_vec_list_alloc(h, "shmlink_intr_vec", pmd->nb_qp) != 0)
+		return -ENOMEM;
+	for (i = 0; i < pmd->nb_qp; i++) {
+		if (pmd->listen) {
+			pmd->rx_efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+			if (pmd->rx_efd[i] < 0)
+				return -errno;
+		}
+		if (rte_intr_efds_index_set(h, i, pmd->rx_efd[i]) != 0 ||
+				rte_intr_vec_list_index_set(h, i, RTE_INTR_VEC_RXTX_OFFSET + i) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int
+shmlink_probe(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	struct pmd_internals args = { 0 }, *pmd;
+	struct rte_eth_dev *dev;
+	unsigned int i;
+	int rc;
+
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		SHMLINK_LOG(ERR, "%s: secondary processes are not supported", name);
+		return -ENOTSUP;
+	}
+	rc = shmlink_parse_args(name, rte_vdev_device_args(vdev), &args);
+	if (rc != 0)
+		return rc;
+
+	dev = rte_eth_vdev_allocate(vdev, sizeof(*pmd));
+	if (dev == NULL)
+		return -ENOMEM;
+	pmd = dev->data->dev_private;
+	*pmd = args;
+	pmd->dev = dev;
+	pmd->port_id = dev->data->port_id;
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
+		pmd->rx_efd[i] = -1;
+	pmd->listen_fd = -1;
+	pmd->conn_fd = -1;
+
+	dev->data->mac_addrs = rte_zmalloc_socket(name, sizeof(struct rte_ether_addr), 0,
+			rte_socket_id());
+	if (dev->data->mac_addrs == NULL) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rte_ether_addr_copy(&pmd->mac, dev->data->mac_addrs);
+	dev->data->mtu = (uint16_t)pmd->mtu;
+	dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
+	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC | RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
+	dev->dev_ops = &shmlink_ops;
+	dev->rx_pkt_burst = shmlink_rx_burst;
+	dev->tx_pkt_burst = shmlink_tx_burst;
+
+	rc = shmlink_setup_intr(pmd);
+	if (rc != 0) {
+		SHMLINK_LOG(ERR, "%s: cannot set up rx interrupts: %s", name, strerror(-rc));
+		goto fail;
+	}
+	rc = shmlink_ctl_start(pmd);
+	if (rc != 0)
+		goto fail;
+	rte_eth_dev_probing_finish(dev);
+	SHMLINK_LOG(INFO, "%s: port %u, %s %s as %s%s, %u queue pair(s), MAC "
+			RTE_ETHER_ADDR_PRT_FMT, name, pmd->port_id,
+			pmd->listen ? "listening on" : "connecting to", pmd->socket_path,
+			pmd->role == SHMLINK_ROLE_SERVER ? "server" : "client",
+			pmd->role_set || pmd->listen ? "" : " (or as the listener says)",
+			pmd->nb_qp, RTE_ETHER_ADDR_BYTES(&pmd->mac));
+	return 0;
+fail:
+	shmlink_ctl_stop(pmd);
+	shmlink_free_intr(pmd);
+	rte_eth_dev_release_port(dev);
+	return rc;
+}
+
+static int
+shmlink_remove(struct rte_vdev_device *vdev)
+{
+	struct rte_eth_dev *dev = rte_eth_dev_allocated(rte_vdev_device_name(vdev));
+
+	if (dev == NULL)
+		return 0;	/* already closed */
+	return rte_eth_dev_close(dev->data->port_id);
+}
+
+static struct rte_vdev_driver shmlink_vdev_drv = {
+	.probe = shmlink_probe,
+	.remove = shmlink_remove,
+};
+
+RTE_PMD_REGISTER_VDEV(net_shmlink, shmlink_vdev_drv);
+RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
+	ARG_SOCKET "=<path> "
+	ARG_LISTEN "=<yes|no> "
+	ARG_ROLE "=<server|client> "
+	ARG_MAC "=<mac addr> "
+	ARG_MTU "=<int> "
+	ARG_BUFSZ "=<int> "
+	ARG_DATASZ "=<int> "
+	ARG_PIPESZ "=<int> "
+	ARG_QUEUES "=<1-16> "
+	ARG_FRAMING "=<eth|ip> "
+	ARG_VIRTIO "=<yes|no> "
+	ARG_TRIM "=<auto|on|off>");

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#ifndef SHMLINK_ETHDEV_H
+#define SHMLINK_ETHDEV_H
+
+/* Private state of net_shmlink, shared by its three files:
+ *   shmlink_ethdev.c  probe, devargs, ethdev ops
+ *   shmlink_rxtx.c    rx/tx bursts (the fast path)
+ *   shmlink_ctl.c     control socket, attach/detach, link state
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_spinlock.h>
+
+#include <shmlink.h>
+
+extern int shmlink_logtype;
+#define SHMLINK_LOG(level, fmt, ...) \
+	rte_log(RTE_LOG_ ## level, shmlink_logtype, "%s(): " fmt "\n", __func__, \
+		##__VA_ARGS__)
+
+#define SHMLINK_MAX_QUEUES	SHMLINK_CTL_MAX_QUEUE_PAIRS
+#define SHMLINK_BURST_MAX	64
+/* Segments one burst may hand to the library: room for multi-segment frames. */
+#define SHMLINK_BURST_SEGS	(SHMLINK_BURST_MAX * 8)
+
+enum shmlink_trim {
+	SHMLINK_TRIM_AUTO = 0,	/* on when we are the client role */
+	SHMLINK_TRIM_ON,
+	SHMLINK_TRIM_OFF,
+};
+
+/* Per-queue counters; each written by one lcore only. */
+struct shmlink_qstats {
+	uint64_t packets;
+	uint64_t bytes;
+	uint64_t errors;
+	uint64_t nombuf;
+	uint64_t dropped;
+};
+
+/*
+ * A queue's link to the endpoint of its queue pair. The control thread swaps @ep; the
+ * burst function raises @busy around its use, and detach waits for it to drop (both
+ * sequentially consistent, so neither side can miss the other).
+ */
+struct shmlink_qlink {
+	struct shmlink_ep *ep;
+	uint32_t busy;
+};
+
+struct shmlink_rxq {
+	struct shmlink_qlink link;
+	struct rte_mempool *mp;
+	struct pmd_internals *pmd;
+	uint16_t queue_id;
+	uint16_t port_id;
+	bool scatter;
+	bool intr_on;			/* the application enabled rx interrupts */
+	uint16_t data_room;		/* bytes one mbuf takes after headroom */
+	struct shmlink_qstats st;
+	struct shmlink_frame frames[SHMLINK_BURST_MAX];
+	struct shmlink_seg segs[SHMLINK_BURST_SEGS];
+} __rte_cache_aligned;
+
+struct shmlink_txq {
+	struct shmlink_qlink link;
+	struct pmd_internals *pmd;
+	uint16_t queue_id;
+	struct shmlink_qstats st;
+	struct shmlink_frame frames[SHMLINK_BURST_MAX];
+	struct shmlink_seg segs[SHMLINK_BURST_SEGS];
+} __rte_cache_aligned;
+
+struct pmd_internals {
+	/* devargs */
+	char socket_path[108];
+	bool listen;
+	enum shmlink_role role;
+	bool role_set;
+	struct rte_ether_addr mac;
+	uint32_t mtu;
+	uint32_t buffer_size;
+	struct shmlink_qfile_sizes sizes;
+	uint16_t nb_qp;
+	bool raw_ip;
+	bool virtio_hdr;
+	enum shmlink_trim trim;
+
+	uint16_t port_id;
+	struct rte_eth_dev *dev;
+	bool started;
+
+	/* control path, run by the EAL interrupt thread; @lock guards what follows
+	 * against the ethdev ops (never taken by the data path) */
+	rte_spinlock_t lock;
+	int listen_fd;
+	int conn_fd;
+	bool sock_created;		/* we made the socket file: remove it */
+	struct rte_intr_handle *listen_intr;
+	bool listen_registered;
+	struct rte_intr_handle *conn_intr;
+	bool reconnect_armed;
+	bool closing;
+	struct shmlink_attach att;
+	struct shmlink_ep *ep[SHMLINK_MAX_QUEUES];
+	bool attached;
+	pid_t peer_pid;
+	uid_t peer_uid;
+	gid_t peer_gid;
+	uint64_t attach_count;
+	/* Listening side: eventfds reused across peers for our receive direction, so the
+	 * rx interrupt handle stays valid. */
+	int rx_efd[SHMLINK_MAX_QUEUES];
+	/* Counters of detached endpoints, so stats survive reconnects. */
+	struct shmlink_ep_stats ep_saved;
+	uint64_t xstats_base[SHMLINK_ERR_COUNT + 8];
+
+	struct shmlink_rxq *rxq[SHMLINK_MAX_QUEUES];
+	struct shmlink_txq *txq[SHMLINK_MAX_QUEUES];
+};
+
+/* Enter and leave a queue's endpoint from a burst (see struct shmlink_qlink). */
+static inline struct shmlink_ep *
+shmlink_qlink_enter(struct shmlink_qlink *l)
+{
+	struct shmlink_ep *ep;
+
+	__atomic_store_n(&l->busy, 1, __ATOMIC_SEQ_CST);
+	ep = __atomic_load_n(&l->ep, __ATOMIC_SEQ_CST);
+	if (unlikely(ep == NULL))
+		__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
+	return ep;
+}
+
+static inline void
+shmlink_qlink_leave(struct shmlink_qlink *l)
+{
+	__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* shmlink_rxtx.c */
+uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
+uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
+
+/* shmlink_ctl.c */
+int shmlink_ctl_start(struct pmd_internals *pmd);
+void shmlink_ctl_stop(struct pmd_internals *pmd);
+void shmlink_ctl_update_link(struct pmd_internals *pmd);
+void shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st);
+void shmlink_ctl_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
+		struct shmlink_txq *txq);
+void shmlink_ctl_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
+		struct shmlink_txq *txq);
+int shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on);
+
+/* shmlink_ethdev.c */
+struct shmlink_ep_conf shmlink_ep_conf_of(const struct pmd_internals *pmd,
+		enum shmlink_role role);
+
+#endif /* SHMLINK_ETHDEV_H */

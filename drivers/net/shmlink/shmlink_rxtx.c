@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+/*
+ * The fast path. The library moves frames between shared memory and scatter lists; here
+ * they become mbufs. Per burst: one seq_cst store to enter (see struct shmlink_qlink),
+ * one library call each way, bulk mbuf allocation and freeing; no syscall, no lock.
+ */
+
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+
+#include "shmlink_ethdev.h"
+
+/* Copy a frame's segments to @dst. */
+static inline void
+rx_gather(uint8_t *dst, const struct shmlink_frame *f)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->nb_segs; i++) {
+		rte_memcpy(dst, f->segs[i].addr, f->segs[i].len);
+		dst += f->segs[i].len;
+	}
+}
+
+/* A frame larger than one mbuf, into a chain headed by @m (scatter on). */
+static int
+rx_chain(struct shmlink_rxq *q, const struct shmlink_frame *f, struct rte_mbuf *m)
+{
+	struct rte_mbuf *cur = m;
+	uint32_t si = 0, soff = 0, left = f->len;
+
+	m->pkt_len = f->len;
+	m->nb_segs = 1;
+	m->data_len = 0;
+	while (left > 0) {
+		uint32_t n;
+
+		if (cur->data_len == q->data_room) {
+			struct rte_mbuf *next = rte_pktmbuf_alloc(q->mp);
+
+			if (next == NULL)
+				return -ENOBUFS;
+			cur->next = next;
+			cur = next;
+			m->nb_segs++;
+		}
+		n = RTE_MIN((uint32_t)(q->data_room - cur->data_len), f->segs[si].len - soff);
+		rte_memcpy(rte_pktmbuf_mtod_offset(cur, uint8_t *, cur->data_len),
+				(const uint8_t *)f->segs[si].addr + soff, n);
+		cur->data_len += n;
+		soff += n;
+		left -= n;
+		if (soff == f->segs[si].len) {
+			si++;
+			soff = 0;
+		}
+	}
+	return 0;
+}
+
+/* Fill @m with frame @f. Returns 0, or -1 if the frame is dropped (counted). */
+static inline int
+rx_fill(struct shmlink_rxq *q, const struct shmlink_frame *f, struct rte_mbuf *m)
+{
+	m->port = q->port_id;
+	if (likely(f->len <= q->data_room)) {
+		rx_gather(rte_pktmbuf_mtod(m, uint8_t *), f);
+		m->data_len = (uint16_t)f->len;
+		m->pkt_len = f->len;
+		return 0;
+	}
+	if (!q->scatter) {
+		q->st.dropped++;
+		return -1;
+	}
+	if (rx_chain(q, f, m) != 0) {
+		/* Give the extra segments back, keep the head for the next frame. */
+		rte_pktmbuf_free(m->next);
+		m->next = NULL;
+		m->nb_segs = 1;
+		q->st.nombuf++;
+		q->st.dropped++;
+		return -1;
+	}
+	return 0;
+}
+
+uint16_t
+shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+{
+	struct shmlink_rxq *q = queue;
+	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
+	unsigned int n, i, k = 0, have;
+	uint64_t bytes = 0;
+
+	if (ep == NULL)
+		return 0;
+	n = shmlink_ep_rx_burst(ep, q->frames, RTE_MIN(nb_pkts, SHMLINK_BURST_MAX), q->segs,
+			SHMLINK_BURST_SEGS);
+	if (n == 0) {
+		shmlink_ep_rx_release(ep);
+		shmlink_qlink_leave(&q->link);
+		return 0;
+	}
+	have = n;
+	if (unlikely(rte_pktmbuf_alloc_bulk(q->mp, bufs, n) != 0)) {
+		for (have = 0; have < n; have++) {
+			bufs[have] = rte_pktmbuf_alloc(q->mp);
+			if (bufs[have] == NULL)
+				break;
+		}
+		q->st.nombuf += n - have;
+	}
+	/* bufs[k] is the next free mbuf; a dropped frame leaves it for the next one. */
+	for (i = 0; i < n && k < have; i++) {
+		if (rx_fill(q, &q->frames[i], bufs[k]) == 0) {
+			bytes += q->frames[i].len;
+			k++;
+		}
+	}
+	shmlink_ep_rx_release(ep);
+	shmlink_qlink_leave(&q->link);
+	if (k < have)
+		rte_pktmbuf_free_bulk(&bufs[k], have - k);
+	q->st.packets += k;
+	q->st.bytes += bytes;
+	return (uint16_t)k;
+}
+
+/* Largest frame we send or take: the MTU plus link headers (two VLAN tags). */
+static inline uint32_t
+tx_max_frame(const struct pmd_internals *pmd)
+{
+	return pmd->raw_ip ? pmd->mtu : pmd->mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
+}
+
+static inline bool
+tx_unsendable(const struct rte_mbuf *m, uint32_t max)
+{
+	return m->pkt_len > max || m->pkt_len == 0 || m->nb_segs > SHMLINK_BURST_SEGS;
+}
+
+/*
+ * Describe up to SHMLINK_BURST_MAX mbufs as frames, stopping before one whose segments
+ * do not fit or that cannot be sent. Unsendable mbufs at the start are freed and
+ * counted: *skipped says how many; the frames describe the mbufs that follow them.
+ */
+static unsigned int
+tx_describe(struct shmlink_txq *q, struct rte_mbuf **bufs, unsigned int nb,
+		unsigned int *skipped)
+{
+	uint32_t max = tx_max_frame(q->pmd);
+	unsigned int i, nsegs = 0;
+
+	for (i = 0; i < nb && tx_unsendable(bufs[i], max); i++) {
+		rte_pktmbuf_free(bufs[i]);
+		q->st.errors++;
+	}
+	*skipped = i;
+	bufs += i;
+	nb -= i;
+	for (i = 0; i < nb && i < SHMLINK_BURST_MAX; i++) {
+		struct rte_mbuf *m = bufs[i];
+		struct shmlink_frame *f = &q->frames[i];
+
+		if (tx_unsendable(m, max) || nsegs + m->nb_segs > SHMLINK_BURST_SEGS)
+			break;
+		f->segs = &q->segs[nsegs];
+		f->nb_segs = m->nb_segs;
+		f->len = m->pkt_len;
+		for (; m != NULL; m = m->next) {
+			q->segs[nsegs].addr = rte_pktmbuf_mtod(m, void *);
+			q->segs[nsegs].len = m->data_len;
+			nsegs++;
+		}
+	}
+	return i;
+}
+
+uint16_t
+shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+{
+	struct shmlink_txq *q = queue;
+	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
+	unsigned int done = 0;
+
+	if (ep == NULL)
+		return 0;
+	while (done < nb_pkts) {
+		unsigned int skipped, nf, sent, i;
+		uint64_t bytes = 0;
+
+		nf = tx_describe(q, bufs + done, nb_pkts - done, &skipped);
+		done += skipped;
+		if (nf == 0)
+			continue;
+		sent = shmlink_ep_tx_burst(ep, q->frames, nf);
+		for (i = 0; i < sent; i++)
+			bytes += q->frames[i].len;
+		rte_pktmbuf_free_bulk(bufs + done, sent);
+		q->st.packets += sent;
+		q->st.bytes += bytes;
+		done += sent;
+		if (sent < nf)
+			break;
+	}
+	shmlink_qlink_leave(&q->link);
+	return (uint16_t)done;
+}

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "shmlink_attach.h"
+
+#define ATTACH_DEFAULT_TIMEOUT_MS 5000
+
+static void __attribute__((format(printf, 3, 4)))
+attach_why(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+}
+
+static int
+attach_timeout(const struct shmlink_attach_conf *conf)
+{
+	return conf->timeout_ms > 0 ? conf->timeout_ms : ATTACH_DEFAULT_TIMEOUT_MS;
+}
+
+static void
+attach_init(struct shmlink_attach *a)
+{
+	unsigned int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < SHMLINK_CTL_MAX_QUEUE_PAIRS; i++) {
+		a->txq[i].notify.efd = -1;
+		a->rxq[i].notify.efd = -1;
+	}
+}
+
+void
+shmlink_attach_release(struct shmlink_attach *a)
+{
+	unsigned int i;
+
+	for (i = 0; i < SHMLINK_CTL_MAX_QUEUE_PAIRS; i++) {
+		shmlink_qmap_unmap(&a->txq[i]);
+		shmlink_qmap_unmap(&a->rxq[i]);
+	}
+	a->nb_qp = 0;
+}
+
+/* Create, map and send the files of queue pair @qp. */
+static int
+attach_offer_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_attach *a,
+		uint16_t qp, char *why, size_t why_len)
+{
+	struct shmlink_ctl_msg m = {
+		.type = SHMLINK_CTL_OFFER,
+		.role = conf->role == SHMLINK_ROLE_CLIENT ? SHMLINK_ROLE_SERVER :
+				SHMLINK_ROLE_CLIENT,
+		.nb_qp = conf->nb_qp,
+		.qp = qp,
+		.flags = conf->flags,
+		.mtu = conf->mtu,
+		.buffer_size = conf->buffer_size,
+	};
+	int fds[SHMLINK_CTL_FDS_PER_QP];
+	const char *err = NULL;
+	int rc;
+
+	memcpy(m.mac, conf->mac, sizeof(m.mac));
+	rc = shmlink_qfile_create(&conf->sizes, fds);
+	if (rc == 0) {
+		rc = shmlink_qfile_create(&conf->sizes, fds + SHMLINK_QFD_COUNT);
+		if (rc != 0)
+			shmlink_qfile_close(fds);
+	}
+	if (rc != 0) {
+		attach_why(why, why_len, "cannot create queue files: %s", strerror(-rc));
+		return rc;
+	}
+	if (conf->rx_efds != NULL) {
+		/* We consume the TX queue as server, the RX queue as client. */
+		int *q = conf->role == SHMLINK_ROLE_SERVER ? fds : fds + SHMLINK_QFD_COUNT;
+		int efd = fcntl(conf->rx_efds[qp], F_DUPFD_CLOEXEC, 0);
+
+		if (efd < 0) {
+			rc = -errno;
+			attach_why(why, why_len, "cannot dup our eventfd: %s", strerror(-rc));
+			shmlink_qfile_close(fds);
+			shmlink_qfile_close(fds + SHMLINK_QFD_COUNT);
+			return rc;
+		}
+		close(q[SHMLINK_QFD_EVENT]);
+		q[SHMLINK_QFD_EVENT] = efd;
+	}
+	rc = shmlink_qmap_map(&a->txq[qp], fds, conf->buffer_size, &err);
+	if (rc == 0)
+		rc = shmlink_qmap_map(&a->rxq[qp], fds + SHMLINK_QFD_COUNT, conf->buffer_size,
+				&err);
+	if (rc != 0)
+		attach_why(why, why_len, "cannot map our own queue files: %s", err);
+	else if ((rc = shmlink_ctl_send(sock, &m, fds, SHMLINK_CTL_FDS_PER_QP)) != 0)
+		attach_why(why, why_len, "cannot send the offer: %s", strerror(-rc));
+	/* Our mappings keep the files alive; the peer has its own FDs now. */
+	shmlink_qfile_close(fds);
+	shmlink_qfile_close(fds + SHMLINK_QFD_COUNT);
+	return rc;
+}
+
+int
+shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
+		struct shmlink_attach *a, char *why, size_t why_len)
+{
+	const char *err;
+	unsigned int nfds;
+	int fds[1];
+	uint16_t qp;
+	int rc;
+
+	attach_init(a);
+	if (conf->nb_qp == 0 || conf->nb_qp > SHMLINK_CTL_MAX_QUEUE_PAIRS) {
+		attach_why(why, why_len, "queue-pair count %u out of range 1..%u", conf->nb_qp,
+				SHMLINK_CTL_MAX_QUEUE_PAIRS);
+		return -EINVAL;
+	}
+	a->role = conf->role;
+	a->nb_qp = conf->nb_qp;
+	for (qp = 0; qp < conf->nb_qp; qp++) {
+		rc = attach_offer_qp(sock, conf, a, qp, why, why_len);
+		if (rc != 0)
+			goto fail;
+	}
+	rc = shmlink_ctl_recv(sock, &a->peer, fds, 0, &nfds, attach_timeout(conf), &err);
+	if (rc != 0) {
+		attach_why(why, why_len, "no valid answer from the peer: %s",
+				err != NULL ? err : strerror(-rc));
+		goto fail;
+	}
+	if (a->peer.type == SHMLINK_CTL_REJECT) {
+		attach_why(why, why_len, "the peer rejected the offer (%s): %s",
+				shmlink_ctl_reason_name(a->peer.reason), a->peer.text);
+		rc = -ECONNREFUSED;
+		goto fail;
+	}
+	if (a->peer.type != SHMLINK_CTL_ACCEPT) {
+		attach_why(why, why_len, "the peer answered with message type %u",
+				a->peer.type);
+		rc = -EPROTO;
+		goto fail;
+	}
+	return 0;
+fail:
+	shmlink_attach_release(a);
+	return rc;
+}
+
+/* Check an offer against what this side wants; on mismatch, say why and return the
+ * reason code. */
+static uint32_t
+attach_check_offer(const struct shmlink_attach_conf *conf, const struct shmlink_ctl_msg *m,
+		char *why, size_t why_len)
+{
+	if (m->type != SHMLINK_CTL_OFFER) {
+		attach_why(why, why_len, "expected an offer, got message type %u", m->type);
+		return SHMLINK_CTL_R_PROTOCOL;
+	}
+	if (!conf->role_any && m->role != conf->role) {
+		attach_why(why, why_len, "the listener assigns the %s role, this side is "
+				"configured as %s", m->role == SHMLINK_ROLE_CLIENT ? "client" :
+				"server", conf->role == SHMLINK_ROLE_CLIENT ? "client" : "server");
+		return SHMLINK_CTL_R_ROLE;
+	}
+	if (m->nb_qp != conf->nb_qp) {
+		attach_why(why, why_len, "the listener offers %u queue pairs, this side has %u",
+				m->nb_qp, conf->nb_qp);
+		return SHMLINK_CTL_R_CONFIG;
+	}
+	if (m->flags != conf->flags) {
+		attach_why(why, why_len, "framing differs: listener %s%s, this side %s%s",
+				m->flags & SHMLINK_CTL_F_RAW_IP ? "ip" : "eth",
+				m->flags & SHMLINK_CTL_F_VIRTIO ? "+virtio" : "",
+				conf->flags & SHMLINK_CTL_F_RAW_IP ? "ip" : "eth",
+				conf->flags & SHMLINK_CTL_F_VIRTIO ? "+virtio" : "");
+		return SHMLINK_CTL_R_CONFIG;
+	}
+	if (m->buffer_size == 0) {
+		attach_why(why, why_len, "buffer size 0");
+		return SHMLINK_CTL_R_PROTOCOL;
+	}
+	return 0;
+}
+
+/* Receive offer @qp (the first one is already in @first) and map its files. */
+static uint32_t
+attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_attach *a,
+		uint16_t qp, char *why, size_t why_len)
+{
+	int fds[SHMLINK_CTL_FDS_PER_QP];
+	struct shmlink_ctl_msg m;
+	const char *err = NULL;
+	unsigned int nfds;
+	uint32_t reason = 0;
+	int rc;
+
+	rc = shmlink_ctl_recv(sock, &m, fds, SHMLINK_CTL_FDS_PER_QP, &nfds,
+			attach_timeout(conf), &err);
+	if (rc != 0) {
+		attach_why(why, why_len, "bad offer for queue pair %u: %s", qp,
+				err != NULL ? err : strerror(-rc));
+		return rc == -EPROTO ? SHMLINK_CTL_R_PROTOCOL : SHMLINK_CTL_R_INTERNAL;
+	}
+	if (qp == 0) {
+		a->peer = m;
+		reason = attach_check_offer(conf, &m, why, why_len);
+	} else if (m.type != SHMLINK_CTL_OFFER || m.nb_qp != a->peer.nb_qp ||
+			m.flags != a->peer.flags || m.role != a->peer.role) {
+		attach_why(why, why_len, "offer for queue pair %u differs from the first", qp);
+		reason = SHMLINK_CTL_R_PROTOCOL;
+	}
+	if (reason == 0 && m.qp != qp) {
+		attach_why(why, why_len, "offer for queue pair %u came as number %u", m.qp, qp);
+		reason = SHMLINK_CTL_R_PROTOCOL;
+	}
+	if (reason == 0 && nfds != SHMLINK_CTL_FDS_PER_QP) {
+		attach_why(why, why_len, "offer for queue pair %u carries %u FDs, want %u",
+				qp, nfds, SHMLINK_CTL_FDS_PER_QP);
+		reason = SHMLINK_CTL_R_FDS;
+	}
+	if (reason == 0) {
+		rc = shmlink_qmap_map(&a->txq[qp], fds, m.buffer_size, &err);
+		if (rc == 0)
+			rc = shmlink_qmap_map(&a->rxq[qp], fds + SHMLINK_QFD_COUNT,
+					m.buffer_size, &err);
+		if (rc != 0) {
+			attach_why(why, why_len, "queue pair %u %s queue: %s", qp,
+					a->txq[qp].data == NULL ? "TX" : "RX", err);
+			reason = rc == -EINVAL || rc == -EBADF || rc == -EACCES ?
+				SHMLINK_CTL_R_FDS : SHMLINK_CTL_R_FILES;
+		}
+	}
+	while (nfds > 0)
+		close(fds[--nfds]);
+	return reason;
+}
+
+int
+shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
+		struct shmlink_attach *a, char *why, size_t why_len)
+{
+	struct shmlink_ctl_msg ok = { .type = SHMLINK_CTL_ACCEPT };
+	uint32_t reason = 0;
+	uint16_t qp;
+	int rc;
+
+	attach_init(a);
+	for (qp = 0; qp < (a->peer.nb_qp > 0 ? a->peer.nb_qp : 1) && reason == 0; qp++)
+		reason = attach_take_qp(sock, conf, a, qp, why, why_len);
+	if (reason != 0) {
+		shmlink_ctl_reject(sock, reason, "%s", why != NULL ? why : "");
+		shmlink_attach_release(a);
+		return -EPROTO;
+	}
+	a->nb_qp = a->peer.nb_qp;
+	a->role = (enum shmlink_role)a->peer.role;
+	ok.role = a->peer.role;
+	ok.nb_qp = a->nb_qp;
+	ok.flags = a->peer.flags;
+	ok.mtu = conf->mtu;
+	ok.buffer_size = a->peer.buffer_size;
+	memcpy(ok.mac, conf->mac, sizeof(ok.mac));
+	rc = shmlink_ctl_send(sock, &ok, NULL, 0);
+	if (rc != 0) {
+		attach_why(why, why_len, "cannot send the accept: %s", strerror(-rc));
+		shmlink_attach_release(a);
+	}
+	return rc;
+}
+
+static int
+ctl_addr(const char *path, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (path == NULL || path[0] == '\0' || strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int
+shmlink_ctl_listen(const char *path)
+{
+	struct sockaddr_un sa;
+	mode_t old;
+	int fd, rc;
+
+	rc = ctl_addr(path, &sa);
+	if (rc != 0)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Only the owner may connect by default: the socket hands out shared memory. */
+	old = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc != 0 || listen(fd, 4) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int
+shmlink_ctl_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, rc;
+
+	rc = ctl_addr(path, &sa);
+	if (rc != 0)
+		return rc;
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}

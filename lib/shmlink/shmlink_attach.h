@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#ifndef SHMLINK_ATTACH_H
+#define SHMLINK_ATTACH_H
+
+/**
+ * @file
+ * Attaching two sides over a connected control socket (protocol v1, shmlink_ctl.h):
+ * the listening side offers fresh queue files, the connecting side checks and maps them
+ * and answers. Either way the result is a set of mapped queue pairs, ready for
+ * shmlink_ep_create(). The socket is never written to afterwards: keep it open as the
+ * PeerFD and treat any input or hang-up on it as the peer leaving.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shmlink_ctl.h"
+#include "shmlink_endpoint.h"
+#include "shmlink_qfile.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** What this side wants. */
+struct shmlink_attach_conf {
+	enum shmlink_role role;		/**< the gVisor role this side takes */
+	bool role_any;			/**< connecting side: take the role the listener
+					 *   assigns instead of insisting on @c role */
+	uint16_t nb_qp;			/**< queue pairs (1..16) */
+	uint16_t flags;			/**< SHMLINK_CTL_F_*: must be equal on both sides */
+	uint32_t mtu;
+	uint32_t buffer_size;
+	uint8_t mac[6];
+	struct shmlink_qfile_sizes sizes;	/**< listening side: sizes of the files */
+	const int *rx_efds;		/**< listening side: per queue pair, an eventfd to
+					 *   offer for this side's receive direction instead
+					 *   of a fresh one, so it stays the same across peers
+					 *   (NULL: fresh eventfds) */
+	int timeout_ms;			/**< bound on each wait for the peer (0: 5000) */
+};
+
+/** An attached link: mapped queue pairs and what the peer said. */
+struct shmlink_attach {
+	enum shmlink_role role;		/**< the role this side took */
+	uint16_t nb_qp;
+	struct shmlink_qmap txq[SHMLINK_CTL_MAX_QUEUE_PAIRS];
+	struct shmlink_qmap rxq[SHMLINK_CTL_MAX_QUEUE_PAIRS];
+	struct shmlink_ctl_msg peer;	/**< the peer's first OFFER, or its ACCEPT */
+};
+
+/**
+ * Listening side, on a freshly accepted connection: create and send the queue files of
+ * every queue pair, then wait for the answer.
+ * @return 0 with @p a filled; -ECONNREFUSED if the peer rejected (its reason in @p why);
+ * another -errno with @p why saying what failed. Nothing is left mapped or open on error.
+ */
+int shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
+		struct shmlink_attach *a, char *why, size_t why_len);
+
+/**
+ * Connecting side: receive the offer, check it against @p conf and the files against
+ * spec §8.2, map them and accept; or reject with a reason (also in @p why).
+ * @return 0 with @p a filled, or -errno (-EPROTO when we rejected the offer).
+ */
+int shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
+		struct shmlink_attach *a, char *why, size_t why_len);
+
+/** Unmap every queue of an attached link. */
+void shmlink_attach_release(struct shmlink_attach *a);
+
+/** Create a listening control socket at @p path (mode 0600). @return fd or -errno. */
+int shmlink_ctl_listen(const char *path);
+
+/** Connect to the control socket at @p path. @return fd or -errno. */
+int shmlink_ctl_connect(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMLINK_ATTACH_H */

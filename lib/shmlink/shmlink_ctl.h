@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#ifndef SHMLINK_CTL_H
+#define SHMLINK_CTL_H
+
+/**
+ * @file
+ * Control protocol v1 (ours; gVisor defines none). See doc/guides/prog/control_protocol.rst.
+ *
+ * An AF_UNIX SOCK_SEQPACKET connection. The listening side creates fresh queue files and
+ * sends one OFFER per queue pair, each with that pair's 10 FDs (the TX queue's 5, then
+ * the RX queue's 5, each in gVisor's QueueConfig.FDs() order). The connecting side
+ * answers with one ACCEPT or REJECT. Then nobody writes to the socket again: it stays
+ * open as gVisor's PeerFD, where any byte or EOF means the peer is gone.
+ *
+ * Every message starts with a fixed 64-byte little-endian header:
+ *
+ *   off size field
+ *     0    4 magic "SHML" (0x53 0x48 0x4d 0x4c)
+ *     4    2 version (1)
+ *     6    2 header length (64; a receiver skips any extra bytes of a longer header)
+ *     8    1 type: 1 OFFER, 2 ACCEPT, 3 REJECT
+ *     9    1 role: OFFER: the gVisor role the receiver must take (0 client, 1 server);
+ *              ACCEPT: the role taken
+ *    10    2 queue-pair count (1..16)
+ *    12    2 OFFER: index of the queue pair whose FDs come with this message
+ *    14    2 flags: bit 0 raw IP framing (no Ethernet header), bit 1 virtio-net header
+ *    16    4 MTU (L3, bytes)
+ *    20    4 buffer size (bytes)
+ *    24    6 MAC address of the sender
+ *    30    2 reserved (0)
+ *    32    4 REJECT: reason code
+ *    36    4 REJECT: length of the reason text that follows the header (0..192)
+ *    40   24 reserved (0)
+ *    64    n REJECT: reason text, not NUL-terminated
+ */
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SHMLINK_CTL_MAGIC		0x4c4d4853u	/* "SHML" read as a LE u32 */
+#define SHMLINK_CTL_VERSION		1u
+#define SHMLINK_CTL_HDR_LEN		64u
+#define SHMLINK_CTL_TEXT_MAX		192u
+#define SHMLINK_CTL_MSG_MAX		(SHMLINK_CTL_HDR_LEN + SHMLINK_CTL_TEXT_MAX)
+#define SHMLINK_CTL_MAX_QUEUE_PAIRS	16u
+#define SHMLINK_CTL_FDS_PER_QP		10u
+
+#define SHMLINK_CTL_F_RAW_IP	0x1u	/**< frames are raw IP packets */
+#define SHMLINK_CTL_F_VIRTIO	0x2u	/**< frames carry a 10-byte virtio-net header */
+#define SHMLINK_CTL_F_KNOWN	(SHMLINK_CTL_F_RAW_IP | SHMLINK_CTL_F_VIRTIO)
+
+enum shmlink_ctl_type {
+	SHMLINK_CTL_OFFER = 1,
+	SHMLINK_CTL_ACCEPT = 2,
+	SHMLINK_CTL_REJECT = 3,
+};
+
+/** Reasons a connecting side rejects an offer, or a listener a connection. */
+enum shmlink_ctl_reason {
+	SHMLINK_CTL_R_BUSY = 1,		/**< the listener already has a peer */
+	SHMLINK_CTL_R_PROTOCOL = 2,	/**< bad magic, version, length, type or field */
+	SHMLINK_CTL_R_FDS = 3,		/**< wrong FD count or FD kinds */
+	SHMLINK_CTL_R_FILES = 4,	/**< queue files fail the size or seal checks */
+	SHMLINK_CTL_R_ROLE = 5,		/**< the offered role is not the one configured */
+	SHMLINK_CTL_R_CONFIG = 6,	/**< framing, virtio, MTU or queue count differ */
+	SHMLINK_CTL_R_DENIED = 7,	/**< the peer's credentials are not allowed */
+	SHMLINK_CTL_R_INTERNAL = 8,	/**< out of memory or another local failure */
+};
+
+/** A control message, decoded. */
+struct shmlink_ctl_msg {
+	uint8_t type;
+	uint8_t role;
+	uint16_t nb_qp;
+	uint16_t qp;
+	uint16_t flags;
+	uint32_t mtu;
+	uint32_t buffer_size;
+	uint8_t mac[6];
+	uint32_t reason;
+	char text[SHMLINK_CTL_TEXT_MAX + 1];	/**< NUL-terminated */
+};
+
+/** Short name of a reason code ("busy", "protocol", ...). */
+const char *shmlink_ctl_reason_name(uint32_t reason);
+
+/** Encode @p m into @p buf (SHMLINK_CTL_MSG_MAX bytes). @return the message length. */
+uint32_t shmlink_ctl_encode(const struct shmlink_ctl_msg *m, uint8_t *buf);
+
+/**
+ * Decode and check a message of @p len bytes. @return 0, or -EPROTO with @p why naming
+ * the failed check.
+ */
+int shmlink_ctl_decode(const uint8_t *buf, uint32_t len, struct shmlink_ctl_msg *m,
+		const char **why);
+
+/** Send one message with @p nfds FDs. @return 0 or -errno. */
+int shmlink_ctl_send(int sock, const struct shmlink_ctl_msg *m, const int *fds,
+		unsigned int nfds);
+
+/**
+ * Receive one message within @p timeout_ms, taking at most @p max_fds FDs into @p fds
+ * (opened close-on-exec; the caller owns them). Any FDs beyond @p max_fds are closed and
+ * the message refused.
+ * @return 0; -ETIMEDOUT; -ECONNRESET on EOF; -EPROTO for a bad message (@p why says
+ * what, no FD left open); or another -errno.
+ */
+int shmlink_ctl_recv(int sock, struct shmlink_ctl_msg *m, int *fds, unsigned int max_fds,
+		unsigned int *nfds, int timeout_ms, const char **why);
+
+/** Send a REJECT with a reason code and a printf-style text. @return 0 or -errno. */
+int shmlink_ctl_reject(int sock, uint32_t reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SHMLINK_CTL_H */
