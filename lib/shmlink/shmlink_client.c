@@ -256,7 +256,8 @@ client_rx_post(struct client_rx *r)
 /*
  * Take back the buffers a completion names, if they are ours and with the server
  * (spec §8.2: id known and posted, offset as posted, size within the buffer).
- * Returns false if anything was wrong; the good buffers are taken back all the same.
+ * Returns false if anything was wrong; buffers whose ids check out are taken back all
+ * the same.
  */
 static bool
 client_rx_take(struct client_rx *r, struct shmlink_buf *bufs, uint32_t nb, uint32_t total)
@@ -268,14 +269,17 @@ client_rx_take(struct client_rx *r, struct shmlink_buf *bufs, uint32_t nb, uint3
 	for (k = 0; k < nb; k++) {
 		uint64_t id = bufs[k].id;
 
-		if (id >= r->nb_bufs || !r->posted[id] ||
-				bufs[k].offset != id * r->buf_size || bufs[k].size > r->buf_size) {
+		if (id >= r->nb_bufs || !r->posted[id]) {
 			ok = false;
 			continue;
 		}
+		/* The id is ours and with the server: take the buffer back whatever the
+		 * rest says, so a bad record cannot make us lose it. */
 		r->posted[id] = 0;
 		r->nb_posted--;
 		r->held[r->nb_held++] = (uint32_t)id;
+		if (bufs[k].offset != id * r->buf_size || bufs[k].size > r->buf_size)
+			ok = false;
 		sum += bufs[k].size;
 	}
 	return ok && sum >= total;

@@ -232,6 +232,8 @@ shmlink_ep_destroy(struct shmlink_ep *ep)
 unsigned int
 shmlink_ep_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsigned int n)
 {
+	if (shmlink_ep_broken(ep))
+		return 0;
 	if (ep->role == SHMLINK_ROLE_CLIENT)
 		return client_tx_burst(ep, frames, n);
 	return server_tx_burst(ep, frames, n);
@@ -243,6 +245,8 @@ shmlink_ep_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigne
 {
 	if (ep->rx.pending)
 		shmlink_ep_rx_release(ep);
+	if (shmlink_ep_broken(ep))
+		return 0;
 	if (ep->role == SHMLINK_ROLE_CLIENT)
 		return client_rx_burst(ep, frames, max, segs, max_segs);
 	return server_rx_burst(ep, frames, max, segs, max_segs);

@@ -40,10 +40,12 @@ shmlink_txd_decode(const void *rec, uint32_t len, uint64_t *id, uint32_t *total,
 	const uint8_t *r = rec;
 	uint32_t n, i;
 
+	if (len < sizeof(uint64_t))
+		return -EINVAL;
+	*id = get_le64(r);
 	if (len < SHMLINK_TXD_HDR_SIZE)
 		return -EINVAL;
 	n = (len - SHMLINK_TXD_HDR_SIZE) / SHMLINK_TXD_BUF_SIZE;
-	*id = get_le64(r);
 	*total = get_le32(r + 8);
 	for (i = 0; i < n && i < max; i++) {
 		const uint8_t *b = r + SHMLINK_TXD_HDR_SIZE + SHMLINK_TXD_BUF_SIZE * i;

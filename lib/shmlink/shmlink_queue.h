@@ -74,7 +74,8 @@ int shmlink_txd_push(struct shmlink_pipe_tx *p, uint64_t id, uint32_t total,
  * Decode a TX descriptor of @p len bytes at @p rec: its id and total length, and up to
  * @p max buffers into @p bufs (offset and size).
  * @return the number of buffers the record names, which may exceed @p max (only @p max
- * are decoded), or -EINVAL if the record is shorter than its header.
+ * are decoded), or -EINVAL if the record is shorter than its header; @p id is decoded
+ * all the same if the record holds at least its 8 bytes.
  */
 int64_t shmlink_txd_decode(const void *rec, uint32_t len, uint64_t *id, uint32_t *total,
 		struct shmlink_buf *bufs, uint32_t max);

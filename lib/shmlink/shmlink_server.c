@@ -73,12 +73,12 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 			break;
 		pulled = true;
 		n = shmlink_txd_decode(rec, len, &id, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
-		if (n < 0) {
-			/* Too short to hold an id: nothing to complete. */
+		if (n < 0 && len < sizeof(id)) {
+			/* Too short to hold even an id: nothing to complete. */
 			ep->rx.st.err[SHMLINK_ERR_TX_DESC]++;
 			continue;
 		}
-		nb = n > SHMLINK_FRAME_MAX_BUFS ? SHMLINK_FRAME_MAX_BUFS : (uint32_t)n;
+		nb = n < 0 ? 0 : n > SHMLINK_FRAME_MAX_BUFS ? SHMLINK_FRAME_MAX_BUFS : (uint32_t)n;
 		if (nsegs + nb > max_segs && nf > 0) {
 			shmlink_pipe_rx_rewind(&r->desc, mark);
 			break;
@@ -89,7 +89,7 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 			shmlink_pipe_rx_rewind(&r->desc, mark);
 			break;
 		}
-		ok = nb == n && server_desc_ok(r, bufs, nb, total);
+		ok = n >= 0 && nb == n && server_desc_ok(r, bufs, nb, total);
 		if (!ok) {
 			ep->rx.st.err[SHMLINK_ERR_TX_DESC]++;
 			continue;
@@ -118,15 +118,15 @@ server_rx_release(struct shmlink_ep *ep)
 
 /*
  * Take posted buffers until they hold @wire bytes. Returns how many, or 0 if the client
- * has not posted enough (the pulls are then undone) or if the frame needs more than
- * SHMLINK_FRAME_MAX_BUFS buffers (*too_many set).
+ * has not posted enough (the pulls are then undone back to *mark) or if the frame needs
+ * more than SHMLINK_FRAME_MAX_BUFS buffers (*too_many set). Bad records before the
+ * first good one stay taken (*mark moves past them), so they are counted once.
  */
 static uint32_t
 server_tx_take(struct shmlink_ep *ep, uint64_t wire, struct shmlink_buf *bufs,
-		bool *too_many)
+		uint64_t *mark, bool *too_many)
 {
 	struct server_tx *t = &ep->tx.s;
-	uint64_t mark = shmlink_pipe_rx_mark(&t->fill);
 	uint64_t got = 0;
 	uint32_t nb = 0;
 
@@ -146,13 +146,15 @@ server_tx_take(struct shmlink_ep *ep, uint64_t wire, struct shmlink_buf *bufs,
 				bufs[nb].offset > t->data_size ||
 				bufs[nb].size > t->data_size - bufs[nb].offset) {
 			ep->tx.st.err[SHMLINK_ERR_POSTED_BUF]++;
+			if (nb == 0)
+				*mark = shmlink_pipe_rx_mark(&t->fill);
 			continue;
 		}
 		got += bufs[nb].size;
 		nb++;
 	}
 	if (got < wire) {
-		shmlink_pipe_rx_rewind(&t->fill, mark);
+		shmlink_pipe_rx_rewind(&t->fill, *mark);
 		return 0;
 	}
 	return nb;
@@ -177,7 +179,7 @@ server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 			ep->tx.st.tx_oversize++;
 			continue;
 		}
-		nb = server_tx_take(ep, wire, bufs, &too_many);
+		nb = server_tx_take(ep, wire, bufs, &mark, &too_many);
 		if (too_many) {
 			ep->tx.st.tx_oversize++;
 			continue;
@@ -193,13 +195,12 @@ server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 		}
 		sent++;
 	}
-	if (sent > 0) {
-		/* Completions first: the client must see the frames before the fill pipe
-		 * tells it that the buffers were consumed. */
+	/* Completions first: the client must see the frames before the fill pipe tells it
+	 * that the buffers were consumed. Skipped bad records are released too. */
+	if (sent > 0)
 		shmlink_pipe_tx_flush(&t->compl);
-		shmlink_pipe_rx_flush(&t->fill);
-		if (shmlink_notify_signal(&t->notify))
-			ep->tx.st.signals++;
-	}
+	shmlink_pipe_rx_flush(&t->fill);
+	if (sent > 0 && shmlink_notify_signal(&t->notify))
+		ep->tx.st.signals++;
 	return i;
 }
