@@ -14,7 +14,7 @@ cd "$top"
 "$top/usertools/shmlink-setup.sh"
 
 if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" --buildtype=debugoptimized -Dwerror_strict=true \
+	meson setup "$build" --buildtype=debugoptimized -Dwerror=true \
 		-Dinterop=enabled >"$build.setup.log" 2>&1 || {
 		cat "$build.setup.log" >&2
 		echo "0 passed, 1 failed"
