@@ -137,10 +137,17 @@ shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
 	a->nb_qp = conf->nb_qp;
 	for (qp = 0; qp < conf->nb_qp; qp++) {
 		rc = attach_offer_qp(sock, conf, a, qp, why, why_len);
+		/* A peer that rejected an early offer and closed: read why. */
+		if (rc == -EPIPE || rc == -ECONNRESET)
+			break;
 		if (rc != 0)
 			goto fail;
 	}
 	rc = shmlink_ctl_recv(sock, &a->peer, fds, 0, &nfds, attach_timeout(conf), &err);
+	/* A peer closing with our offers unread resets the connection; its answer is
+	 * still queued behind the error. */
+	if (rc == -ECONNRESET)
+		rc = shmlink_ctl_recv(sock, &a->peer, fds, 0, &nfds, 0, &err);
 	if (rc != 0) {
 		attach_why(why, why_len, "no valid answer from the peer: %s",
 				err != NULL ? err : strerror(-rc));
@@ -253,6 +260,26 @@ attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_
 	return reason;
 }
 
+/* Read and drop what the listener already sent (closing its FDs), so that closing our
+ * end does not reset the connection before it has read our reject. */
+static void
+attach_drain(int sock)
+{
+	int fds[SHMLINK_CTL_FDS_PER_QP];
+	struct shmlink_ctl_msg m;
+	const char *err;
+	unsigned int nfds, i;
+	int rc;
+
+	for (i = 0; i < SHMLINK_CTL_MAX_QUEUE_PAIRS; i++) {
+		rc = shmlink_ctl_recv(sock, &m, fds, SHMLINK_CTL_FDS_PER_QP, &nfds, 0, &err);
+		if (rc != 0 && rc != -EPROTO)
+			break;
+		while (nfds > 0)
+			close(fds[--nfds]);
+	}
+}
+
 int
 shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
 		struct shmlink_attach *a, char *why, size_t why_len)
@@ -267,6 +294,7 @@ shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
 		reason = attach_take_qp(sock, conf, a, qp, why, why_len);
 	if (reason != 0) {
 		shmlink_ctl_reject(sock, reason, "%s", why != NULL ? why : "");
+		attach_drain(sock);
 		shmlink_attach_release(a);
 		return -EPROTO;
 	}

@@ -208,7 +208,7 @@ int
 shmlink_ctl_recv(int sock, struct shmlink_ctl_msg *m, int *fds, unsigned int max_fds,
 		unsigned int *nfds, int timeout_ms, const char **why)
 {
-	uint8_t buf[SHMLINK_CTL_MSG_MAX + 64];
+	uint8_t buf[SHMLINK_CTL_MSG_MAX + 1];	/* one more: to see a message too long */
 	union {
 		char raw[CMSG_SPACE(sizeof(int) * CTL_MAX_FDS_SEEN)];
 		struct cmsghdr align;
@@ -246,10 +246,12 @@ shmlink_ctl_recv(int sock, struct shmlink_ctl_msg *m, int *fds, unsigned int max
 		*why = "the peer closed the connection";
 		return -ECONNRESET;
 	}
-	if (mh.msg_flags & MSG_TRUNC)
-		rc = -EPROTO, *why = "control message too long";
-	else
+	if ((mh.msg_flags & MSG_TRUNC) || len > SHMLINK_CTL_MSG_MAX) {
+		rc = -EPROTO;
+		*why = "control message longer than 256 bytes";
+	} else {
 		rc = shmlink_ctl_decode(buf, (uint32_t)len, m, why);
+	}
 	if (rc != 0) {
 		while (*nfds > 0)
 			close(fds[--(*nfds)]);
