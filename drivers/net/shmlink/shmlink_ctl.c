@@ -28,7 +28,11 @@
 static void ctl_on_conn(void *arg);
 static void ctl_reconnect(void *arg);
 
-/* Report the link as up when a peer is attached and the port started. Lock held. */
+/*
+ * Report the link as up when a peer is attached and the port started. Lock held.
+ * The application's LSC callback must not run under our lock (it may call ethdev ops
+ * that take it): ctl_unlock() delivers the event once the lock is dropped.
+ */
 static void
 ctl_link_set(struct pmd_internals *pmd)
 {
@@ -43,6 +47,17 @@ ctl_link_set(struct pmd_internals *pmd)
 	if (rte_eth_linkstatus_set(pmd->dev, &link) != 0)
 		return;		/* unchanged */
 	if (pmd->dev->data->dev_conf.intr_conf.lsc)
+		pmd->lsc_pending = true;
+}
+
+static void
+ctl_unlock(struct pmd_internals *pmd)
+{
+	bool lsc = pmd->lsc_pending;
+
+	pmd->lsc_pending = false;
+	rte_spinlock_unlock(&pmd->lock);
+	if (lsc)
 		rte_eth_dev_callback_process(pmd->dev, RTE_ETH_EVENT_INTR_LSC, NULL);
 }
 
@@ -51,7 +66,7 @@ shmlink_ctl_update_link(struct pmd_internals *pmd)
 {
 	rte_spinlock_lock(&pmd->lock);
 	ctl_link_set(pmd);
-	rte_spinlock_unlock(&pmd->lock);
+	ctl_unlock(pmd);
 }
 
 static struct shmlink_ep *
@@ -324,7 +339,7 @@ ctl_on_conn(void *arg)
 	rte_spinlock_lock(&pmd->lock);
 	if (pmd->attached && !pmd->closing)
 		ctl_detach_locked(pmd, "control socket closed or written to", true);
-	rte_spinlock_unlock(&pmd->lock);
+	ctl_unlock(pmd);
 }
 
 /* Install a link negotiated without the lock, unless the port went away meanwhile. */
@@ -336,26 +351,34 @@ ctl_install(struct pmd_internals *pmd, int fd, struct shmlink_attach *a)
 	rte_spinlock_lock(&pmd->lock);
 	if (!pmd->closing && !pmd->attached)
 		rc = ctl_attach_locked(pmd, fd, a);
-	rte_spinlock_unlock(&pmd->lock);
+	ctl_unlock(pmd);
 	if (rc != 0) {
 		shmlink_attach_release(a);
 		close(fd);
 	}
 }
 
+static void ctl_on_connection(struct pmd_internals *pmd, int fd);
+
+/* Take every pending connection: the EAL may report the socket readable only once. */
 static void
 ctl_on_listen(void *arg)
 {
 	struct pmd_internals *pmd = arg;
+	int fd;
+
+	while ((fd = accept4(pmd->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+		ctl_on_connection(pmd, fd);
+}
+
+static void
+ctl_on_connection(struct pmd_internals *pmd, int fd)
+{
 	struct shmlink_attach_conf conf;
 	struct shmlink_attach a;
 	char why[256];
 	bool busy;
-	int fd;
 
-	fd = accept4(pmd->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
 	rte_spinlock_lock(&pmd->lock);
 	busy = pmd->attached || pmd->closing;
 	rte_spinlock_unlock(&pmd->lock);
@@ -501,7 +524,7 @@ shmlink_ctl_stop(struct pmd_internals *pmd)
 
 	rte_spinlock_lock(&pmd->lock);
 	ctl_detach_locked(pmd, "port closed", false);
-	rte_spinlock_unlock(&pmd->lock);
+	ctl_unlock(pmd);
 
 	if (pmd->listen_fd >= 0) {
 		close(pmd->listen_fd);

@@ -112,6 +112,7 @@ struct pmd_internals {
 	struct rte_intr_handle *conn_intr;
 	bool reconnect_armed;
 	bool closing;
+	bool lsc_pending;		/* deliver an LSC event once the lock is dropped */
 	struct shmlink_attach att;
 	struct shmlink_ep *ep[SHMLINK_MAX_QUEUES];
 	bool attached;
