@@ -712,6 +712,10 @@ shmlink_remove(struct rte_vdev_device *vdev)
 
 	if (dev == NULL)
 		return 0;	/* already closed */
+	/* Hot-unplug of a running port: ethdev refuses to close a started one. */
+	if (dev->data->dev_started && rte_eth_dev_stop(dev->data->port_id) != 0)
+		SHMLINK_LOG(WARNING, "%s: cannot stop the port before removing it",
+				rte_vdev_device_name(vdev));
 	return rte_eth_dev_close(dev->data->port_id);
 }
 
