@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+/*
+ * Queue files: what shmlink_qfile_create makes (sizes, seals, the pipes' free word, a
+ * non-blocking eventfd) and what shmlink_qmap_map refuses (spec §8.2), with no FD or
+ * mapping left behind either way.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shmlink.h"
+#include "check.h"
+
+static int
+count_fds(void)
+{
+	int n = 0, fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+static uint64_t
+fd_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static void
+test_create_defaults(void)
+{
+	int fds[SHMLINK_QFD_COUNT], before = count_fds(), seals;
+	uint64_t word = 0;
+
+	REQUIRE(shmlink_qfile_create(NULL, fds) == 0, "create");
+	CHECK(fd_size(fds[SHMLINK_QFD_DATA]) == 1u << 20, "data size");
+	CHECK(fd_size(fds[SHMLINK_QFD_TX_PIPE]) == 64u << 10, "tx pipe size");
+	CHECK(fd_size(fds[SHMLINK_QFD_RX_PIPE]) == 64u << 10, "rx pipe size");
+	CHECK(fd_size(fds[SHMLINK_QFD_SHARED]) == 4u << 10, "shared size");
+	CHECK(pread(fds[SHMLINK_QFD_TX_PIPE], &word, 8, 0) == 8 &&
+			word == SHMLINK_PIPE_SLOT_FREE, "tx pipe starts 0x%" PRIx64, word);
+	CHECK(pread(fds[SHMLINK_QFD_RX_PIPE], &word, 8, 0) == 8 &&
+			word == SHMLINK_PIPE_SLOT_FREE, "rx pipe starts 0x%" PRIx64, word);
+	CHECK(fcntl(fds[SHMLINK_QFD_EVENT], F_GETFL) & O_NONBLOCK, "eventfd blocking");
+	seals = fcntl(fds[SHMLINK_QFD_DATA], F_GET_SEALS);
+	CHECK(seals == (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), "seals 0x%x", seals);
+	CHECK(ftruncate(fds[SHMLINK_QFD_DATA], 4096) != 0, "a sealed file could shrink");
+	shmlink_qfile_close(fds);
+	CHECK(count_fds() == before, "fds leaked");
+}
+
+static void
+test_create_sizes(void)
+{
+	struct shmlink_qfile_sizes sz = { .data = 64 << 20, .tx_pipe = 4100, .rx_pipe = 1 << 20,
+			.shared = 4 };
+	struct shmlink_qmap m;
+	int fds[SHMLINK_QFD_COUNT];
+	const char *why;
+
+	REQUIRE(shmlink_qfile_create(&sz, fds) == 0, "create");
+	REQUIRE(shmlink_qmap_map(&m, fds, 2048, &why) == 0, "map: %s", why);
+	CHECK(m.data_size == 64u << 20 && m.tx_pipe_size == 4100 && m.rx_pipe_size == 1u << 20 &&
+			m.shared_size == 4, "sizes from fstat");
+	shmlink_qmap_unmap(&m);
+	shmlink_qfile_close(fds);
+	sz.tx_pipe = 16;
+	CHECK(shmlink_qfile_create(&sz, fds) == -EINVAL, "16-byte pipe created");
+	sz.tx_pipe = UINT64_C(1) << 32;
+	CHECK(shmlink_qfile_create(&sz, fds) == -EINVAL, "4 GiB pipe created");
+}
+
+/* Replace FD @idx of a fresh queue with @fd and expect the map to refuse it. */
+static void
+expect_refused(const char *what, int idx, int fd, uint32_t bufsz)
+{
+	int fds[SHMLINK_QFD_COUNT], saved, before;
+	struct shmlink_qmap m;
+	const char *why = NULL;
+
+	REQUIRE(shmlink_qfile_create(NULL, fds) == 0, "create");
+	saved = fds[idx];
+	fds[idx] = fd;
+	before = count_fds();
+	CHECK(shmlink_qmap_map(&m, fds, bufsz, &why) != 0, "%s: mapped", what);
+	CHECK(why != NULL, "%s: no reason given", what);
+	CHECK(count_fds() == before, "%s: fds leaked", what);
+	CHECK(m.data == NULL && m.shared == NULL, "%s: left mapped", what);
+	fds[idx] = saved;
+	shmlink_qfile_close(fds);
+}
+
+static void
+test_map_refusals(void)
+{
+	int empty = memfd_create("empty", 0), small = memfd_create("small", 0);
+	int ro = open("/proc/self/exe", O_RDONLY), dir = open("/", O_RDONLY | O_DIRECTORY);
+	int efd = eventfd(0, EFD_NONBLOCK), pfd[2];
+
+	REQUIRE(empty >= 0 && small >= 0 && ro >= 0 && dir >= 0 && efd >= 0 && pipe(pfd) == 0,
+			"fixtures");
+	REQUIRE(ftruncate(small, 20) == 0, "ftruncate");
+	expect_refused("zero-length data", SHMLINK_QFD_DATA, empty, 2048);
+	expect_refused("data smaller than a buffer", SHMLINK_QFD_DATA, small, 2048);
+	expect_refused("pipe of 20 bytes", SHMLINK_QFD_TX_PIPE, small, 2048);
+	expect_refused("zero-length shared", SHMLINK_QFD_SHARED, empty, 2048);
+	expect_refused("read-only data", SHMLINK_QFD_DATA, ro, 2048);
+	expect_refused("directory as rx pipe", SHMLINK_QFD_RX_PIPE, dir, 2048);
+	expect_refused("pipe as data", SHMLINK_QFD_DATA, pfd[0], 2048);
+	expect_refused("eventfd as data", SHMLINK_QFD_DATA, efd, 2048);
+	expect_refused("file as eventfd", SHMLINK_QFD_EVENT, small, 2048);
+	expect_refused("closed fd", SHMLINK_QFD_SHARED, 1000, 2048);
+	close(empty);
+	close(small);
+	close(ro);
+	close(dir);
+	close(efd);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* Unmapping a zeroed or already unmapped queue does nothing (and closes no fd 0). */
+static void
+test_unmap_idempotent(void)
+{
+	struct shmlink_qmap m;
+	int before = count_fds();
+	bool had0 = fcntl(0, F_GETFD) >= 0;
+
+	memset(&m, 0, sizeof(m));
+	shmlink_qmap_unmap(&m);
+	shmlink_qmap_unmap(&m);
+	CHECK(count_fds() == before && (!had0 || fcntl(0, F_GETFD) >= 0),
+			"unmap closed something");
+}
+
+int
+main(void)
+{
+	test_create_defaults();
+	test_create_sizes();
+	test_map_refusals();
+	test_unmap_idempotent();
+	return check_report("test_qfile");
+}
