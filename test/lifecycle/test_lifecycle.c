@@ -14,6 +14,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,16 @@ exchange(uint16_t port, struct peer *p, struct rte_mempool *mp, const char *when
 	}
 }
 
+static uint64_t
+xstat(uint16_t port, const char *name)
+{
+	uint64_t id, v = UINT64_MAX;
+
+	if (rte_eth_xstats_get_id_by_name(port, name, &id) == 0)
+		rte_eth_xstats_get_by_id(port, &id, &v, 1);
+	return v;
+}
+
 static int
 port_setup(uint16_t port, uint16_t nb_q, struct rte_mempool *mp)
 {
@@ -262,6 +273,29 @@ main(int argc, char **argv)
 		/* The port keeps its listening socket and one eventfd per queue pair. */
 		check_clean(when, fds0 + 1 + 2, mp);
 	}
+
+	/* A peer that damages a ring is dropped; the port serves the next one. */
+	CHECK(peer_attach(&p) == 0, "attach of the damaging peer");
+	CHECK(wait_link(port, RTE_ETH_LINK_UP), "damaging peer: link not up");
+	__atomic_store_n((uint64_t *)(void *)p.att.txq[1].tx_pipe, UINT64_C(0xfffffff0),
+			__ATOMIC_RELEASE);
+	{
+		struct rte_mbuf *m[8];
+		double end = now_s() + 5;
+
+		while (wait_link(port, RTE_ETH_LINK_UP) && now_s() < end)
+			rte_pktmbuf_free_bulk(m, rte_eth_rx_burst(port, 1, m, 8));
+	}
+	CHECK(wait_link(port, RTE_ETH_LINK_DOWN), "damaged ring: link still up");
+	CHECK(xstat(port, "peer_ring_damaged") == 1, "peer_ring_damaged = %" PRIu64,
+			xstat(port, "peer_ring_damaged"));
+	peer_leave(&p);
+	check_clean("after the damaging peer", fds0 + 1 + 2, mp);
+	CHECK(peer_attach(&p) == 0, "attach after the damaging peer");
+	CHECK(wait_link(port, RTE_ETH_LINK_UP), "link after the damaging peer");
+	exchange(port, &p, mp, "after the damaging peer");
+	peer_leave(&p);
+	CHECK(wait_link(port, RTE_ETH_LINK_DOWN), "link down");
 
 	/* stop, reconfigure to one queue pair, start: still serves (with queues=2 the
 	 * peer still gets two pairs; the port uses the first). */

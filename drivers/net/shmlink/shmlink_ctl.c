@@ -330,6 +330,30 @@ fail:
 	return -1;
 }
 
+/* A burst saw a damaged ring: drop this peer (a listening port then waits for a new
+ * one, with fresh files; a connecting one reconnects). */
+static void
+ctl_on_broken(void *arg)
+{
+	struct pmd_internals *pmd = arg;
+
+	rte_spinlock_lock(&pmd->lock);
+	if (pmd->attached && !pmd->closing)
+		ctl_detach_locked(pmd, "the peer damaged a ring", false);
+	__atomic_store_n(&pmd->broken_reported, false, __ATOMIC_RELEASE);
+	ctl_unlock(pmd);
+}
+
+void
+shmlink_ctl_report_broken(struct pmd_internals *pmd)
+{
+	/* Once per peer: the bursts keep finding the endpoint broken until it is gone. */
+	if (__atomic_exchange_n(&pmd->broken_reported, true, __ATOMIC_ACQ_REL))
+		return;
+	if (rte_eal_alarm_set(1, ctl_on_broken, pmd) != 0)
+		__atomic_store_n(&pmd->broken_reported, false, __ATOMIC_RELEASE);
+}
+
 /* Any input or hang-up on the control socket means the peer is gone. */
 static void
 ctl_on_conn(void *arg)
@@ -508,8 +532,9 @@ shmlink_ctl_stop(struct pmd_internals *pmd)
 	pmd->closing = true;
 	rte_spinlock_unlock(&pmd->lock);
 
-	/* The callbacks and the alarm take the lock: wait for them without it. */
+	/* The callbacks and the alarms take the lock: wait for them without it. */
 	rte_eal_alarm_cancel(ctl_reconnect, pmd);
+	rte_eal_alarm_cancel(ctl_on_broken, pmd);
 	if (pmd->listen_registered) {
 		while (rte_intr_callback_unregister(pmd->listen_intr, ctl_on_listen, pmd) ==
 				-EAGAIN)

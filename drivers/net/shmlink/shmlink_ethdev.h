@@ -113,6 +113,7 @@ struct pmd_internals {
 	bool reconnect_armed;
 	bool closing;
 	bool lsc_pending;		/* deliver an LSC event once the lock is dropped */
+	bool broken_reported;		/* a burst asked for a damaged peer to be dropped */
 	struct shmlink_attach att;
 	struct shmlink_ep *ep[SHMLINK_MAX_QUEUES];
 	bool attached;
@@ -164,6 +165,7 @@ void shmlink_ctl_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 void shmlink_ctl_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq);
 int shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on);
+void shmlink_ctl_report_broken(struct pmd_internals *pmd);
 
 /* shmlink_ethdev.c */
 struct shmlink_ep_conf shmlink_ep_conf_of(const struct pmd_internals *pmd,

@@ -103,6 +103,8 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 			SHMLINK_BURST_SEGS);
 	if (n == 0) {
 		shmlink_ep_rx_release(ep);
+		if (unlikely(shmlink_ep_broken(ep)))
+			shmlink_ctl_report_broken(q->pmd);
 		shmlink_qlink_leave(&q->link);
 		return 0;
 	}
@@ -205,8 +207,11 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 		q->st.packets += sent;
 		q->st.bytes += bytes;
 		done += sent;
-		if (sent < nf)
+		if (sent < nf) {
+			if (unlikely(shmlink_ep_broken(ep)))
+				shmlink_ctl_report_broken(q->pmd);
 			break;
+		}
 	}
 	shmlink_qlink_leave(&q->link);
 	return (uint16_t)done;
