@@ -106,7 +106,9 @@ ctl_link_queues(struct pmd_internals *pmd)
 
 		if (rxq != NULL) {
 			__atomic_store_n(&rxq->link.ep, ep, __ATOMIC_SEQ_CST);
-			if (ep != NULL && __atomic_load_n(&rxq->intr_on, __ATOMIC_RELAXED)) {
+			/* seq_cst against shmlink_ctl_rx_intr(): of "store ep, load intr_on"
+			 * here and "store intr_on, load ep" there, one sees the other. */
+			if (ep != NULL && __atomic_load_n(&rxq->intr_on, __ATOMIC_SEQ_CST)) {
 				shmlink_notify_arm(shmlink_ep_rx_notify(ep));
 				ctl_wake(ep);
 			}
@@ -152,7 +154,7 @@ shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 
 	if (q == NULL)
 		return -EINVAL;
-	__atomic_store_n(&q->intr_on, on, __ATOMIC_RELAXED);
+	__atomic_store_n(&q->intr_on, on, __ATOMIC_SEQ_CST);
 	/* Called by the lcore that polls the queue, so the endpoint's receive side is
 	 * ours; hold it against a concurrent detach like a burst does. */
 	ep = shmlink_qlink_enter(&q->link);
