@@ -165,6 +165,15 @@ shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
 		rc = -EPROTO;
 		goto fail;
 	}
+	/* The accept states what the peer took: it must be what we offered. */
+	if (a->peer.role == conf->role || a->peer.nb_qp != conf->nb_qp ||
+			a->peer.flags != conf->flags) {
+		attach_why(why, why_len, "the peer accepted something else than offered "
+				"(role %u, %u queue pairs, flags 0x%x)", a->peer.role,
+				a->peer.nb_qp, a->peer.flags);
+		rc = -EPROTO;
+		goto fail;
+	}
 	return 0;
 fail:
 	shmlink_attach_release(a);
@@ -224,7 +233,8 @@ attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_
 	if (rc != 0) {
 		attach_why(why, why_len, "bad offer for queue pair %u: %s", qp,
 				err != NULL ? err : strerror(-rc));
-		return rc == -EPROTO ? SHMLINK_CTL_R_PROTOCOL : SHMLINK_CTL_R_INTERNAL;
+		return rc == -ETOOMANYREFS ? SHMLINK_CTL_R_FDS :
+			rc == -EPROTO ? SHMLINK_CTL_R_PROTOCOL : SHMLINK_CTL_R_INTERNAL;
 	}
 	if (qp == 0) {
 		a->peer = m;

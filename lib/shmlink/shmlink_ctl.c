@@ -240,7 +240,7 @@ shmlink_ctl_recv(int sock, struct shmlink_ctl_msg *m, int *fds, unsigned int max
 		return -errno;
 	if (ctl_take_fds(&mh, fds, max_fds, nfds) != 0) {
 		*why = "too many FDs in a control message";
-		return -EPROTO;
+		return -ETOOMANYREFS;
 	}
 	if (len == 0 && *nfds == 0) {
 		*why = "the peer closed the connection";

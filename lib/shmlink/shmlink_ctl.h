@@ -68,7 +68,7 @@ enum shmlink_ctl_reason {
 	SHMLINK_CTL_R_FDS = 3,		/**< wrong FD count or FD kinds */
 	SHMLINK_CTL_R_FILES = 4,	/**< queue files fail the size or seal checks */
 	SHMLINK_CTL_R_ROLE = 5,		/**< the offered role is not the one configured */
-	SHMLINK_CTL_R_CONFIG = 6,	/**< framing, virtio, MTU or queue count differ */
+	SHMLINK_CTL_R_CONFIG = 6,	/**< framing, virtio or queue-pair count differ */
 	SHMLINK_CTL_R_DENIED = 7,	/**< the peer's credentials are not allowed */
 	SHMLINK_CTL_R_INTERNAL = 8,	/**< out of memory or another local failure */
 };
@@ -108,8 +108,9 @@ int shmlink_ctl_send(int sock, const struct shmlink_ctl_msg *m, const int *fds,
  * Receive one message within @p timeout_ms, taking at most @p max_fds FDs into @p fds
  * (opened close-on-exec; the caller owns them). Any FDs beyond @p max_fds are closed and
  * the message refused.
- * @return 0; -ETIMEDOUT; -ECONNRESET on EOF; -EPROTO for a bad message (@p why says
- * what, no FD left open); or another -errno.
+ * @return 0; -ETIMEDOUT; -ECONNRESET on EOF; -EPROTO for a bad message, -ETOOMANYREFS
+ * for one with more FDs than @p max_fds (@p why says what, no FD left open either way);
+ * or another -errno.
  */
 int shmlink_ctl_recv(int sock, struct shmlink_ctl_msg *m, int *fds, unsigned int max_fds,
 		unsigned int *nfds, int timeout_ms, const char **why);

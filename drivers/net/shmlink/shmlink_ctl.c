@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_alarm.h>
@@ -468,7 +469,14 @@ ctl_listen(struct pmd_internals *pmd)
 	int fd = shmlink_ctl_listen(pmd->socket_path);
 
 	if (fd == -EADDRINUSE) {
-		int probe = shmlink_ctl_connect(pmd->socket_path);
+		struct stat st;
+		int probe;
+
+		if (lstat(pmd->socket_path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+			SHMLINK_LOG(ERR, "socket=%s: exists and is not a socket", pmd->socket_path);
+			return -ENOTSOCK;
+		}
+		probe = shmlink_ctl_connect(pmd->socket_path);
 
 		if (probe >= 0) {
 			close(probe);

@@ -356,9 +356,11 @@ shmlink_dev_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 
 	info->if_index = 0;
 	info->max_mac_addrs = 1;
-	info->max_rx_pktlen = shmlink_max_frame(pmd);
+	/* ethdev derives the link overhead from these two: the Ethernet header and two
+	 * VLAN tags, or nothing with raw IP framing. */
 	info->min_mtu = SHMLINK_MIN_MTU;
 	info->max_mtu = SHMLINK_MAX_MTU;
+	info->max_rx_pktlen = SHMLINK_MAX_MTU + shmlink_max_frame(pmd) - pmd->mtu;
 	info->max_rx_queues = pmd->nb_qp;
 	info->max_tx_queues = pmd->nb_qp;
 	info->min_rx_bufsize = 0;
