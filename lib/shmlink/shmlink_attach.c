@@ -15,6 +15,8 @@
 #include "shmlink_attach.h"
 
 #define ATTACH_DEFAULT_TIMEOUT_MS 5000
+/* attach_take_qp(): the listener sent a REJECT instead of an offer. */
+#define ATTACH_REFUSED UINT32_MAX
 
 static void __attribute__((format(printf, 3, 4)))
 attach_why(char *why, size_t len, const char *fmt, ...)
@@ -236,7 +238,13 @@ attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_
 		return rc == -ETOOMANYREFS ? SHMLINK_CTL_R_FDS :
 			rc == -EPROTO ? SHMLINK_CTL_R_PROTOCOL : SHMLINK_CTL_R_INTERNAL;
 	}
-	if (qp == 0) {
+	if (m.type == SHMLINK_CTL_REJECT) {
+		/* The listener refused us (busy, say): nothing to answer. */
+		a->peer = m;
+		attach_why(why, why_len, "the listener refused (%s): %s",
+				shmlink_ctl_reason_name(m.reason), m.text);
+		reason = ATTACH_REFUSED;
+	} else if (qp == 0) {
 		a->peer = m;
 		reason = attach_check_offer(conf, &m, why, why_len);
 	} else if (m.type != SHMLINK_CTL_OFFER || m.nb_qp != a->peer.nb_qp ||
@@ -302,6 +310,10 @@ shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
 	attach_init(a);
 	for (qp = 0; qp < (a->peer.nb_qp > 0 ? a->peer.nb_qp : 1) && reason == 0; qp++)
 		reason = attach_take_qp(sock, conf, a, qp, why, why_len);
+	if (reason == ATTACH_REFUSED) {
+		shmlink_attach_release(a);
+		return -ECONNREFUSED;
+	}
 	if (reason != 0) {
 		shmlink_ctl_reject(sock, reason, "%s", why != NULL ? why : "");
 		attach_drain(sock);

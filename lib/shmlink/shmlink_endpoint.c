@@ -298,21 +298,28 @@ shmlink_ep_broken(const struct shmlink_ep *ep)
 }
 
 void
-shmlink_ep_stats_get(const struct shmlink_ep *ep, struct shmlink_ep_stats *st)
+shmlink_ep_stats_add(struct shmlink_ep_stats *to, const struct shmlink_ep_stats *from)
 {
-	const struct shmlink_ep_stats *a = &ep->tx.st, *b = &ep->rx.st;
 	int i;
 
 	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
-		st->err[i] = a->err[i] + b->err[i];
+		to->err[i] += from->err[i];
+	to->rx_oversize += from->rx_oversize;
+	to->rx_runt += from->rx_runt;
+	to->rx_trimmed += from->rx_trimmed;
+	to->tx_oversize += from->tx_oversize;
+	to->signals += from->signals;
+}
+
+void
+shmlink_ep_stats_get(const struct shmlink_ep *ep, struct shmlink_ep_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	shmlink_ep_stats_add(st, &ep->tx.st);
+	shmlink_ep_stats_add(st, &ep->rx.st);
 	/* A damaged ring is seen by the pipe layer; report it once per endpoint. */
 	if (st->err[SHMLINK_ERR_RING] == 0 && shmlink_ep_broken(ep))
 		st->err[SHMLINK_ERR_RING] = 1;
-	st->rx_oversize = a->rx_oversize + b->rx_oversize;
-	st->rx_runt = a->rx_runt + b->rx_runt;
-	st->rx_trimmed = a->rx_trimmed + b->rx_trimmed;
-	st->tx_oversize = a->tx_oversize + b->tx_oversize;
-	st->signals = a->signals + b->signals;
 }
 
 enum shmlink_role

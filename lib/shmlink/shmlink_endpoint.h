@@ -153,6 +153,9 @@ bool shmlink_ep_broken(const struct shmlink_ep *ep);
 /** Read the counters (summed over both directions). */
 void shmlink_ep_stats_get(const struct shmlink_ep *ep, struct shmlink_ep_stats *st);
 
+/** Add the counters of @p from to @p to (to total endpoints or peers over time). */
+void shmlink_ep_stats_add(struct shmlink_ep_stats *to, const struct shmlink_ep_stats *from);
+
 /** The role of an endpoint. */
 enum shmlink_role shmlink_ep_role(const struct shmlink_ep *ep);
 

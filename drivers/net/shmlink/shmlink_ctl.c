@@ -172,20 +172,6 @@ shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 	return 0;
 }
 
-static void
-ctl_stats_add(struct shmlink_ep_stats *to, const struct shmlink_ep_stats *from)
-{
-	int i;
-
-	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
-		to->err[i] += from->err[i];
-	to->rx_oversize += from->rx_oversize;
-	to->rx_runt += from->rx_runt;
-	to->rx_trimmed += from->rx_trimmed;
-	to->tx_oversize += from->tx_oversize;
-	to->signals += from->signals;
-}
-
 void
 shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st)
 {
@@ -197,7 +183,7 @@ shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st)
 		struct shmlink_ep_stats s;
 
 		shmlink_ep_stats_get(pmd->ep[i], &s);
-		ctl_stats_add(st, &s);
+		shmlink_ep_stats_add(st, &s);
 	}
 	rte_spinlock_unlock(&pmd->lock);
 }
@@ -224,7 +210,7 @@ ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 		struct shmlink_ep_stats s;
 
 		shmlink_ep_stats_get(pmd->ep[i], &s);
-		ctl_stats_add(&pmd->ep_saved, &s);
+		shmlink_ep_stats_add(&pmd->ep_saved, &s);
 		shmlink_ep_destroy(pmd->ep[i]);
 		pmd->ep[i] = NULL;
 		if (!pmd->listen && pmd->dev->intr_handle != NULL)
