@@ -271,8 +271,7 @@ link_endpoints(struct peer_ctx *ctx)
 	struct shmlink_ep_conf conf = {
 		.buffer_size = ctx->buffer_size,
 		/* What the driver takes: the MTU plus Ethernet and two VLAN tags. */
-		.max_frame = o->raw_ip ? o->mtu :
-				o->mtu + PEER_ETH_HDR_LEN + PEER_ETH_VLAN_ROOM,
+		.max_frame = opts_max_frame(o),
 		.virtio_hdr = o->virtio_hdr,
 		.raw_ip = o->raw_ip,
 		.trim = o->trim == PEER_TRIM_ON ||

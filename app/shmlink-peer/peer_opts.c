@@ -622,8 +622,10 @@ opts_mode_name(enum peer_mode m)
 	return (unsigned int)m < PEER_DIM(opts_modes) ? opts_modes[m] : "?";
 }
 
+/* What net_shmlink takes: the MTU plus the Ethernet header and two VLAN tags, so that
+ * frame sizes mean what they mean to dpdk-testpmd (64 to 1518 at MTU 1500). */
 uint32_t
 opts_max_frame(const struct peer_opts *o)
 {
-	return o->raw_ip ? o->mtu : o->mtu + PEER_ETH_HDR_LEN;
+	return o->raw_ip ? o->mtu : o->mtu + PEER_ETH_HDR_LEN + PEER_ETH_VLAN_ROOM;
 }
