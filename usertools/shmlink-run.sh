@@ -35,9 +35,11 @@ echo "dpdk-testpmd (io forwarding, net_shmlink listening as gVisor server, CPU 0
 	"<-> shmlink-peer (txonly --verify, gVisor client, CPU $cpu1), $duration s per size"
 for size in $sizes; do
 	sock=$work/s$size.sock
-	timeout -k 5 -s INT $((duration + 15)) dpdk-testpmd --lcores '0@0,1@0' \
+	# A bare -d name from LD_LIBRARY_PATH: EAL refuses driver paths under a
+	# world-writable directory, such as a checkout in /tmp.
+	LD_LIBRARY_PATH="$build/drivers" timeout -k 5 -s INT $((duration + 15)) dpdk-testpmd --lcores '0@0,1@0' \
 		--no-huge -m 512 --no-pci --no-shconf --file-prefix "$prefix" \
-		-d "$build/drivers/librte_net_shmlink.so" --vdev="net_shmlink0,socket=$sock" \
+		-d librte_net_shmlink.so --vdev="net_shmlink0,socket=$sock" \
 		-- --total-num-mbufs=16384 --forward-mode=io --stats-period 1 \
 		</dev/null >"$work/testpmd-$size.log" 2>&1 &
 	testpmd_pid=$!

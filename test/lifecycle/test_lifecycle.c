@@ -31,6 +31,8 @@
 
 #include <shmlink.h>
 
+#include "../common/driver_path.h"
+
 static unsigned int failures;
 
 #define CHECK(cond, ...) do { \
@@ -230,7 +232,7 @@ main(int argc, char **argv)
 {
 	char prefix[64], devargs[256];
 	char *eal[] = { argv[0], "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
-			"--no-telemetry", "--file-prefix", prefix, "-d", argc > 1 ? argv[1] : "", "--log-level",
+			"--no-telemetry", "--file-prefix", prefix, "-d", argc > 1 ? (char *)test_driver_arg(argv, argv[1]) : "", "--log-level",
 			"pmd.net.shmlink:info" };
 	struct peer p = { .nb_qp = 2 };
 	struct rte_eth_dev_info info;

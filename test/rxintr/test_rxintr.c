@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/driver_path.h"
+
 #include <rte_eal.h>
 #include <rte_epoll.h>
 #include <rte_ethdev.h>
@@ -905,7 +907,7 @@ parse_args(int argc, char **argv, const char **driver, uint64_t *seed, unsigned 
 
 	if (argc < 2)
 		return -1;
-	*driver = argv[1];
+	*driver = test_driver_arg(argv, argv[1]);
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
 			*seed = strtoull(argv[++i], NULL, 0);

@@ -46,7 +46,7 @@ PROMPT = 'testpmd> '
 def eal_args(prefix, vdevs, lcores=None, log_level='info'):
     """EAL arguments that work on these machines (see /work/shared/NOTES-dpdk.md)."""
     args = ['--no-huge', '-m', '512', '--no-pci', '--no-shconf', '--file-prefix', prefix,
-            '-d', DRIVER, '--log-level', 'pmd.net.shmlink,' + log_level]
+            '-d', os.path.basename(DRIVER), '--log-level', 'pmd.net.shmlink,' + log_level]
     if lcores is not None:
         args += ['--lcores', lcores]
     for v in vdevs:
@@ -507,6 +507,10 @@ def main():
         sys.exit(2)
     BUILD_DIR = os.path.abspath(sys.argv[1])
     DRIVER = os.path.abspath(sys.argv[2])
+    # EAL refuses -d paths under a world-writable directory (a checkout in /tmp) but
+    # loads a bare name from LD_LIBRARY_PATH, which every process started here inherits.
+    os.environ['LD_LIBRARY_PATH'] = ':'.join(
+        p for p in (os.path.dirname(DRIVER), os.environ.get('LD_LIBRARY_PATH')) if p)
     if not os.path.exists(DRIVER):
         sys.stderr.write('no driver at %s\n' % DRIVER)
         sys.exit(2)
