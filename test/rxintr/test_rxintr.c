@@ -907,7 +907,7 @@ parse_args(int argc, char **argv, const char **driver, uint64_t *seed, unsigned 
 
 	if (argc < 2)
 		return -1;
-	*driver = test_driver_arg(argv, argv[1]);
+	*driver = argv[1];
 	for (i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
 			*seed = strtoull(argv[++i], NULL, 0);
@@ -963,6 +963,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", driver, strerror(errno));
 		return 1;
 	}
+	driver = test_driver_arg(argv, driver);
 	if (tmp == NULL || tmp[0] == '\0')
 		tmp = "/tmp";
 	snprintf(t.prefix, sizeof(t.prefix), "shmlink_rxintr_%d", (int)getpid());
