@@ -38,6 +38,12 @@ ep_fill_bufs(const struct shmlink_ep *ep, const struct shmlink_frame *f,
 	uint32_t left = f->len;
 	uint32_t i;
 
+	/* The common case: one piece into one buffer. */
+	if (nb == 1 && hdr == 0 && f->nb_segs == 1) {
+		memcpy(base + bufs[0].offset, f->segs[0].addr, left);
+		used[0] = left;
+		return;
+	}
 	for (i = 0; i < nb; i++) {
 		uint8_t *dst = base + bufs[i].offset;
 		uint32_t room = bufs[i].size;
@@ -89,7 +95,16 @@ static uint32_t
 ep_l3_frame_len(const struct shmlink_ep *ep, const struct shmlink_frame *f)
 {
 	uint8_t h[ETH_HDR_LEN + VLAN_HDR_LEN + IPV6_HDR_LEN];
-	uint32_t have = ep_peek(f, h, sizeof(h));
+	uint32_t have;
+
+	/* Copy the headers once (the peer may rewrite them), in one go if they lie in
+	 * the first piece. */
+	if (f->segs[0].len >= sizeof(h)) {
+		memcpy(h, f->segs[0].addr, sizeof(h));
+		have = sizeof(h);
+	} else {
+		have = ep_peek(f, h, sizeof(h));
+	}
 	uint32_t l2 = 0, etype = 0;
 	const uint8_t *l3;
 
@@ -159,6 +174,15 @@ ep_make_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bu
 		ep->rx.st.rx_oversize++;
 		return false;
 	}
+	f->segs = segs;
+	/* The common case: a whole frame in its first buffer, no header to skip. */
+	if (skip == 0 && bufs[0].size >= wire) {
+		segs[0].addr = base + bufs[0].offset;
+		segs[0].len = wire;
+		f->nb_segs = 1;
+		f->len = wire;
+		goto trim;
+	}
 	for (i = 0; i < nb && left > 0; i++) {
 		uint32_t n = min_u32(bufs[i].size, left);
 		uint32_t off = min_u32(skip, n);
@@ -171,9 +195,9 @@ ep_make_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bu
 			k++;
 		}
 	}
-	f->segs = segs;
 	f->nb_segs = k;
 	f->len = wire - (ep->conf.virtio_hdr ? SHMLINK_VIRTIO_HDR_LEN : 0);
+trim:
 	if (ep->conf.trim && ep->role == SHMLINK_ROLE_CLIENT)
 		ep_trim(ep, f);
 	return true;
