@@ -273,6 +273,15 @@ attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_
 				SHMLINK_CTL_R_FDS : SHMLINK_CTL_R_FILES;
 		}
 	}
+	if (reason == 0 && !conf->allow_unsealed) {
+		bool tx = shmlink_qfile_check_sealed(fds, &err) != 0;
+
+		if (tx || shmlink_qfile_check_sealed(fds + SHMLINK_QFD_COUNT, &err) != 0) {
+			attach_why(why, why_len, "queue pair %u %s queue: %s", qp,
+					tx ? "TX" : "RX", err);
+			reason = SHMLINK_CTL_R_FILES;
+		}
+	}
 	while (nfds > 0)
 		close(fds[--nfds]);
 	return reason;

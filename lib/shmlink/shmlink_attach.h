@@ -42,6 +42,11 @@ struct shmlink_attach_conf {
 					 *   of a fresh one, so it stays the same across peers
 					 *   (NULL: fresh eventfds) */
 	int timeout_ms;			/**< bound on each wait for the peer (0: 5000) */
+	bool allow_unsealed;		/**< connecting side: accept files not sealed against
+					 *   shrinking. UNSAFE: a peer that truncates one makes
+					 *   our next access to it fault (SIGBUS). For peers
+					 *   that hand over plain /dev/shm files, as gVisor's
+					 *   NewQueuePair does. */
 };
 
 /** An attached link: mapped queue pairs and what the peer said. */

@@ -249,3 +249,30 @@ fail:
 		*why = reason;
 	return rc;
 }
+
+int
+shmlink_qfile_check_sealed(const int fds[SHMLINK_QFD_COUNT], const char **why)
+{
+	static const char *const names[SHMLINK_QFD_COUNT] = {
+		[SHMLINK_QFD_DATA] = "Data is not sealed against shrinking (F_SEAL_SHRINK)",
+		[SHMLINK_QFD_TX_PIPE] = "TxPipe is not sealed against shrinking (F_SEAL_SHRINK)",
+		[SHMLINK_QFD_RX_PIPE] = "RxPipe is not sealed against shrinking (F_SEAL_SHRINK)",
+		[SHMLINK_QFD_SHARED] = "SharedData is not sealed against shrinking "
+				"(F_SEAL_SHRINK)",
+	};
+	int i;
+
+	for (i = 0; i < SHMLINK_QFD_COUNT; i++) {
+		int seals;
+
+		if (i == SHMLINK_QFD_EVENT)
+			continue;
+		seals = fcntl(fds[i], F_GET_SEALS);
+		if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+			if (why != NULL)
+				*why = names[i];
+			return -EPERM;
+		}
+	}
+	return 0;
+}

@@ -76,6 +76,14 @@ struct shmlink_qmap {
 int shmlink_qmap_map(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
 		uint32_t buffer_size, const char **why);
 
+/**
+ * Check that a queue's data, pipe and shared files are sealed against shrinking
+ * (F_SEAL_SHRINK), so that a peer cannot truncate them under our mapping and make our
+ * next access fault with SIGBUS. Files from shmlink_qfile_create() are.
+ * @return 0, or -EPERM with @p why (if not NULL) naming the first unsealed file.
+ */
+int shmlink_qfile_check_sealed(const int fds[SHMLINK_QFD_COUNT], const char **why);
+
 /** Unmap a queue and close its eventfd dup. Does nothing on a zeroed or unmapped struct. */
 void shmlink_qmap_unmap(struct shmlink_qmap *m);
 

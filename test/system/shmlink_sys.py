@@ -14,6 +14,7 @@ Python 3 standard library only. What a test may assume:
 Each test file is run as `python3 test_x.py BUILD_DIR DRIVER_SO [unittest args]`.
 """
 
+import fcntl
 import os
 import re
 import shutil
@@ -470,19 +471,29 @@ def ctl_recv(sock, timeout, max_fds=64):
 PIPE_SLOT_FREE = 0x8000000000000000
 
 
-def queue_files(data_size=1 << 20, pipe_size=64 << 10, shared_size=4096):
+def seal(fd):
+    """Seal a memfd against resizing, as a listener must (the driver refuses unsealed
+    files unless allow_unsealed=yes)."""
+    fcntl.fcntl(fd, fcntl.F_ADD_SEALS,
+                fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+    return fd
+
+
+def queue_files(data_size=1 << 20, pipe_size=64 << 10, shared_size=4096, sealed=True):
     """The five FDs of one queue, as a listener makes them: [Data, EventFD, TxPipe,
-    RxPipe, SharedData], each pipe starting with the "free" word."""
+    RxPipe, SharedData], each pipe starting with the "free" word, sealed."""
     fds = []
     for name, size in (('data', data_size), (None, 0), ('txpipe', pipe_size),
                        ('rxpipe', pipe_size), ('shared', shared_size)):
         if name is None:
             fds.append(os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC))
             continue
-        fd = os.memfd_create('fakepeer-' + name, os.MFD_CLOEXEC)
+        fd = os.memfd_create('fakepeer-' + name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         os.ftruncate(fd, size)
         if name.endswith('pipe'):
             os.pwrite(fd, struct.pack('<Q', PIPE_SLOT_FREE), 0)
+        if sealed:
+            seal(fd)
         fds.append(fd)
     return fds
 

@@ -43,10 +43,17 @@ def replace(fds, index, new_fd):
     return fds
 
 
-def memfd_of_size(size, name='fakepeer-bad'):
-    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+def sysh_unsealed(size):
+    fd = os.memfd_create('fakepeer-unsealed', os.MFD_CLOEXEC)
     os.ftruncate(fd, size)
+    os.pwrite(fd, struct.pack('<Q', sysh.PIPE_SLOT_FREE), 0)
     return fd
+
+
+def memfd_of_size(size, name='fakepeer-bad'):
+    fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, size)
+    return sysh.seal(fd)
 
 
 def a_pipe_end():
@@ -140,6 +147,13 @@ BAD_OFFERS = [
     ('a 16-byte RX pipe', offer(),
      lambda: replace(good_qp_fds(), RX_RXPIPE, memfd_of_size(16)), sysh.R_FILES,
      r'queue pair 0 RX queue: RxPipe is not a read-write regular file of 24 B to 4 GiB'),
+    # A peer could truncate an unsealed file under our mapping (SIGBUS).
+    ('unsealed files', offer(), lambda: sysh.queue_files(sealed=False) + sysh.queue_files(),
+     sysh.R_FILES, r'queue pair 0 TX queue: Data is not sealed against shrinking'),
+    ('an unsealed RX pipe', offer(),
+     lambda: sysh.queue_files() + (lambda f: replace(f, 3, sysh_unsealed(64 << 10)))(
+         sysh.queue_files()), sysh.R_FILES,
+     r'queue pair 0 RX queue: RxPipe is not sealed against shrinking'),
 ]
 
 
@@ -229,6 +243,35 @@ class ConnectingPortTest(sysh.SysTestCase):
             self.assertEqual(sysh.count_fds(pid), base, 'FDs leaked: %s -> %s' % (
                 base_targets, sysh.fd_targets(pid)))
             self.assertEqual(sysh.count_maps(pid, 'fakepeer'), 0)
+        self.assertEqual(port.quit(), 0)
+
+
+class UnsealedOptInTest(sysh.SysTestCase):
+    """allow_unsealed=yes (documented as unsafe) takes files a peer could truncate, as
+    gVisor's own NewQueuePair makes them."""
+
+    tag = 'unsealed'
+
+    def test_allow_unsealed_accepts_unsealed_files(self):
+        sock = self.ws.path('s')
+        port = self.ws.testpmd('conn', 'net_shmlink0,socket=%s,listen=no,allow_unsealed=yes,'
+                               'mac=%s' % (sock, MAC_N), side=0).ready()
+        lst = sysh.unix_seqpacket()
+        self.addCleanup(lst.close)
+        lst.bind(sock)
+        lst.listen(4)
+        lst.settimeout(10)
+        conn, _ = lst.accept()
+        with conn:
+            send_msg(conn, offer(mac=mac_bytes(MAC_L)),
+                     sysh.queue_files(sealed=False) + sysh.queue_files(sealed=False))
+            m, fds = sysh.ctl_recv(conn, 8)
+            sysh.close_fds(fds)
+            self.assertIsNotNone(m)
+            self.assertEqual(m['type'], sysh.CTL_ACCEPT, m)
+            port.wait_for(r'attached; we are the client', 5)
+            port.wait_link('up')
+        port.wait_link('down')
         self.assertEqual(port.quit(), 0)
 
 

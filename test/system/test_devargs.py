@@ -11,6 +11,7 @@ before and after each probe."""
 
 import os
 import re
+import stat
 import socket
 import shmlink_sys as sysh
 
@@ -90,9 +91,22 @@ class DevargsTest(sysh.SysTestCase):
             ('socket=%s,framing=x' % sock, r'framing=x: invalid, allowed: eth or ip'),
             ('socket=%s,virtio_hdr=x' % sock, r'virtio_hdr=x: invalid, allowed: yes or no'),
             ('socket=%s,trim=x' % sock, r'trim=x: invalid, allowed: auto, on or off'),
+            ('socket=%s,allow_unsealed=x' % sock,
+             r'allow_unsealed=x: invalid, allowed: yes or no'),
+            ('socket=%s,socket_mode=0400' % sock,
+             r'socket_mode=0400: invalid, allowed: an octal mode up to 0777 that gives the '
+             r'owner read and write'),
+            ('socket=%s,socket_mode=9' % sock, r'socket_mode=9: invalid, allowed: an octal'),
+            ('socket=%s,socket_group=no-such-group-xyz' % sock,
+             r'socket_group=no-such-group-xyz: invalid, allowed: a group name or numeric gid'),
+            ('socket=%s,allow_uid=abc' % sock,
+             r'allow_uid=abc: invalid, allowed: up to 16 numeric ids separated by \':\''),
+            ('socket=%s,allow_gid=1::2' % sock,
+             r'allow_gid=1::2: invalid, allowed: up to 16 numeric ids'),
             ('socket=%s,foo=1' % sock,
              r'cannot parse "socket=\S+,foo=1"; the keys are: socket, listen, role, mac, '
-             r'mtu, buffer_size, data_size, pipe_size, queues, framing, virtio_hdr, trim'),
+             r'mtu, buffer_size, data_size, pipe_size, queues, framing, virtio_hdr, trim, '
+             r'allow_unsealed, socket_mode, socket_group, allow_uid, allow_gid'),
             ('socket=%s' % os.path.join(d, 'no-such-dir', 's'),
              r'socket=\S+/no-such-dir/s: cannot listen: No such file or directory'),
         ]
@@ -110,6 +124,8 @@ class DevargsTest(sysh.SysTestCase):
             'data_size=1073741824,pipe_size=1073741824,queues=1,framing=eth,virtio_hdr=0,'
             'trim=off' % self.ws.path('g2'),
             'socket=%s,listen=no,trim=auto' % self.ws.path('g3'),
+            'socket=%s,socket_mode=0660,socket_group=0,allow_uid=0:1000,allow_gid=0,'
+            'allow_unsealed=no' % self.ws.path('g4'),
         ]
         devargs += ['net_shmlink_g%d,%s' % (i, a) for i, a in enumerate(goods)]
         out, res = run_probe(self.ws, devargs)
@@ -129,7 +145,7 @@ class DevargsTest(sysh.SysTestCase):
                 self.assertEqual((r['rc'], r['ports']), (0, i + 1), r['log'])
                 if i == 0:
                     self.assertEqual(r['fds_before'], eal_fds)
-        for p in (sock, path_107, self.ws.path('g1'), self.ws.path('g2')):
+        for p in (sock, path_107, self.ws.path('g1'), self.ws.path('g2'), self.ws.path('g4')):
             self.assertRegex(out, r'listening on %s as' % re.escape(p))
         self.assertRegex(out, r'connecting to %s as' % re.escape(self.ws.path('g3')))
         # Closing the ports removes their sockets and closes their FDs.
@@ -165,6 +181,38 @@ class DevargsTest(sysh.SysTestCase):
         p.close_stdin()
         self.assertEqual(p.wait(20), 0)
         return re.search(r'^CLOSED ports=(\d+) fds=(\d+)$', p.output, re.M)
+
+    def test_socket_access_control(self):
+        # 0600 by default; socket_mode and socket_group widen it; a peer outside the
+        # allow-lists is refused with reason "denied" and a log line, and nothing else
+        # happens (the port is not attached).
+        s_default, s_open, s_deny, s_allow = (self.ws.path(n) for n in ('a', 'b', 'c', 'd'))
+        uid, gid = os.getuid(), os.getgid()
+        p, r = self.hold('acl', [
+            'net_shmlink0,socket=%s' % s_default,
+            'net_shmlink1,socket=%s,socket_mode=0660,socket_group=%d' % (s_open, gid),
+            'net_shmlink2,socket=%s,allow_uid=%d,allow_gid=%d' % (s_deny, uid + 4242,
+                                                                   gid + 4242),
+            'net_shmlink3,socket=%s,allow_uid=%d:%d' % (s_allow, uid + 4242, uid),
+        ])
+        for i in range(1, 5):
+            self.assertEqual(r[i]['rc'], 0, r[i]['log'])
+        self.assertEqual(stat.S_IMODE(os.stat(s_default).st_mode), 0o600)
+        self.assertEqual(stat.S_IMODE(os.stat(s_open).st_mode), 0o660)
+        self.assertEqual(os.stat(s_open).st_gid, gid)
+        with sysh.unix_seqpacket() as c:
+            c.connect(s_deny)
+            m, fds = sysh.ctl_recv(c, 5)
+            sysh.close_fds(fds)
+        self.assertIsNotNone(m, 'a refused peer got no answer')
+        self.assertEqual((m['type'], m['reason'], fds), (sysh.CTL_REJECT, sysh.R_DENIED, []))
+        self.assertEqual(m['text'], 'uid %d gid %d is not allowed' % (uid, gid))
+        p.wait_for(r'%s: refused peer pid \d+ uid %d gid %d: not in allow_uid/allow_gid' %
+                   (re.escape(s_deny), uid, gid), 5)
+        self.assertEqual(self.offer_from(s_allow)['type'], sysh.CTL_OFFER)
+        self.release(p)
+        for path in (s_default, s_open, s_deny, s_allow):
+            self.assertFalse(os.path.lexists(path))
 
     def test_live_listener_keeps_its_socket(self):
         sock = self.ws.path('s')

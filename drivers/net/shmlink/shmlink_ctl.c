@@ -253,6 +253,24 @@ ctl_peer_cred(struct pmd_internals *pmd, int fd)
 	}
 }
 
+/* The peer's credentials against the allow-lists (no list: anyone who can reach the
+ * socket, which its mode and group already restrict). */
+static bool
+ctl_peer_allowed(const struct pmd_internals *pmd)
+{
+	uint16_t i;
+
+	if (pmd->nb_allow_uid == 0 && pmd->nb_allow_gid == 0)
+		return true;
+	for (i = 0; i < pmd->nb_allow_uid; i++)
+		if (pmd->allow_uid[i] == pmd->peer_uid)
+			return true;
+	for (i = 0; i < pmd->nb_allow_gid; i++)
+		if (pmd->allow_gid[i] == pmd->peer_gid)
+			return true;
+	return false;
+}
+
 static void
 ctl_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 {
@@ -268,6 +286,7 @@ ctl_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 	c->sizes = pmd->sizes;
 	/* Our stable eventfds, so the rx interrupt handle survives peers. */
 	c->rx_efds = pmd->listen ? pmd->rx_efd : NULL;
+	c->allow_unsealed = pmd->allow_unsealed;
 }
 
 /* Start using an attached link @a over socket @fd. Lock held. Returns 0, or -1 with
@@ -403,6 +422,15 @@ ctl_on_connection(struct pmd_internals *pmd, int fd)
 		return;
 	}
 	ctl_peer_cred(pmd, fd);
+	if (!ctl_peer_allowed(pmd)) {
+		SHMLINK_LOG(WARNING, "%s: refused peer pid %d uid %u gid %u: not in "
+				"allow_uid/allow_gid", pmd->socket_path, (int)pmd->peer_pid,
+				(unsigned int)pmd->peer_uid, (unsigned int)pmd->peer_gid);
+		shmlink_ctl_reject(fd, SHMLINK_CTL_R_DENIED, "uid %u gid %u is not allowed",
+				(unsigned int)pmd->peer_uid, (unsigned int)pmd->peer_gid);
+		close(fd);
+		return;
+	}
 	ctl_attach_conf(pmd, &conf);
 	if (shmlink_attach_offer(fd, &conf, &a, why, sizeof(why)) != 0) {
 		SHMLINK_LOG(ERR, "%s: peer pid %d: attach failed: %s", pmd->socket_path,
@@ -433,6 +461,13 @@ ctl_reconnect(void *arg)
 	fd = shmlink_ctl_connect(pmd->socket_path);
 	if (fd >= 0) {
 		ctl_peer_cred(pmd, fd);
+		if (!ctl_peer_allowed(pmd)) {
+			SHMLINK_LOG(WARNING, "%s: the listener (pid %d uid %u gid %u) is not in "
+					"allow_uid/allow_gid", pmd->socket_path, (int)pmd->peer_pid,
+					(unsigned int)pmd->peer_uid, (unsigned int)pmd->peer_gid);
+			close(fd);
+			goto again;
+		}
 		ctl_attach_conf(pmd, &conf);
 		if (shmlink_attach_answer(fd, &conf, &a, why, sizeof(why)) == 0) {
 			ctl_install(pmd, fd, &a);
@@ -441,6 +476,7 @@ ctl_reconnect(void *arg)
 		SHMLINK_LOG(ERR, "%s: attach failed: %s", pmd->socket_path, why);
 		close(fd);
 	}
+again:
 	rte_spinlock_lock(&pmd->lock);
 	if (!pmd->closing && !pmd->attached && !pmd->reconnect_armed &&
 			rte_eal_alarm_set(CTL_RECONNECT_US, ctl_reconnect, pmd) == 0)
@@ -485,6 +521,21 @@ ctl_listen(struct pmd_internals *pmd)
 	}
 	pmd->listen_fd = fd;
 	pmd->sock_created = true;
+	/* Created 0600; widen only as asked, once it exists. */
+	if (pmd->socket_gid_set && chown(pmd->socket_path, (uid_t)-1, pmd->socket_gid) != 0) {
+		int err = errno;
+
+		SHMLINK_LOG(ERR, "socket_group=%u: cannot chown %s: %s",
+				(unsigned int)pmd->socket_gid, pmd->socket_path, strerror(err));
+		return -err;
+	}
+	if (pmd->socket_mode >= 0 && chmod(pmd->socket_path, (mode_t)pmd->socket_mode) != 0) {
+		int err = errno;
+
+		SHMLINK_LOG(ERR, "socket_mode=%o: cannot chmod %s: %s", pmd->socket_mode,
+				pmd->socket_path, strerror(err));
+		return -err;
+	}
 	return 0;
 }
 

@@ -9,6 +9,7 @@
  */
 
 #include <errno.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -38,10 +39,16 @@ RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
 #define ARG_FRAMING	"framing"
 #define ARG_VIRTIO	"virtio_hdr"
 #define ARG_TRIM	"trim"
+#define ARG_UNSEALED	"allow_unsealed"
+#define ARG_SOCKMODE	"socket_mode"
+#define ARG_SOCKGROUP	"socket_group"
+#define ARG_ALLOWUID	"allow_uid"
+#define ARG_ALLOWGID	"allow_gid"
 
 static const char *const shmlink_valid_args[] = {
 	ARG_SOCKET, ARG_LISTEN, ARG_ROLE, ARG_MAC, ARG_MTU, ARG_BUFSZ, ARG_DATASZ,
-	ARG_PIPESZ, ARG_QUEUES, ARG_FRAMING, ARG_VIRTIO, ARG_TRIM, NULL,
+	ARG_PIPESZ, ARG_QUEUES, ARG_FRAMING, ARG_VIRTIO, ARG_TRIM, ARG_UNSEALED,
+	ARG_SOCKMODE, ARG_SOCKGROUP, ARG_ALLOWUID, ARG_ALLOWGID, NULL,
 };
 
 #define SHMLINK_MIN_MTU		68u
@@ -97,6 +104,53 @@ arg_u64(const char *key, const char *value, uint64_t min, uint64_t max, uint64_t
 		return -EINVAL;
 	}
 	*out = v;
+	return 0;
+}
+
+/* A list of ids separated by ':', such as 1000:1001. */
+static int
+arg_ids(const char *key, const char *value, uint32_t *ids, uint16_t *nb)
+{
+	const char *p = value;
+
+	*nb = 0;
+	do {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno != 0 || end == p || (*end != ':' && *end != '\0') || v >= UINT32_MAX ||
+				*nb == SHMLINK_MAX_ALLOW) {
+			SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: up to %d numeric ids "
+					"separated by ':'", key, value, SHMLINK_MAX_ALLOW);
+			return -EINVAL;
+		}
+		ids[(*nb)++] = (uint32_t)v;
+		p = *end == ':' ? end + 1 : end;
+	} while (*p != '\0');
+	return 0;
+}
+
+static int
+arg_group(const char *key, const char *value, struct pmd_internals *p)
+{
+	struct group gr, *res = NULL;
+	char buf[1024], *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (value[0] != '\0' && *end == '\0' && errno == 0 && v < UINT32_MAX) {
+		p->socket_gid = (gid_t)v;
+	} else if (getgrnam_r(value, &gr, buf, sizeof(buf), &res) == 0 && res != NULL) {
+		p->socket_gid = gr.gr_gid;
+	} else {
+		SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: a group name or numeric gid", key,
+				value);
+		return -EINVAL;
+	}
+	p->socket_gid_set = true;
 	return 0;
 }
 
@@ -162,6 +216,25 @@ arg_handler(const char *key, const char *value, void *opaque)
 		}
 	} else if (strcmp(key, ARG_VIRTIO) == 0) {
 		rc = arg_bool(key, value, &p->virtio_hdr);
+	} else if (strcmp(key, ARG_UNSEALED) == 0) {
+		rc = arg_bool(key, value, &p->allow_unsealed);
+	} else if (strcmp(key, ARG_SOCKMODE) == 0) {
+		char *end;
+
+		errno = 0;
+		v = strtoul(value, &end, 8);
+		if (errno != 0 || end == value || *end != '\0' || v > 0777 || (v & 0600) != 0600) {
+			SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: an octal mode up to 0777 that "
+					"gives the owner read and write, such as 0660", key, value);
+			rc = -EINVAL;
+		}
+		p->socket_mode = (int)v;
+	} else if (strcmp(key, ARG_SOCKGROUP) == 0) {
+		rc = arg_group(key, value, p);
+	} else if (strcmp(key, ARG_ALLOWUID) == 0) {
+		rc = arg_ids(key, value, (uint32_t *)p->allow_uid, &p->nb_allow_uid);
+	} else if (strcmp(key, ARG_ALLOWGID) == 0) {
+		rc = arg_ids(key, value, (uint32_t *)p->allow_gid, &p->nb_allow_gid);
 	} else if (strcmp(key, ARG_TRIM) == 0) {
 		if (strcmp(value, "auto") == 0)
 			p->trim = SHMLINK_TRIM_AUTO;
@@ -189,13 +262,15 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 	p->mtu = SHMLINK_DEFAULT_MTU;
 	p->buffer_size = SHMLINK_DEFAULT_BUFFER_SIZE;
 	p->nb_qp = 1;
+	p->socket_mode = -1;
 	rte_eth_random_addr(p->mac.addr_bytes);
 
 	kvlist = rte_kvargs_parse(params != NULL ? params : "", shmlink_valid_args);
 	if (kvlist == NULL) {
 		SHMLINK_LOG(ERR, "%s: cannot parse \"%s\"; the keys are: socket, listen, role, "
 				"mac, mtu, buffer_size, data_size, pipe_size, queues, framing, "
-				"virtio_hdr, trim", name, params);
+				"virtio_hdr, trim, allow_unsealed, socket_mode, socket_group, "
+				"allow_uid, allow_gid", name, params);
 		return -EINVAL;
 	}
 	for (i = 0; shmlink_valid_args[i] != NULL && rc == 0; i++)
@@ -739,4 +814,9 @@ RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_QUEUES "=<1-16> "
 	ARG_FRAMING "=<eth|ip> "
 	ARG_VIRTIO "=<yes|no> "
-	ARG_TRIM "=<auto|on|off>");
+	ARG_TRIM "=<auto|on|off> "
+	ARG_UNSEALED "=<yes|no> "
+	ARG_SOCKMODE "=<octal mode> "
+	ARG_SOCKGROUP "=<group> "
+	ARG_ALLOWUID "=<uid[:uid...]> "
+	ARG_ALLOWGID "=<gid[:gid...]>");

@@ -30,6 +30,7 @@ extern int shmlink_logtype;
 		##__VA_ARGS__)
 
 #define SHMLINK_MAX_QUEUES	SHMLINK_CTL_MAX_QUEUE_PAIRS
+#define SHMLINK_MAX_ALLOW	16	/* uids or gids in an allow-list devarg */
 #define SHMLINK_BURST_MAX	64
 /* Segments one burst may hand to the library: room for multi-segment frames. */
 #define SHMLINK_BURST_SEGS	(SHMLINK_BURST_MAX * 8)
@@ -96,6 +97,15 @@ struct pmd_internals {
 	bool raw_ip;
 	bool virtio_hdr;
 	enum shmlink_trim trim;
+	bool allow_unsealed;
+	int socket_mode;		/* -1: default 0600 */
+	gid_t socket_gid;
+	bool socket_gid_set;
+	/* Peers allowed by SO_PEERCRED: any if both lists are empty. */
+	uint16_t nb_allow_uid;
+	uint16_t nb_allow_gid;
+	uid_t allow_uid[SHMLINK_MAX_ALLOW];
+	gid_t allow_gid[SHMLINK_MAX_ALLOW];
 
 	uint16_t port_id;
 	struct rte_eth_dev *dev;
