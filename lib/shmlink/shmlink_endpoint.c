@@ -363,3 +363,33 @@ shmlink_ep_buffers_get(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b
 	b->rx_bufs = ep->rx.c.nb_bufs;
 	b->rx_bufs_posted = ep->rx.c.nb_posted;
 }
+
+/* Bytes between what we will write next and what the reader last gave back. */
+static uint64_t
+ep_pipe_used(const struct shmlink_pipe_tx *t)
+{
+	uint64_t free_ahead = t->head - t->next;	/* reclaimed, not yet written */
+
+	/* Across a revolution, the index space skips the bytes [ring_len, 2^32). */
+	if ((t->head >> 32) != (t->next >> 32))
+		free_ahead -= (UINT64_C(1) << 32) - t->ring_len;
+	return free_ahead >= t->ring_len ? 0 : t->ring_len - free_ahead;
+}
+
+void
+shmlink_ep_rings_get(const struct shmlink_ep *ep, struct shmlink_ep_rings *r)
+{
+	const struct shmlink_pipe_tx *a, *b;
+
+	if (ep->role == SHMLINK_ROLE_CLIENT) {
+		a = &ep->tx.c.desc;
+		b = &ep->rx.c.fill;
+	} else {
+		a = &ep->tx.s.compl;
+		b = &ep->rx.s.compl;
+	}
+	r->used[0] = ep_pipe_used(a);
+	r->used[1] = ep_pipe_used(b);
+	r->size[0] = a->ring_len;
+	r->size[1] = b->ring_len;
+}

@@ -172,6 +172,18 @@ struct shmlink_ep_buffers {
 };
 void shmlink_ep_buffers_get(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b);
 
+/**
+ * Occupancy of the two pipes this endpoint writes, as last seen by it: bytes pushed that
+ * the peer had not released at our last reclaim, and the ring sizes. [0] is the pipe of
+ * our transmit direction (TX descriptors, or RX completions as server), [1] the other
+ * (posted buffers as client, TX completions as server). For monitoring: it may lag.
+ */
+struct shmlink_ep_rings {
+	uint64_t used[2];
+	uint64_t size[2];
+};
+void shmlink_ep_rings_get(const struct shmlink_ep *ep, struct shmlink_ep_rings *r);
+
 #ifdef __cplusplus
 }
 #endif
