@@ -392,6 +392,23 @@ ctl_install(struct pmd_internals *pmd, int fd, struct shmlink_attach *a)
 
 static void ctl_on_connection(struct pmd_internals *pmd, int fd);
 
+/*
+ * The eventfds we offer again to each peer may hold whatever count the previous one
+ * left, up to the limit where every write fails with EAGAIN (and gVisor panics on a
+ * failed write): start each peer from zero.
+ */
+static void
+ctl_drain_rx_efds(struct pmd_internals *pmd)
+{
+	uint64_t v;
+	uint16_t i;
+
+	for (i = 0; i < pmd->nb_qp; i++)
+		if (pmd->rx_efd[i] >= 0 && read(pmd->rx_efd[i], &v, sizeof(v)) < 0 &&
+				errno != EAGAIN)
+			SHMLINK_LOG(DEBUG, "draining eventfd %u: %s", i, strerror(errno));
+}
+
 /* Take every pending connection: the EAL may report the socket readable only once. */
 static void
 ctl_on_listen(void *arg)
@@ -432,6 +449,7 @@ ctl_on_connection(struct pmd_internals *pmd, int fd)
 		return;
 	}
 	ctl_attach_conf(pmd, &conf);
+	ctl_drain_rx_efds(pmd);
 	if (shmlink_attach_offer(fd, &conf, &a, why, sizeof(why)) != 0) {
 		SHMLINK_LOG(ERR, "%s: peer pid %d: attach failed: %s", pmd->socket_path,
 				(int)pmd->peer_pid, why);
