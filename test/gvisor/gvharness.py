@@ -30,6 +30,10 @@ TESTPMD_LCORES = '0@0,1@0'
 PEER_CPU = '1'
 NB_MBUFS = 16384
 PROMPT = 'testpmd> '
+# What testpmd's interrupt thread and the driver's control thread print at any time, even
+# in the middle of a command's output or of the prompt: LSC events ("\nPort 0: link
+# state change event\n") and driver log lines ("ctl_attach_locked(): ...\n").
+ASYNC_LINES = re.compile(r'\nPort \d+: [a-z ]+ event\n|[a-z_]+\(\): [^\n]*\n')
 LSC = r'Port %d: link state change event'
 
 
@@ -180,8 +184,24 @@ class Testpmd(Proc):
         super().__init__(ws, name, argv, limit, stdin=True)
         self.nb_ports = len(vdevs)
 
+    def _wait_clean(self, pattern, since, timeout):
+        """Wait for @pattern in the output from @since with the asynchronous lines
+        removed; return (that text, match)."""
+        rx = re.compile(pattern, re.M)
+        end = time.monotonic() + timeout
+        while True:
+            text = ASYNC_LINES.sub('', self.output[since:])
+            m = rx.search(text)
+            if m:
+                return text, m
+            if time.monotonic() > end or not self.alive():
+                raise AssertionError('%s: %s waiting for /%s/; output ends with:\n%s' % (
+                    self.name, 'timed out after %.1f s' % timeout if self.alive() else 'exited',
+                    pattern, self.tail()))
+            time.sleep(0.02)
+
     def ready(self, timeout=30):
-        self.wait_for(re.escape(PROMPT), timeout)
+        self._wait_clean(re.escape(PROMPT), 0, timeout)
         out = self.cmd('show port summary all')
         m = re.search(r'Number of available ports:\s*(\d+)', out)
         if m is None or int(m.group(1)) != self.nb_ports:
@@ -189,12 +209,16 @@ class Testpmd(Proc):
         return self
 
     def cmd(self, line, timeout=10, done=None):
+        """Run one command; return what it printed up to the next prompt (without the
+        asynchronous lines)."""
         start = self.mark()
         self.popen.stdin.write((line + '\n').encode())
         self.popen.stdin.flush()
-        end = self.wait_for(done, timeout, start).end() if done else start
-        m = self.wait_for(re.escape(PROMPT), timeout, end)
-        return self.output[start:m.start()]
+        pattern = re.escape(PROMPT)
+        if done is not None:
+            pattern = r'(?:%s)[\s\S]*?%s' % (done, pattern)
+        text, m = self._wait_clean(pattern, start, timeout)
+        return text[:m.end() - len(PROMPT)]
 
     def start(self):
         return self.cmd('start', done=r'packet forwarding - ports|forwarding packets/burst')
