@@ -165,12 +165,15 @@ ep_make_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bu
 {
 	uint32_t skip = ep->conf.virtio_hdr ? SHMLINK_VIRTIO_HDR_LEN : 0;
 	uint32_t left = wire, k = 0, i;
+	bool client_trims = ep->conf.trim && ep->role == SHMLINK_ROLE_CLIENT;
 
 	if (wire <= skip) {
 		ep->rx.st.rx_runt++;
 		return false;
 	}
-	if (wire > ep->max_wire) {
+	/* A client that trims judges the length after trimming: gVisor's server reports
+	 * whole posted buffers (spec §8.1-1), longer than the frame. */
+	if (wire > ep->max_wire && !client_trims) {
 		ep->rx.st.rx_oversize++;
 		return false;
 	}
@@ -198,8 +201,13 @@ ep_make_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bu
 	f->nb_segs = k;
 	f->len = wire - (ep->conf.virtio_hdr ? SHMLINK_VIRTIO_HDR_LEN : 0);
 trim:
-	if (ep->conf.trim && ep->role == SHMLINK_ROLE_CLIENT)
+	if (client_trims) {
 		ep_trim(ep, f);
+		if (f->len > ep->conf.max_frame) {
+			ep->rx.st.rx_oversize++;
+			return false;
+		}
+	}
 	return true;
 }
 

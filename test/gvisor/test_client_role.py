@@ -65,11 +65,9 @@ class ClientRoleTest(gv.GvTestCase):
         self.assertEqual(st['rx_bytes'], st['rx'] * BUF, st)
         self.report('client role, trim=off: %d frames of %d bytes each' % (st['rx'], BUF))
 
-    @unittest.expectedFailure
     def test_default_buffer_size(self):
-        # Driver bug: lib/shmlink/shmlink_endpoint.c ep_make_frame() drops a frame whose
-        # reported length exceeds mtu + 22 before trimming it; gVisor's server reports
-        # 2048 for every frame with the default buffer size. Passes once that is fixed.
+        # gVisor's server reports 2048 for every frame with the default buffer size, more
+        # than MTU + 22: a trimming client judges the length after trimming.
         r, st, x = self.icmpecho('', 10, wait='200ms')
         self.assertEqual(x['rx_oversize_frames'], 0)
         self.assertEqual(r['lost'], 0)
