@@ -17,6 +17,8 @@
 #define ATTACH_DEFAULT_TIMEOUT_MS 5000
 /* attach_take_qp(): the listener sent a REJECT instead of an offer. */
 #define ATTACH_REFUSED UINT32_MAX
+/* attach_take_qp(): nothing to read yet (non-blocking handshake). */
+#define ATTACH_AGAIN (UINT32_MAX - 1)
 
 static void __attribute__((format(printf, 3, 4)))
 attach_why(char *why, size_t len, const char *fmt, ...)
@@ -119,17 +121,15 @@ attach_offer_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink
 	return rc;
 }
 
-int
-shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
-		struct shmlink_attach *a, char *why, size_t why_len)
+/* Listening side: send an offer for every queue pair. */
+static int
+attach_offer_send(struct shmlink_attach_hs *hs, char *why, size_t why_len)
 {
-	const char *err;
-	unsigned int nfds;
-	int fds[1];
+	const struct shmlink_attach_conf *conf = &hs->conf;
+	struct shmlink_attach *a = &hs->a;
 	uint16_t qp;
 	int rc;
 
-	attach_init(a);
 	if (conf->nb_qp == 0 || conf->nb_qp > SHMLINK_CTL_MAX_QUEUE_PAIRS) {
 		attach_why(why, why_len, "queue-pair count %u out of range 1..%u", conf->nb_qp,
 				SHMLINK_CTL_MAX_QUEUE_PAIRS);
@@ -138,34 +138,48 @@ shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
 	a->role = conf->role;
 	a->nb_qp = conf->nb_qp;
 	for (qp = 0; qp < conf->nb_qp; qp++) {
-		rc = attach_offer_qp(sock, conf, a, qp, why, why_len);
-		/* A peer that rejected an early offer and closed: read why. */
+		rc = attach_offer_qp(hs->sock, conf, a, qp, why, why_len);
+		/* A peer that rejected an early offer and closed: its answer says why. */
 		if (rc == -EPIPE || rc == -ECONNRESET)
 			break;
 		if (rc != 0)
-			goto fail;
+			return rc;
 	}
-	rc = shmlink_ctl_recv(sock, &a->peer, fds, 0, &nfds, attach_timeout(conf), &err);
+	return -EINPROGRESS;
+}
+
+/* Listening side: take the peer's answer (waiting up to @timeout_ms; 0: no wait). */
+static int
+attach_offer_step(struct shmlink_attach_hs *hs, int timeout_ms, char *why, size_t why_len)
+{
+	const struct shmlink_attach_conf *conf = &hs->conf;
+	struct shmlink_attach *a = &hs->a;
+	const char *err;
+	unsigned int nfds;
+	int fds[1];
+	int rc;
+
+	rc = shmlink_ctl_recv(hs->sock, &a->peer, fds, 0, &nfds, timeout_ms, &err);
 	/* A peer closing with our offers unread resets the connection; its answer is
 	 * still queued behind the error. */
 	if (rc == -ECONNRESET)
-		rc = shmlink_ctl_recv(sock, &a->peer, fds, 0, &nfds, 0, &err);
+		rc = shmlink_ctl_recv(hs->sock, &a->peer, fds, 0, &nfds, 0, &err);
+	if ((rc == -ETIMEDOUT || rc == -EAGAIN) && timeout_ms == 0)
+		return -EINPROGRESS;
 	if (rc != 0) {
 		attach_why(why, why_len, "no valid answer from the peer: %s",
 				err != NULL ? err : strerror(-rc));
-		goto fail;
+		return rc;
 	}
 	if (a->peer.type == SHMLINK_CTL_REJECT) {
 		attach_why(why, why_len, "the peer rejected the offer (%s): %s",
 				shmlink_ctl_reason_name(a->peer.reason), a->peer.text);
-		rc = -ECONNREFUSED;
-		goto fail;
+		return -ECONNREFUSED;
 	}
 	if (a->peer.type != SHMLINK_CTL_ACCEPT) {
 		attach_why(why, why_len, "the peer answered with message type %u",
 				a->peer.type);
-		rc = -EPROTO;
-		goto fail;
+		return -EPROTO;
 	}
 	/* The accept states what the peer took: it must be what we offered. */
 	if (a->peer.role == conf->role || a->peer.nb_qp != conf->nb_qp ||
@@ -173,13 +187,9 @@ shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
 		attach_why(why, why_len, "the peer accepted something else than offered "
 				"(role %u, %u queue pairs, flags 0x%x)", a->peer.role,
 				a->peer.nb_qp, a->peer.flags);
-		rc = -EPROTO;
-		goto fail;
+		return -EPROTO;
 	}
 	return 0;
-fail:
-	shmlink_attach_release(a);
-	return rc;
 }
 
 /* Check an offer against what this side wants; on mismatch, say why and return the
@@ -218,10 +228,10 @@ attach_check_offer(const struct shmlink_attach_conf *conf, const struct shmlink_
 	return 0;
 }
 
-/* Receive offer @qp (the first one is already in @first) and map its files. */
+/* Receive offer @qp (waiting up to @timeout_ms; 0: no wait) and map its files. */
 static uint32_t
 attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_attach *a,
-		uint16_t qp, char *why, size_t why_len)
+		uint16_t qp, int timeout_ms, char *why, size_t why_len)
 {
 	int fds[SHMLINK_CTL_FDS_PER_QP];
 	struct shmlink_ctl_msg m;
@@ -230,8 +240,10 @@ attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_
 	uint32_t reason = 0;
 	int rc;
 
-	rc = shmlink_ctl_recv(sock, &m, fds, SHMLINK_CTL_FDS_PER_QP, &nfds,
-			attach_timeout(conf), &err);
+	rc = shmlink_ctl_recv(sock, &m, fds, SHMLINK_CTL_FDS_PER_QP, &nfds, timeout_ms,
+			&err);
+	if ((rc == -ETIMEDOUT || rc == -EAGAIN) && timeout_ms == 0)
+		return ATTACH_AGAIN;
 	if (rc != 0) {
 		attach_why(why, why_len, "bad offer for queue pair %u: %s", qp,
 				err != NULL ? err : strerror(-rc));
@@ -307,26 +319,31 @@ attach_drain(int sock)
 	}
 }
 
-int
-shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
-		struct shmlink_attach *a, char *why, size_t why_len)
+/* Connecting side: take the offers that are there (waiting up to @timeout_ms for each;
+ * 0: no wait), then accept or reject. */
+static int
+attach_answer_step(struct shmlink_attach_hs *hs, int timeout_ms, char *why, size_t why_len)
 {
+	const struct shmlink_attach_conf *conf = &hs->conf;
 	struct shmlink_ctl_msg ok = { .type = SHMLINK_CTL_ACCEPT };
+	struct shmlink_attach *a = &hs->a;
 	uint32_t reason = 0;
-	uint16_t qp;
 	int rc;
 
-	attach_init(a);
-	for (qp = 0; qp < (a->peer.nb_qp > 0 ? a->peer.nb_qp : 1) && reason == 0; qp++)
-		reason = attach_take_qp(sock, conf, a, qp, why, why_len);
-	if (reason == ATTACH_REFUSED) {
-		shmlink_attach_release(a);
-		return -ECONNREFUSED;
+	/* The first offer says how many follow. */
+	while (hs->next_qp < (a->peer.nb_qp > 0 ? a->peer.nb_qp : 1) && reason == 0) {
+		reason = attach_take_qp(hs->sock, conf, a, hs->next_qp, timeout_ms, why,
+				why_len);
+		if (reason == ATTACH_AGAIN)
+			return -EINPROGRESS;
+		if (reason == 0)
+			hs->next_qp++;
 	}
+	if (reason == ATTACH_REFUSED)
+		return -ECONNREFUSED;
 	if (reason != 0) {
-		shmlink_ctl_reject(sock, reason, "%s", why != NULL ? why : "");
-		attach_drain(sock);
-		shmlink_attach_release(a);
+		shmlink_ctl_reject(hs->sock, reason, "%s", why != NULL ? why : "");
+		attach_drain(hs->sock);
 		return -EPROTO;
 	}
 	a->nb_qp = a->peer.nb_qp;
@@ -337,12 +354,84 @@ shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
 	ok.mtu = conf->mtu;
 	ok.buffer_size = a->peer.buffer_size;
 	memcpy(ok.mac, conf->mac, sizeof(ok.mac));
-	rc = shmlink_ctl_send(sock, &ok, NULL, 0);
-	if (rc != 0) {
+	rc = shmlink_ctl_send(hs->sock, &ok, NULL, 0);
+	if (rc != 0)
 		attach_why(why, why_len, "cannot send the accept: %s", strerror(-rc));
-		shmlink_attach_release(a);
-	}
 	return rc;
+}
+
+int
+shmlink_attach_begin(struct shmlink_attach_hs *hs, int sock,
+		const struct shmlink_attach_conf *conf, bool listening, char *why,
+		size_t why_len)
+{
+	int rc;
+
+	memset(hs, 0, sizeof(*hs));
+	attach_init(&hs->a);
+	hs->sock = sock;
+	hs->conf = *conf;
+	hs->listening = listening;
+	if (!listening)
+		return -EINPROGRESS;
+	rc = attach_offer_send(hs, why, why_len);
+	if (rc != -EINPROGRESS)
+		shmlink_attach_release(&hs->a);
+	return rc;
+}
+
+static int
+attach_step(struct shmlink_attach_hs *hs, int timeout_ms, char *why, size_t why_len)
+{
+	int rc;
+
+	rc = hs->listening ? attach_offer_step(hs, timeout_ms, why, why_len) :
+			attach_answer_step(hs, timeout_ms, why, why_len);
+	if (rc != 0 && rc != -EINPROGRESS)
+		shmlink_attach_release(&hs->a);
+	return rc;
+}
+
+int
+shmlink_attach_step(struct shmlink_attach_hs *hs, char *why, size_t why_len)
+{
+	return attach_step(hs, 0, why, why_len);
+}
+
+void
+shmlink_attach_abort(struct shmlink_attach_hs *hs)
+{
+	shmlink_attach_release(&hs->a);
+}
+
+/* The blocking handshake: each wait for the peer bounded by the timeout. */
+static int
+attach_run(int sock, const struct shmlink_attach_conf *conf, bool listening,
+		struct shmlink_attach *a, char *why, size_t why_len)
+{
+	struct shmlink_attach_hs hs;
+	int rc;
+
+	rc = shmlink_attach_begin(&hs, sock, conf, listening, why, why_len);
+	while (rc == -EINPROGRESS)
+		rc = attach_step(&hs, attach_timeout(conf), why, why_len);
+	/* On failure @a still carries what the peer said (a REJECT, say). */
+	*a = hs.a;
+	return rc;
+}
+
+int
+shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
+		struct shmlink_attach *a, char *why, size_t why_len)
+{
+	return attach_run(sock, conf, true, a, why, why_len);
+}
+
+int
+shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
+		struct shmlink_attach *a, char *why, size_t why_len)
+{
+	return attach_run(sock, conf, false, a, why, why_len);
 }
 
 static int
@@ -381,8 +470,8 @@ shmlink_ctl_listen(const char *path)
 	return fd;
 }
 
-int
-shmlink_ctl_connect(const char *path)
+static int
+ctl_connect(const char *path, int type)
 {
 	struct sockaddr_un sa;
 	int fd, rc;
@@ -390,7 +479,7 @@ shmlink_ctl_connect(const char *path)
 	rc = ctl_addr(path, &sa);
 	if (rc != 0)
 		return rc;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type, 0);
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
@@ -399,4 +488,16 @@ shmlink_ctl_connect(const char *path)
 		return rc;
 	}
 	return fd;
+}
+
+int
+shmlink_ctl_connect(const char *path)
+{
+	return ctl_connect(path, SOCK_SEQPACKET | SOCK_CLOEXEC);
+}
+
+int
+shmlink_ctl_connect_nonblock(const char *path)
+{
+	return ctl_connect(path, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK);
 }

@@ -76,6 +76,42 @@ int shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
 int shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
 		struct shmlink_attach *a, char *why, size_t why_len);
 
+/**
+ * A handshake in progress, for callers that must not block (an event loop such as
+ * DPDK's interrupt thread): shmlink_attach_begin(), then shmlink_attach_step() each
+ * time the socket is readable, until it returns anything but -EINPROGRESS. The caller
+ * bounds the whole handshake in time (shmlink_attach_abort() on expiry).
+ */
+struct shmlink_attach_hs {
+	int sock;
+	bool listening;
+	uint16_t next_qp;		/**< connecting side: offers taken so far */
+	struct shmlink_attach_conf conf;	/**< copy; @c timeout_ms is unused */
+	struct shmlink_attach a;	/**< the link, once step returned 0 */
+};
+
+/**
+ * Start a handshake on connected socket @p sock. The listening side sends its offers
+ * now (the socket should be non-blocking, so that a peer cannot stall us).
+ * @return -EINPROGRESS: wait for @p sock to be readable and call shmlink_attach_step();
+ * another -errno with @p why saying what failed (nothing kept).
+ */
+int shmlink_attach_begin(struct shmlink_attach_hs *hs, int sock,
+		const struct shmlink_attach_conf *conf, bool listening, char *why,
+		size_t why_len);
+
+/**
+ * Take what the peer sent, without waiting.
+ * @return 0: attached, the link is in @p hs->a (release it with
+ * shmlink_attach_release()); -EINPROGRESS: call again when @p hs->sock is readable;
+ * another -errno as shmlink_attach_offer() or shmlink_attach_answer() return it, with
+ * nothing kept.
+ */
+int shmlink_attach_step(struct shmlink_attach_hs *hs, char *why, size_t why_len);
+
+/** Give up a handshake that is still in progress: unmap what it mapped. */
+void shmlink_attach_abort(struct shmlink_attach_hs *hs);
+
 /** Unmap every queue of an attached link. */
 void shmlink_attach_release(struct shmlink_attach *a);
 
@@ -84,6 +120,13 @@ int shmlink_ctl_listen(const char *path);
 
 /** Connect to the control socket at @p path. @return fd or -errno. */
 int shmlink_ctl_connect(const char *path);
+
+/**
+ * Connect to the control socket at @p path without blocking: the socket is
+ * non-blocking, and a listener whose backlog is full gives -EAGAIN at once instead of
+ * stalling the caller. @return fd or -errno.
+ */
+int shmlink_ctl_connect_nonblock(const char *path);
 
 #ifdef __cplusplus
 }

@@ -282,6 +282,66 @@ test_attach_pair(bool insist_wrong_role)
 	close(sv[0]);
 }
 
+static unsigned int
+open_fds(void)
+{
+	unsigned int n = 0;
+	int fd;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+/*
+ * The non-blocking handshake, both sides driven by one thread that never waits: a
+ * connector that runs before any offer came, one queue pair's offer at a time, and a
+ * listener that is not answered yet, all say -EINPROGRESS instead of blocking.
+ */
+static void
+test_attach_nonblocking(void)
+{
+	struct shmlink_attach_conf lc = {
+		.role = SHMLINK_ROLE_CLIENT, .nb_qp = 3, .mtu = 1500, .buffer_size = 2048,
+		.mac = { 2, 0, 0, 0, 0, 1 },
+	};
+	struct shmlink_attach_conf cc = answer_conf;
+	struct shmlink_attach_hs l, c;
+	unsigned int fds_before = open_fds();
+	char why[256] = "";
+	int sv[2], rc;
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) == 0,
+			"socketpair");
+	cc.nb_qp = 3;
+	CHECK(shmlink_attach_begin(&c, sv[1], &cc, false, why, sizeof(why)) ==
+			-EINPROGRESS, "connector begin: %s", why);
+	CHECK(shmlink_attach_step(&c, why, sizeof(why)) == -EINPROGRESS,
+			"connector with nothing to read: %s", why);
+	rc = shmlink_attach_begin(&l, sv[0], &lc, true, why, sizeof(why));
+	CHECK(rc == -EINPROGRESS, "listener begin: %d %s", rc, why);
+	CHECK(shmlink_attach_step(&l, why, sizeof(why)) == -EINPROGRESS,
+			"listener before the answer: %s", why);
+	rc = shmlink_attach_step(&c, why, sizeof(why));
+	CHECK(rc == 0, "connector: %d %s", rc, why);
+	CHECK(c.a.nb_qp == 3 && c.a.role == SHMLINK_ROLE_SERVER && c.next_qp == 3,
+			"connector result: %u qp, role %d", c.a.nb_qp, c.a.role);
+	rc = shmlink_attach_step(&l, why, sizeof(why));
+	CHECK(rc == 0, "listener: %d %s", rc, why);
+	CHECK(l.a.nb_qp == 3 && l.a.peer.type == SHMLINK_CTL_ACCEPT, "listener result");
+	shmlink_attach_release(&c.a);
+	shmlink_attach_release(&l.a);
+
+	/* A listener given up on before its answer leaves nothing mapped or open. */
+	rc = shmlink_attach_begin(&l, sv[0], &lc, true, why, sizeof(why));
+	CHECK(rc == -EINPROGRESS, "second listener begin: %d %s", rc, why);
+	shmlink_attach_abort(&l);
+	close(sv[0]);
+	close(sv[1]);
+	CHECK(open_fds() == fds_before, "fds: %u before, %u after", fds_before, open_fds());
+}
+
 int
 main(void)
 {
@@ -292,5 +352,6 @@ main(void)
 	test_answer_rejects();
 	test_attach_pair(false);
 	test_attach_pair(true);
+	test_attach_nonblocking();
 	return check_report("test_ctl");
 }
