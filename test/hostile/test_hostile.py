@@ -26,6 +26,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'system'))
 import shmlink_sys as sysh  # noqa: E402
@@ -92,26 +93,6 @@ class AsanTestpmd(sysh.Testpmd):
                 ['--', '-i', '--total-num-mbufs=%d' % sysh.NB_MBUFS, '--forward-mode=' + fwd] +
                 list(args))
         sysh.Proc.__init__(self, ws, name, argv, limit)
-
-
-class KnownBug(Exception):
-    """The symptom of a reported, not yet fixed bug (README.md, Findings)."""
-
-
-def known_bug(test):
-    """A test of a known bug: skipped while the bug shows (KnownBug raised), failing once
-    it no longer does, so that whoever fixes it turns it into a plain test. Any other
-    failure is a failure."""
-    def run(self):
-        try:
-            test(self)
-        except KnownBug as e:
-            sys.stderr.write('  KNOWN BUG: %s\n' % e)
-            self.skipTest('known bug: %s' % e)
-        self.fail('the known bug this test shows is fixed: drop @known_bug')
-    run.__name__ = test.__name__
-    run.__doc__ = test.__doc__
-    return run
 
 
 class HostilePeerTest(sysh.SysTestCase):
@@ -228,13 +209,10 @@ class HostilePeerTest(sysh.SysTestCase):
             'peer_ring_damaged', 'peer_bad_tx_completion', 'peer_bad_rx_completion',
             'rx_oversize_frames'], testpmd_args=['--enable-scatter', '--mbuf-size=640'])
 
-    # KNOWN BUG, reported (see README.md "Findings"): a port runs the attach handshake
-    # inside the EAL interrupt thread, waiting up to 5 s for each answer, so a peer that
-    # connects and never answers stalls every other port's control path (and every
-    # interrupt callback and alarm of the process): another port's peer cannot attach
-    # meanwhile.
-    @known_bug
-    def test_stalled_handshake_on_one_port_does_not_block_another(self):
+    # The handshake never blocks the EAL interrupt thread: connections that stay silent
+    # hold a handshake slot of their port until their time runs out, and meanwhile a
+    # peer attaches to another port, and to the same port while a slot is free.
+    def test_stalled_handshakes_do_not_block_attaches(self):
         a, b = self.ws.path('a'), self.ws.path('b')
         tp = AsanTestpmd(self.ws, 'testpmd', ['net_shmlink0,socket=' + a,
                                                'net_shmlink1,socket=' + b])
@@ -247,20 +225,40 @@ class HostilePeerTest(sysh.SysTestCase):
             s.connect(a)
             stalled.append(s)
         try:
-            p = self.ws.run('peer', [PEER, '--socket', b, '--mode', 'txonly', '--duration',
-                                     '0.5', '--cpus', sysh.CPUS[1], '--connect-timeout', '2'],
-                            limit=30, stdin=False)
-            rc = p.wait(30)
-            sys.stderr.write('  peer on port 1: %s\n' % p.output.strip().splitlines()[0])
+            outs = []
+            for name, path in (('peer1', b), ('peer0', a)):
+                t0 = time.monotonic()
+                p = self.ws.run(name, [PEER, '--socket', path, '--mode', 'txonly',
+                                       '--duration', '0.5', '--cpus', sysh.CPUS[1],
+                                       '--connect-timeout', '2'], limit=30, stdin=False)
+                rc = p.wait(30)
+                outs.append((name, rc, time.monotonic() - t0, p.output))
+            # A fifth and a sixth connection: one takes the last slot, the other is
+            # refused as busy, with a reason.
+            extra = [sysh.unix_seqpacket() for _ in range(2)]
+            for s in extra:
+                s.connect(a)
+            stalled += extra
+            refused = tp.wait_for(r'too many handshakes in progress', 10)
+            # The silent ones are given up on when their time runs out.
+            tp.wait_for(r'attach failed: no answer in time', 15)
         finally:
             for s in stalled:
                 s.close()
+        for name, rc, secs, out in outs:
+            sys.stderr.write('  %s: rc %d after %.1f s\n' % (name, rc, secs))
+            self.assertEqual(rc, 0, '%s could not attach while 3 handshakes of port 0 '
+                             'stalled:\n%s' % (name, out))
+            # Well before the stalled handshakes time out (5 s).
+            self.assertLess(secs, 4.5, name)
+        self.assertTrue(refused)
+        for port in (0, 1):
+            xs = tp.xstats(port)
+            # One attach each, which lasted: frames came through it.
+            self.assertEqual(xs['peer_attach_count'], 1, 'port %d: %s' % (port, xs))
+            self.assertGreater(xs['rx_good_packets'], 0, 'port %d: %s' % (port, xs))
         self.assertEqual(tp.quit(30), 0)
         self.assert_no_sanitizer_report(tp)
-        if rc != 0:
-            self.assertIn('timed out waiting for a control message', p.output)
-            raise KnownBug('a peer of port 1 could not attach while port 0 waited for an '
-                           'answer (the handshake blocks the EAL interrupt thread)')
 
     # KNOWN BUG, reported (see README.md "Findings"): the listening port reuses the
     # eventfd of its receive direction for every peer (so that its rx interrupt handle

@@ -11,6 +11,7 @@
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,9 +26,12 @@
 #include "shmlink_ethdev.h"
 
 #define CTL_RECONNECT_US	(200 * 1000)
+/* A peer has this long to complete the handshake. */
+#define CTL_HANDSHAKE_US	(5 * 1000 * 1000)
 
 static void ctl_on_conn(void *arg);
 static void ctl_reconnect(void *arg);
+static void ctl_reconnect_later(struct pmd_internals *pmd);
 
 /*
  * Report the link as up when a peer is attached and the port started. Lock held.
@@ -238,35 +242,35 @@ ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 }
 
 static void
-ctl_peer_cred(struct pmd_internals *pmd, int fd)
+ctl_peer_cred(struct shmlink_handshake *h, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	pmd->peer_pid = -1;
-	pmd->peer_uid = (uid_t)-1;
-	pmd->peer_gid = (gid_t)-1;
+	h->pid = -1;
+	h->uid = (uid_t)-1;
+	h->gid = (gid_t)-1;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		pmd->peer_pid = cred.pid;
-		pmd->peer_uid = cred.uid;
-		pmd->peer_gid = cred.gid;
+		h->pid = cred.pid;
+		h->uid = cred.uid;
+		h->gid = cred.gid;
 	}
 }
 
 /* The peer's credentials against the allow-lists (no list: anyone who can reach the
  * socket, which its mode and group already restrict). */
 static bool
-ctl_peer_allowed(const struct pmd_internals *pmd)
+ctl_peer_allowed(const struct pmd_internals *pmd, const struct shmlink_handshake *h)
 {
 	uint16_t i;
 
 	if (pmd->nb_allow_uid == 0 && pmd->nb_allow_gid == 0)
 		return true;
 	for (i = 0; i < pmd->nb_allow_uid; i++)
-		if (pmd->allow_uid[i] == pmd->peer_uid)
+		if (pmd->allow_uid[i] == h->uid)
 			return true;
 	for (i = 0; i < pmd->nb_allow_gid; i++)
-		if (pmd->allow_gid[i] == pmd->peer_gid)
+		if (pmd->allow_gid[i] == h->gid)
 			return true;
 	return false;
 }
@@ -289,14 +293,20 @@ ctl_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 	c->allow_unsealed = pmd->allow_unsealed;
 }
 
-/* Start using an attached link @a over socket @fd. Lock held. Returns 0, or -1 with
- * nothing kept (the caller closes @fd and releases @a). */
+static void ctl_drain_rx_efds(struct pmd_internals *pmd);
+
+/* Start using the link handshake @h made. Lock held. Returns 0, or -1 with nothing
+ * kept (the caller closes the socket and releases the link). */
 static int
-ctl_attach_locked(struct pmd_internals *pmd, int fd, struct shmlink_attach *a)
+ctl_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 {
+	int fd = h->hs.sock;
 	uint16_t i;
 
-	pmd->att = *a;
+	pmd->att = h->hs.a;
+	pmd->peer_pid = h->pid;
+	pmd->peer_uid = h->uid;
+	pmd->peer_gid = h->gid;
 	for (i = 0; i < pmd->nb_qp; i++) {
 		struct shmlink_ep_conf conf = shmlink_ep_conf_of(pmd, pmd->att.role);
 
@@ -321,6 +331,8 @@ ctl_attach_locked(struct pmd_internals *pmd, int fd, struct shmlink_attach *a)
 	}
 	pmd->attached = true;
 	pmd->attach_count++;
+	if (pmd->listen)
+		ctl_drain_rx_efds(pmd);
 	ctl_link_queues(pmd);
 	SHMLINK_LOG(INFO, "%s: peer pid %d uid %u attached; we are the %s, %u queue "
 			"pair(s), peer MAC " RTE_ETHER_ADDR_PRT_FMT, pmd->socket_path,
@@ -374,28 +386,28 @@ ctl_on_conn(void *arg)
 	ctl_unlock(pmd);
 }
 
-/* Install a link negotiated without the lock, unless the port went away meanwhile. */
+/* Install a link negotiated without the lock, unless the port went away or another
+ * peer attached meanwhile. */
 static void
-ctl_install(struct pmd_internals *pmd, int fd, struct shmlink_attach *a)
+ctl_install(struct pmd_internals *pmd, struct shmlink_handshake *h)
 {
 	int rc = -1;
 
 	rte_spinlock_lock(&pmd->lock);
 	if (!pmd->closing && !pmd->attached)
-		rc = ctl_attach_locked(pmd, fd, a);
+		rc = ctl_attach_locked(pmd, h);
 	ctl_unlock(pmd);
 	if (rc != 0) {
-		shmlink_attach_release(a);
-		close(fd);
+		shmlink_attach_release(&h->hs.a);
+		close(h->hs.sock);
 	}
 }
 
-static void ctl_on_connection(struct pmd_internals *pmd, int fd);
-
 /*
- * The eventfds we offer again to each peer may hold whatever count the previous one
- * left, up to the limit where every write fails with EAGAIN (and gVisor panics on a
- * failed write): start each peer from zero.
+ * The eventfds we offer again to each peer may hold whatever count earlier peers (or
+ * connections that never completed their handshake) left, up to the limit where every
+ * write fails with EAGAIN (and gVisor panics on a failed write): start each peer from
+ * zero. Lock held, before the queues are linked: an armed rx interrupt is woken then.
  */
 static void
 ctl_drain_rx_efds(struct pmd_internals *pmd)
@@ -409,6 +421,144 @@ ctl_drain_rx_efds(struct pmd_internals *pmd)
 			SHMLINK_LOG(DEBUG, "draining eventfd %u: %s", i, strerror(errno));
 }
 
+/*
+ * Handshakes never block the EAL interrupt thread, which serves every port's control
+ * path, interrupt callbacks and alarms of the process: each step runs when the
+ * socket is readable, and an alarm ends a handshake the peer does not complete in
+ * time.
+ */
+static void ctl_on_handshake(void *arg);
+static void ctl_handshake_expired(void *arg);
+static void ctl_handshake_install(void *arg);
+
+static struct shmlink_handshake *
+ctl_handshake_slot(struct pmd_internals *pmd)
+{
+	uint16_t i;
+
+	for (i = 0; i < (pmd->listen ? SHMLINK_MAX_HANDSHAKES : 1); i++)
+		if (!pmd->hs[i].active)
+			return &pmd->hs[i];
+	return NULL;
+}
+
+/* Stop watching @h's socket; @in_cb: from its own callback. The socket stays open. */
+static void
+ctl_handshake_unwatch(struct shmlink_handshake *h, bool in_cb)
+{
+	int rc;
+
+	rte_eal_alarm_cancel(ctl_handshake_expired, h);
+	if (in_cb)
+		rc = rte_intr_callback_unregister_pending(h->intr, ctl_on_handshake, h, NULL);
+	else
+		while ((rc = rte_intr_callback_unregister(h->intr, ctl_on_handshake, h)) ==
+				-EAGAIN)
+			rte_pause();
+	if (rc < 0 && rc != -ENOENT)
+		SHMLINK_LOG(DEBUG, "%s: unregistering a handshake callback: %d",
+				h->pmd->socket_path, rc);
+}
+
+/* A handshake failed or was given up: a connecting port tries again later. */
+static void
+ctl_handshake_failed(struct shmlink_handshake *h, const char *why)
+{
+	struct pmd_internals *pmd = h->pmd;
+
+	SHMLINK_LOG(ERR, "%s: peer pid %d uid %u: attach failed: %s", pmd->socket_path,
+			(int)h->pid, (unsigned int)h->uid, why);
+	close(h->hs.sock);
+	if (!pmd->listen)
+		ctl_reconnect_later(pmd);
+}
+
+static void
+ctl_on_handshake(void *arg)
+{
+	struct shmlink_handshake *h = arg;
+	char why[256];
+	int rc;
+
+	if (!h->active || h->done)
+		return;
+	rc = shmlink_attach_step(&h->hs, why, sizeof(why));
+	if (rc == -EINPROGRESS)
+		return;
+	ctl_handshake_unwatch(h, true);
+	if (rc == 0) {
+		/*
+		 * Install from an alarm: the socket's watch for the peer leaving goes on
+		 * the same fd, and the EAL would run a callback added to it now right
+		 * after this one, for this very event.
+		 */
+		h->done = true;
+		if (rte_eal_alarm_set(1, ctl_handshake_install, h) == 0)
+			return;
+		h->done = false;
+		shmlink_attach_release(&h->hs.a);
+		snprintf(why, sizeof(why), "cannot set an alarm");
+	}
+	h->active = false;
+	ctl_handshake_failed(h, why);
+}
+
+static void
+ctl_handshake_install(void *arg)
+{
+	struct shmlink_handshake *h = arg;
+
+	if (!h->active || !h->done)
+		return;
+	h->active = false;
+	h->done = false;
+	ctl_install(h->pmd, h);
+}
+
+static void
+ctl_handshake_expired(void *arg)
+{
+	struct shmlink_handshake *h = arg;
+
+	if (!h->active || h->done)
+		return;
+	ctl_handshake_unwatch(h, false);
+	h->active = false;
+	shmlink_attach_abort(&h->hs);
+	ctl_handshake_failed(h, "no answer in time");
+}
+
+/* Begin a handshake on connected socket @fd in slot @h; it owns @fd from here on. */
+static void
+ctl_handshake_begin(struct pmd_internals *pmd, struct shmlink_handshake *h, int fd)
+{
+	struct shmlink_attach_conf conf;
+	char why[256];
+	int rc;
+
+	ctl_attach_conf(pmd, &conf);
+	rc = shmlink_attach_begin(&h->hs, fd, &conf, pmd->listen, why, sizeof(why));
+	if (rc != -EINPROGRESS) {
+		ctl_handshake_failed(h, why);
+		return;
+	}
+	if (rte_intr_fd_set(h->intr, fd) != 0 ||
+			rte_intr_callback_register(h->intr, ctl_on_handshake, h) != 0) {
+		shmlink_attach_abort(&h->hs);
+		ctl_handshake_failed(h, "cannot watch the socket");
+		return;
+	}
+	h->active = true;
+	if (rte_eal_alarm_set(CTL_HANDSHAKE_US, ctl_handshake_expired, h) != 0) {
+		ctl_handshake_unwatch(h, false);
+		h->active = false;
+		shmlink_attach_abort(&h->hs);
+		ctl_handshake_failed(h, "cannot set the handshake timer");
+	}
+}
+
+static void ctl_on_connection(struct pmd_internals *pmd, int fd);
+
 /* Take every pending connection: the EAL may report the socket readable only once. */
 static void
 ctl_on_listen(void *arg)
@@ -416,47 +566,51 @@ ctl_on_listen(void *arg)
 	struct pmd_internals *pmd = arg;
 	int fd;
 
-	while ((fd = accept4(pmd->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
+	while ((fd = accept4(pmd->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 		ctl_on_connection(pmd, fd);
 }
 
 static void
 ctl_on_connection(struct pmd_internals *pmd, int fd)
 {
-	struct shmlink_attach_conf conf;
-	struct shmlink_attach a;
-	char why[256];
+	struct shmlink_handshake *h;
 	bool busy;
 
 	rte_spinlock_lock(&pmd->lock);
 	busy = pmd->attached || pmd->closing;
 	rte_spinlock_unlock(&pmd->lock);
-	if (busy) {
-		SHMLINK_LOG(WARNING, "%s: refused a second peer: one is attached",
-				pmd->socket_path);
-		shmlink_ctl_reject(fd, SHMLINK_CTL_R_BUSY, "a peer is already attached");
+	h = busy ? NULL : ctl_handshake_slot(pmd);
+	if (h == NULL) {
+		SHMLINK_LOG(WARNING, "%s: refused a%s peer: %s", pmd->socket_path,
+				busy ? " second" : "", busy ? "one is attached" :
+				"too many handshakes in progress");
+		shmlink_ctl_reject(fd, SHMLINK_CTL_R_BUSY, "%s", busy ?
+				"a peer is already attached" :
+				"too many handshakes in progress");
 		close(fd);
 		return;
 	}
-	ctl_peer_cred(pmd, fd);
-	if (!ctl_peer_allowed(pmd)) {
+	ctl_peer_cred(h, fd);
+	if (!ctl_peer_allowed(pmd, h)) {
 		SHMLINK_LOG(WARNING, "%s: refused peer pid %d uid %u gid %u: not in "
-				"allow_uid/allow_gid", pmd->socket_path, (int)pmd->peer_pid,
-				(unsigned int)pmd->peer_uid, (unsigned int)pmd->peer_gid);
+				"allow_uid/allow_gid", pmd->socket_path, (int)h->pid,
+				(unsigned int)h->uid, (unsigned int)h->gid);
 		shmlink_ctl_reject(fd, SHMLINK_CTL_R_DENIED, "uid %u gid %u is not allowed",
-				(unsigned int)pmd->peer_uid, (unsigned int)pmd->peer_gid);
+				(unsigned int)h->uid, (unsigned int)h->gid);
 		close(fd);
 		return;
 	}
-	ctl_attach_conf(pmd, &conf);
-	ctl_drain_rx_efds(pmd);
-	if (shmlink_attach_offer(fd, &conf, &a, why, sizeof(why)) != 0) {
-		SHMLINK_LOG(ERR, "%s: peer pid %d: attach failed: %s", pmd->socket_path,
-				(int)pmd->peer_pid, why);
-		close(fd);
-		return;
-	}
-	ctl_install(pmd, fd, &a);
+	ctl_handshake_begin(pmd, h, fd);
+}
+
+static void
+ctl_reconnect_later(struct pmd_internals *pmd)
+{
+	rte_spinlock_lock(&pmd->lock);
+	if (!pmd->closing && !pmd->attached && !pmd->reconnect_armed &&
+			rte_eal_alarm_set(CTL_RECONNECT_US, ctl_reconnect, pmd) == 0)
+		pmd->reconnect_armed = true;
+	rte_spinlock_unlock(&pmd->lock);
 }
 
 /* Connecting side: one attempt; re-armed until a peer answers. */
@@ -464,42 +618,32 @@ static void
 ctl_reconnect(void *arg)
 {
 	struct pmd_internals *pmd = arg;
-	struct shmlink_attach_conf conf;
-	struct shmlink_attach a;
-	char why[256];
+	struct shmlink_handshake *h = &pmd->hs[0];
 	bool skip;
 	int fd;
 
 	rte_spinlock_lock(&pmd->lock);
 	pmd->reconnect_armed = false;
-	skip = pmd->closing || pmd->attached;
+	skip = pmd->closing || pmd->attached || h->active;
 	rte_spinlock_unlock(&pmd->lock);
 	if (skip)
 		return;
-	fd = shmlink_ctl_connect(pmd->socket_path);
-	if (fd >= 0) {
-		ctl_peer_cred(pmd, fd);
-		if (!ctl_peer_allowed(pmd)) {
-			SHMLINK_LOG(WARNING, "%s: the listener (pid %d uid %u gid %u) is not in "
-					"allow_uid/allow_gid", pmd->socket_path, (int)pmd->peer_pid,
-					(unsigned int)pmd->peer_uid, (unsigned int)pmd->peer_gid);
-			close(fd);
-			goto again;
-		}
-		ctl_attach_conf(pmd, &conf);
-		if (shmlink_attach_answer(fd, &conf, &a, why, sizeof(why)) == 0) {
-			ctl_install(pmd, fd, &a);
-			return;
-		}
-		SHMLINK_LOG(ERR, "%s: attach failed: %s", pmd->socket_path, why);
-		close(fd);
+	/* Non-blocking: a listener with a full backlog must not stall us either. */
+	fd = shmlink_ctl_connect_nonblock(pmd->socket_path);
+	if (fd < 0) {
+		ctl_reconnect_later(pmd);
+		return;
 	}
-again:
-	rte_spinlock_lock(&pmd->lock);
-	if (!pmd->closing && !pmd->attached && !pmd->reconnect_armed &&
-			rte_eal_alarm_set(CTL_RECONNECT_US, ctl_reconnect, pmd) == 0)
-		pmd->reconnect_armed = true;
-	rte_spinlock_unlock(&pmd->lock);
+	ctl_peer_cred(h, fd);
+	if (!ctl_peer_allowed(pmd, h)) {
+		SHMLINK_LOG(WARNING, "%s: the listener (pid %d uid %u gid %u) is not in "
+				"allow_uid/allow_gid", pmd->socket_path, (int)h->pid,
+				(unsigned int)h->uid, (unsigned int)h->gid);
+		close(fd);
+		ctl_reconnect_later(pmd);
+		return;
+	}
+	ctl_handshake_begin(pmd, h, fd);
 }
 
 /* A socket file nobody listens on is stale and may be replaced; a live one may not. */
@@ -562,11 +706,21 @@ shmlink_ctl_start(struct pmd_internals *pmd)
 {
 	int rc;
 
+	uint16_t i;
+
 	rte_spinlock_init(&pmd->lock);
 	pmd->conn_intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
 	if (pmd->conn_intr == NULL ||
 			rte_intr_type_set(pmd->conn_intr, RTE_INTR_HANDLE_EXT) != 0)
 		return -ENOMEM;
+	for (i = 0; i < SHMLINK_MAX_HANDSHAKES; i++) {
+		struct shmlink_handshake *h = &pmd->hs[i];
+
+		h->pmd = pmd;
+		h->intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
+		if (h->intr == NULL || rte_intr_type_set(h->intr, RTE_INTR_HANDLE_EXT) != 0)
+			return -ENOMEM;
+	}
 	if (!pmd->listen) {
 		if (rte_eal_alarm_set(1, ctl_reconnect, pmd) != 0)
 			return -ENOMEM;
@@ -593,6 +747,8 @@ shmlink_ctl_start(struct pmd_internals *pmd)
 void
 shmlink_ctl_stop(struct pmd_internals *pmd)
 {
+	uint16_t i;
+
 	rte_spinlock_lock(&pmd->lock);
 	pmd->closing = true;
 	rte_spinlock_unlock(&pmd->lock);
@@ -605,6 +761,21 @@ shmlink_ctl_stop(struct pmd_internals *pmd)
 				-EAGAIN)
 			rte_pause();
 		pmd->listen_registered = false;
+	}
+	for (i = 0; i < SHMLINK_MAX_HANDSHAKES; i++) {
+		struct shmlink_handshake *h = &pmd->hs[i];
+
+		/* Once neither its timer nor its callback can run, the slot is ours. */
+		rte_eal_alarm_cancel(ctl_handshake_expired, h);
+		rte_eal_alarm_cancel(ctl_handshake_install, h);
+		while (rte_intr_callback_unregister(h->intr, ctl_on_handshake, h) == -EAGAIN)
+			rte_pause();
+		if (h->active) {
+			h->active = false;
+			h->done = false;
+			shmlink_attach_abort(&h->hs);
+			close(h->hs.sock);
+		}
 	}
 	if (pmd->conn_fd >= 0) {
 		while (rte_intr_callback_unregister(pmd->conn_intr, ctl_on_conn, pmd) ==
@@ -628,4 +799,8 @@ shmlink_ctl_stop(struct pmd_internals *pmd)
 	pmd->listen_intr = NULL;
 	rte_intr_instance_free(pmd->conn_intr);
 	pmd->conn_intr = NULL;
+	for (i = 0; i < SHMLINK_MAX_HANDSHAKES; i++) {
+		rte_intr_instance_free(pmd->hs[i].intr);
+		pmd->hs[i].intr = NULL;
+	}
 }

@@ -31,6 +31,9 @@ extern int shmlink_logtype;
 
 #define SHMLINK_MAX_QUEUES	SHMLINK_CTL_MAX_QUEUE_PAIRS
 #define SHMLINK_MAX_ALLOW	16	/* uids or gids in an allow-list devarg */
+/* Handshakes a listening port runs at once: peers that connect and never answer take
+ * a slot each until their time runs out, the rest are refused as busy. */
+#define SHMLINK_MAX_HANDSHAKES	4
 #define SHMLINK_BURST_MAX	64
 /* Segments one burst may hand to the library: room for multi-segment frames. */
 #define SHMLINK_BURST_SEGS	(SHMLINK_BURST_MAX * 8)
@@ -83,6 +86,20 @@ struct shmlink_txq {
 	struct shmlink_seg segs[SHMLINK_BURST_SEGS];
 } __rte_cache_aligned;
 
+struct pmd_internals;
+
+/* One attach handshake in progress, driven by its socket's interrupt callback. */
+struct shmlink_handshake {
+	struct pmd_internals *pmd;
+	struct rte_intr_handle *intr;
+	bool active;			/* the slot is taken */
+	bool done;			/* attached, waiting to be installed */
+	pid_t pid;			/* the peer, from SO_PEERCRED */
+	uid_t uid;
+	gid_t gid;
+	struct shmlink_attach_hs hs;
+};
+
 struct pmd_internals {
 	/* devargs */
 	char socket_path[108];
@@ -124,6 +141,8 @@ struct pmd_internals {
 	bool closing;
 	bool lsc_pending;		/* deliver an LSC event once the lock is dropped */
 	bool broken_reported;		/* a burst asked for a damaged peer to be dropped */
+	struct shmlink_handshake hs[SHMLINK_MAX_HANDSHAKES];	/* a connecting port
+								 * uses the first */
 	struct shmlink_attach att;
 	struct shmlink_ep *ep[SHMLINK_MAX_QUEUES];
 	bool attached;
