@@ -234,6 +234,24 @@ _FWD_ACC = re.compile(r'Accumulated forward statistics for all ports\+*\s*'
                       r'TX-packets:\s*(\d+)\s+TX-dropped:\s*(\d+)\s+TX-total:\s*(\d+)')
 
 
+# Set by test/hostile/asan_system.py: run every testpmd with this libasan preloaded
+# (the driver is then an ASan + UBSan build), and fail a test whose testpmd reported.
+ASAN_LIB = os.environ.get('SHMLINK_SYS_ASAN_LIB')
+LIBSTDBUF = '/usr/libexec/coreutils/libstdbuf.so'
+SANITIZER_REPORT = re.compile(r'ERROR: AddressSanitizer|ERROR: LeakSanitizer|'
+                              r'runtime error:|SUMMARY: (Address|UndefinedBehavior)Sanitizer')
+
+
+def testpmd_launcher():
+    """What runs testpmd with unbuffered output (stdbuf -o0), and libasan if asked."""
+    if not ASAN_LIB:
+        return ['stdbuf', '-o0']
+    # libasan must come first; stdbuf's own LD_PRELOAD would replace it.
+    return ['env', 'LD_PRELOAD=%s:%s' % (ASAN_LIB, LIBSTDBUF), '_STDBUF_O=0',
+            'ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1',
+            'UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1']
+
+
 class Testpmd(Proc):
     """dpdk-testpmd in interactive mode, fed command by command through a pipe.
 
@@ -243,7 +261,7 @@ class Testpmd(Proc):
     def __init__(self, ws, name, vdev, side=0, fwd='io', args=(), limit=120,
                  log_level='info'):
         self.prefix = ws.prefix(name)
-        argv = (['stdbuf', '-o0', TESTPMD] +
+        argv = (testpmd_launcher() + [TESTPMD] +
                 eal_args(self.prefix, [vdev], LCORES[side], log_level) +
                 ['--', '-i', '--total-num-mbufs=%d' % NB_MBUFS, '--forward-mode=' + fwd] +
                 list(args))
@@ -404,10 +422,23 @@ class SysTestCase(unittest.TestCase):
         failed = True
         try:
             ret = super().run(result)
+            if ASAN_LIB:
+                self.check_sanitizer_reports(result)
             failed = len(result.failures) + len(result.errors) > before
             return ret
         finally:
             self.ws.close(keep_logs=failed)
+
+
+    def check_sanitizer_reports(self, result):
+        for p in self.ws.procs:
+            m = SANITIZER_REPORT.search(p.output)
+            if m:
+                try:
+                    raise AssertionError('sanitizer report in %s\'s output:\n%s' % (
+                        p.name, p.output[max(0, m.start() - 2000):m.start() + 6000]))
+                except AssertionError:
+                    result.addFailure(self, sys.exc_info())
 
 
 def testpmd_pair(ws, sock, listen_args='', conn_args='', fwd=('io', 'io'), args=((), ()),
