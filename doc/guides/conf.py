@@ -29,9 +29,9 @@ extensions = []
 master_doc = 'index'
 source_suffix = '.rst'
 exclude_patterns = ['_build']
-# The features matrix data lives next to the guides but is not a page.
 html_theme = 'alabaster'
 html_static_path = []
 html_show_sourcelink = False
+html_copy_source = False
 # Pages link to the Doxygen reference, which is built next to the html, not by Sphinx.
-linkcheck_ignore = [r'\.\./api/.*']
+linkcheck_ignore = [r'(\.\./)+api/']
