@@ -10,7 +10,8 @@
 set -eu
 
 PACKAGES="dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config python3-pyelftools \
-golang-go golang-gvisor-gvisor-dev gcc clang libclang-rt-14-dev xz-utils python3-matplotlib"
+golang-go golang-gvisor-gvisor-dev gcc clang libclang-rt-14-dev xz-utils python3-matplotlib \
+python3-sphinx doxygen"
 SDK_HEADERS="lib/ethdev/ethdev_driver.h lib/ethdev/ethdev_vdev.h \
 drivers/bus/vdev/bus_vdev_driver.h lib/eal/include/dev_driver.h"
 SRC_LIST=/etc/apt/sources.list.d/shmlink-deb-src.sources

@@ -33,9 +33,10 @@ struct shmlink_attach_conf {
 					 *   assigns instead of insisting on @c role */
 	uint16_t nb_qp;			/**< queue pairs (1..16) */
 	uint16_t flags;			/**< SHMLINK_CTL_F_*: must be equal on both sides */
-	uint32_t mtu;
-	uint32_t buffer_size;
-	uint8_t mac[6];
+	uint32_t mtu;			/**< our L3 MTU, told to the peer */
+	uint32_t buffer_size;		/**< listening side: the client's buffer size,
+					 *   offered (0: 2048); connecting side: unused */
+	uint8_t mac[6];			/**< our Ethernet address, told to the peer */
 	struct shmlink_qfile_sizes sizes;	/**< listening side: sizes of the files */
 	const int *rx_efds;		/**< listening side: per queue pair, an eventfd to
 					 *   offer for this side's receive direction instead
@@ -52,8 +53,10 @@ struct shmlink_attach_conf {
 /** An attached link: mapped queue pairs and what the peer said. */
 struct shmlink_attach {
 	enum shmlink_role role;		/**< the role this side took */
-	uint16_t nb_qp;
+	uint16_t nb_qp;			/**< queue pairs attached */
+	/** The TX queue (client to server) of each queue pair, mapped. */
 	struct shmlink_qmap txq[SHMLINK_CTL_MAX_QUEUE_PAIRS];
+	/** The RX queue (server to client) of each queue pair, mapped. */
 	struct shmlink_qmap rxq[SHMLINK_CTL_MAX_QUEUE_PAIRS];
 	struct shmlink_ctl_msg peer;	/**< the peer's first OFFER, or its ACCEPT */
 };

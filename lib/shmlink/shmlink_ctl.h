@@ -24,7 +24,7 @@
  *     8    1 type: 1 OFFER, 2 ACCEPT, 3 REJECT
  *     9    1 role: OFFER: the gVisor role the receiver must take (0 client, 1 server);
  *              ACCEPT: the role taken
- *    10    2 queue-pair count (1..16)
+ *    10    2 queue-pair count: OFFER and ACCEPT 1..16, REJECT 0
  *    12    2 OFFER: index of the queue pair whose FDs come with this message
  *    14    2 flags: bit 0 raw IP framing (no Ethernet header), bit 1 virtio-net header
  *    16    4 MTU (L3, bytes)
@@ -43,22 +43,31 @@
 extern "C" {
 #endif
 
-#define SHMLINK_CTL_MAGIC		0x4c4d4853u	/* "SHML" read as a LE u32 */
+/** Magic at offset 0 of every message: "SHML" read as a little-endian u32. */
+#define SHMLINK_CTL_MAGIC		0x4c4d4853u
+/** The protocol version this library speaks (and the only one it accepts). */
 #define SHMLINK_CTL_VERSION		1u
+/** Length of the fixed message header in bytes. */
 #define SHMLINK_CTL_HDR_LEN		64u
+/** The longest reason text a REJECT carries after the header. */
 #define SHMLINK_CTL_TEXT_MAX		192u
+/** The longest message: header and reason text; a buffer for shmlink_ctl_encode(). */
 #define SHMLINK_CTL_MSG_MAX		(SHMLINK_CTL_HDR_LEN + SHMLINK_CTL_TEXT_MAX)
+/** The most queue pairs one link may have. */
 #define SHMLINK_CTL_MAX_QUEUE_PAIRS	16u
+/** FDs an OFFER carries: the five of the TX queue, then the five of the RX queue. */
 #define SHMLINK_CTL_FDS_PER_QP		10u
 
 #define SHMLINK_CTL_F_RAW_IP	0x1u	/**< frames are raw IP packets */
 #define SHMLINK_CTL_F_VIRTIO	0x2u	/**< frames carry a 10-byte virtio-net header */
+/** Every flag this version defines; a receiver rejects any other bit. */
 #define SHMLINK_CTL_F_KNOWN	(SHMLINK_CTL_F_RAW_IP | SHMLINK_CTL_F_VIRTIO)
 
+/** Message types (header offset 8). */
 enum shmlink_ctl_type {
-	SHMLINK_CTL_OFFER = 1,
-	SHMLINK_CTL_ACCEPT = 2,
-	SHMLINK_CTL_REJECT = 3,
+	SHMLINK_CTL_OFFER = 1,	/**< listener: one queue pair's 10 FDs */
+	SHMLINK_CTL_ACCEPT = 2,	/**< connector: the offer is taken, no FDs */
+	SHMLINK_CTL_REJECT = 3,	/**< either side: refused, with a reason, no FDs */
 };
 
 /** Reasons a connecting side rejects an offer, or a listener a connection. */
@@ -75,15 +84,16 @@ enum shmlink_ctl_reason {
 
 /** A control message, decoded. */
 struct shmlink_ctl_msg {
-	uint8_t type;
-	uint8_t role;
-	uint16_t nb_qp;
-	uint16_t qp;
-	uint16_t flags;
-	uint32_t mtu;
-	uint32_t buffer_size;
-	uint8_t mac[6];
-	uint32_t reason;
+	uint8_t type;		/**< an enum shmlink_ctl_type */
+	uint8_t role;		/**< OFFER: the role the receiver must take; ACCEPT: the role
+				 *   taken (an enum shmlink_role) */
+	uint16_t nb_qp;		/**< OFFER, ACCEPT: queue pairs (1..16); REJECT: 0 */
+	uint16_t qp;		/**< OFFER: index of the queue pair whose FDs come along */
+	uint16_t flags;		/**< SHMLINK_CTL_F_* */
+	uint32_t mtu;		/**< the sender's L3 MTU in bytes */
+	uint32_t buffer_size;	/**< OFFER: the client's buffer size; ACCEPT: echoed */
+	uint8_t mac[6];		/**< the sender's Ethernet address */
+	uint32_t reason;	/**< REJECT: an enum shmlink_ctl_reason; otherwise 0 */
 	char text[SHMLINK_CTL_TEXT_MAX + 1];	/**< NUL-terminated */
 };
 

@@ -69,15 +69,15 @@ struct shmlink_ep_conf {
 
 /** A piece of a frame. */
 struct shmlink_seg {
-	void *addr;
-	uint32_t len;
+	void *addr;	/**< first byte of the piece */
+	uint32_t len;	/**< its length in bytes */
 };
 
 /** A frame: @c nb_segs pieces adding up to @c len bytes. */
 struct shmlink_frame {
-	struct shmlink_seg *segs;
-	uint32_t nb_segs;
-	uint32_t len;
+	struct shmlink_seg *segs;	/**< the pieces, in frame order */
+	uint32_t nb_segs;		/**< how many pieces @c segs holds */
+	uint32_t len;			/**< the frame's length: the sum of the pieces */
 };
 
 /** Kinds of peer protocol violations (spec §8.2). */
@@ -87,7 +87,7 @@ enum shmlink_err {
 	SHMLINK_ERR_TX_COMPL,		/**< client: bad or unknown TX completion (ignored) */
 	SHMLINK_ERR_POSTED_BUF,		/**< server: bad posted RX buffer (skipped) */
 	SHMLINK_ERR_RX_COMPL,		/**< client: bad RX completion (frame dropped) */
-	SHMLINK_ERR_COUNT,
+	SHMLINK_ERR_COUNT,		/**< number of kinds, not a kind */
 };
 
 /** Counters of an endpoint. Packets and bytes are the caller's to count. */
@@ -100,6 +100,7 @@ struct shmlink_ep_stats {
 	uint64_t signals;	/**< eventfd writes to the peer */
 };
 
+/** An endpoint: opaque, made by shmlink_ep_create(). */
 struct shmlink_ep;
 
 /** Name of an error counter, e.g. "ring_damaged". */
@@ -170,6 +171,8 @@ struct shmlink_ep_buffers {
 	uint32_t rx_bufs;		/**< RX buffers this client posts */
 	uint32_t rx_bufs_posted;	/**< RX buffers with the server now */
 };
+
+/** Fill @p b with the buffer counts of @p ep (see struct shmlink_ep_buffers). */
 void shmlink_ep_buffers_get(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b);
 
 /**
@@ -179,9 +182,11 @@ void shmlink_ep_buffers_get(const struct shmlink_ep *ep, struct shmlink_ep_buffe
  * (posted buffers as client, TX completions as server). For monitoring: it may lag.
  */
 struct shmlink_ep_rings {
-	uint64_t used[2];
-	uint64_t size[2];
+	uint64_t used[2];	/**< bytes not yet released by the peer, per pipe */
+	uint64_t size[2];	/**< ring size in bytes, per pipe */
 };
+
+/** Fill @p r with the occupancy of the pipes @p ep writes (see struct shmlink_ep_rings). */
 void shmlink_ep_rings_get(const struct shmlink_ep *ep, struct shmlink_ep_rings *r);
 
 #ifdef __cplusplus

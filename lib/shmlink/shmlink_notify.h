@@ -25,14 +25,14 @@ extern "C" {
 #endif
 
 /** Word values. Nobody writes 0 (the file starts zeroed); 0 and 2 both ask for a signal. */
-#define SHMLINK_NOTIFY_UNSET	0u
+#define SHMLINK_NOTIFY_UNSET	0u	/**< as created: signal, like SHMLINK_NOTIFY_ON */
 #define SHMLINK_NOTIFY_OFF	1u	/**< consumer is polling: do not signal */
 #define SHMLINK_NOTIFY_ON	2u	/**< consumer may sleep: signal after a batch */
 
 /** One queue's notification: its shared word and its eventfd. */
 struct shmlink_notify {
-	uint32_t *word;
-	int efd;
+	uint32_t *word;	/**< the shared word (a SHMLINK_NOTIFY_* value) */
+	int efd;	/**< the eventfd the producer writes to */
 };
 
 /**

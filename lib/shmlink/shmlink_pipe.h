@@ -72,8 +72,8 @@ struct shmlink_pipe_tx {
 
 /** Reader side of a pipe. Treat the fields as private. */
 struct shmlink_pipe_rx {
-	uint8_t *ring;
-	uint64_t ring_len;
+	uint8_t *ring;		/**< start of the mapping */
+	uint64_t ring_len;	/**< usable length: file size floored to 8 */
 	uint64_t tail;		/**< start of the pulled, unreleased region */
 	uint64_t head;		/**< next header to inspect */
 	bool broken;		/**< a damaged slot was seen; nothing more is pulled */

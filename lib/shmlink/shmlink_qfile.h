@@ -22,25 +22,29 @@ extern "C" {
 
 /** Index of each FD of a queue, as gVisor's QueueConfig.FDs() orders them. */
 enum shmlink_qfd {
-	SHMLINK_QFD_DATA = 0,
-	SHMLINK_QFD_EVENT = 1,
-	SHMLINK_QFD_TX_PIPE = 2,
-	SHMLINK_QFD_RX_PIPE = 3,
-	SHMLINK_QFD_SHARED = 4,
-	SHMLINK_QFD_COUNT = 5,
+	SHMLINK_QFD_DATA = 0,		/**< the data region holding the buffers */
+	SHMLINK_QFD_EVENT = 1,		/**< the eventfd of the queue's notification */
+	SHMLINK_QFD_TX_PIPE = 2,	/**< the pipe written by the client */
+	SHMLINK_QFD_RX_PIPE = 3,	/**< the pipe written by the server */
+	SHMLINK_QFD_SHARED = 4,		/**< shared data: the notification word */
+	SHMLINK_QFD_COUNT = 5,		/**< FDs per queue */
 };
 
+/** Default size of a queue's data region (the buffers): 1 MiB. */
 #define SHMLINK_DEFAULT_DATA_SIZE	(UINT64_C(1) << 20)
+/** Default size of each of a queue's two pipes: 64 KiB. */
 #define SHMLINK_DEFAULT_PIPE_SIZE	(UINT64_C(64) << 10)
+/** Default size of a queue's shared data file (the notification word): 4 KiB. */
 #define SHMLINK_DEFAULT_SHARED_SIZE	(UINT64_C(4) << 10)
+/** Default size of the buffers a client carves from the data regions. */
 #define SHMLINK_DEFAULT_BUFFER_SIZE	2048u
 
 /** Sizes of a queue's files; 0 in a field means its default. */
 struct shmlink_qfile_sizes {
-	uint64_t data;
-	uint64_t tx_pipe;
-	uint64_t rx_pipe;
-	uint64_t shared;
+	uint64_t data;		/**< data region (SHMLINK_DEFAULT_DATA_SIZE) */
+	uint64_t tx_pipe;	/**< TxPipe, client to server (SHMLINK_DEFAULT_PIPE_SIZE) */
+	uint64_t rx_pipe;	/**< RxPipe, server to client (SHMLINK_DEFAULT_PIPE_SIZE) */
+	uint64_t shared;	/**< shared data (SHMLINK_DEFAULT_SHARED_SIZE) */
 };
 
 /**
@@ -56,14 +60,14 @@ void shmlink_qfile_close(int fds[SHMLINK_QFD_COUNT]);
 
 /** One queue mapped into our address space. */
 struct shmlink_qmap {
-	uint8_t *data;
-	uint64_t data_size;
-	uint8_t *tx_pipe;
-	uint64_t tx_pipe_size;
-	uint8_t *rx_pipe;
-	uint64_t rx_pipe_size;
-	uint8_t *shared;
-	uint64_t shared_size;
+	uint8_t *data;			/**< the data region, mapped */
+	uint64_t data_size;		/**< its size in bytes */
+	uint8_t *tx_pipe;		/**< the TxPipe ring (client to server), mapped */
+	uint64_t tx_pipe_size;		/**< its size in bytes */
+	uint8_t *rx_pipe;		/**< the RxPipe ring (server to client), mapped */
+	uint64_t rx_pipe_size;		/**< its size in bytes */
+	uint8_t *shared;		/**< the shared data file, mapped */
+	uint64_t shared_size;		/**< its size in bytes */
 	struct shmlink_notify notify;	/**< word in @c shared, a dup of the eventfd */
 };
 

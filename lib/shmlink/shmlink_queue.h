@@ -27,18 +27,18 @@
 extern "C" {
 #endif
 
-/* TX descriptor: u64 id @0, u32 total length @8, u32 reserved (0) @12, then n buffers. */
+/** TX descriptor: u64 id @@0, u32 total length @@8, u32 reserved (0) @@12, then n buffers. */
 #define SHMLINK_TXD_HDR_SIZE	16u
-/* TX descriptor buffer: u64 offset in TX data @0, u32 size @8. */
+/** TX descriptor buffer: u64 offset in TX data @@0, u32 size @@8. */
 #define SHMLINK_TXD_BUF_SIZE	12u
-/* TX completion: u64 id @0. */
+/** TX completion: u64 id @@0. */
 #define SHMLINK_TXC_SIZE	8u
-/* Posted buffer: u64 offset @0, u32 size @8, u32 "remaining in group" (0) @12,
- * u64 userdata @16, u64 id @24. */
+/** Posted buffer: u64 offset @@0, u32 size @@8, u32 "remaining in group" (0) @@12,
+ * u64 userdata @@16, u64 id @@24. */
 #define SHMLINK_RXP_SIZE	32u
-/* RX completion: u32 total length @0, u32 reserved (0) @4, then n buffers. */
+/** RX completion: u32 total length @@0, u32 reserved (0) @@4, then n buffers. */
 #define SHMLINK_RXC_HDR_SIZE	8u
-/* RX completion buffer: u64 offset @0, u32 bytes used @8, u64 userdata @12, u64 id @20. */
+/** RX completion buffer: u64 offset @@0, u32 bytes used @@8, u64 userdata @@12, u64 id @@20. */
 #define SHMLINK_RXC_BUF_SIZE	28u
 
 /** One buffer named by a record. Fields a format lacks are 0. */
