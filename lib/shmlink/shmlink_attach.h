@@ -86,8 +86,8 @@ int shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
  * bounds the whole handshake in time (shmlink_attach_abort() on expiry).
  */
 struct shmlink_attach_hs {
-	int sock;
-	bool listening;
+	int sock;			/**< the connected control socket */
+	bool listening;			/**< this side offers (else it answers) */
 	uint16_t next_qp;		/**< connecting side: offers taken so far */
 	struct shmlink_attach_conf conf;	/**< copy; @c timeout_ms is unused */
 	struct shmlink_attach a;	/**< the link, once step returned 0 */
