@@ -801,7 +801,16 @@ static struct rte_vdev_driver shmlink_vdev_drv = {
 	.remove = shmlink_remove,
 };
 
-RTE_PMD_REGISTER_VDEV(net_shmlink, shmlink_vdev_drv);
+/* RTE_PMD_REGISTER_VDEV, except that a second copy of the driver in the process
+ * registers nothing (shmlink_once.c). */
+RTE_INIT(shmlink_vdev_register)
+{
+	if (!shmlink_pmd_first_copy())
+		return;
+	shmlink_vdev_drv.driver.name = RTE_STR(net_shmlink);
+	rte_vdev_register(&shmlink_vdev_drv);
+}
+RTE_PMD_EXPORT_NAME(net_shmlink, __COUNTER__);
 RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_SOCKET "=<path> "
 	ARG_LISTEN "=<yes|no> "

@@ -200,4 +200,8 @@ void shmlink_ctl_report_broken(struct pmd_internals *pmd);
 struct shmlink_ep_conf shmlink_ep_conf_of(const struct pmd_internals *pmd,
 		enum shmlink_role role);
 
+/* shmlink_once.c: false in a copy of the driver loaded after another one in the same
+ * process; such a copy registers nothing. Call from constructors. */
+bool shmlink_pmd_first_copy(void);
+
 #endif /* SHMLINK_ETHDEV_H */

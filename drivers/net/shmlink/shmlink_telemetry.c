@@ -149,6 +149,8 @@ tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 
 RTE_INIT(shmlink_telemetry_init)
 {
+	if (!shmlink_pmd_first_copy())
+		return;
 	rte_telemetry_register_cmd("/shmlink/list", tel_list,
 			"Returns the ports of net_shmlink. Takes no parameters");
 	rte_telemetry_register_cmd("/shmlink/info", tel_info,
