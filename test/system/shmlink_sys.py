@@ -42,6 +42,10 @@ CPUS = ('0', '1')
 NB_MBUFS = 16384
 
 PROMPT = 'testpmd> '
+# What testpmd's interrupt thread and the driver's control path print at any time, even
+# in the middle of a command's output or of the prompt: LSC events ("\nPort 0: link
+# state change event\n") and driver log lines ("ctl_attach_locked(): ...\n").
+ASYNC_LINES = re.compile(r'\nPort \d+: [a-z ]+ event\n|[a-z_]+\(\): [^\n]*\n')
 
 
 def eal_args(prefix, vdevs, lcores=None, log_level='info'):
@@ -272,17 +276,34 @@ class Testpmd(Proc):
         self.wait_for(re.escape(PROMPT), timeout)
         return self
 
+    def _wait_clean(self, pattern, since, timeout):
+        """Wait for @pattern in the output from @since with the asynchronous lines
+        (ASYNC_LINES) removed; return (that text, match)."""
+        rx = re.compile(pattern, re.M)
+        end = time.monotonic() + timeout
+        while True:
+            text = ASYNC_LINES.sub('', self.output[since:])
+            m = rx.search(text)
+            if m:
+                return text, m
+            if time.monotonic() > end or self._eof:
+                raise AssertionError('%s: %s waiting for /%s/; output ends with:\n%s' % (
+                    self.name, 'exited' if self._eof else 'timed out after %.1f s' % timeout,
+                    pattern, self.tail()))
+            with self._cond:
+                if not self._buf and not self._eof:
+                    self._cond.wait(0.02)
+
     def cmd(self, line, timeout=10, done=None):
-        """Run one command; return what it printed (up to the next prompt)."""
+        """Run one command; return what it printed up to the next prompt, without the
+        asynchronous lines, which can land anywhere in it, even inside the prompt."""
         start = self.mark()
         self.send(line + '\n')
+        pattern = re.escape(PROMPT)
         if done is not None:
-            m = self.wait_for(done, timeout, start)
-            end = m.end()
-        else:
-            end = start
-        m = self.wait_for(re.escape(PROMPT), timeout, end)
-        return self.output[start:m.start()]
+            pattern = r'(?:%s)[\s\S]*?%s' % (done, pattern)
+        text, m = self._wait_clean(pattern, start, timeout)
+        return text[:m.end() - len(PROMPT)]
 
     def port_stats(self, port=0):
         """`show port stats`: RX/TX packets, bytes and error counters of the port."""
