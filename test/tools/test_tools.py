@@ -27,19 +27,20 @@ FRAME = 64
 PEER_PPS = 20000
 
 
-def tool(argv, timeout=20):
+def tool(argv, timeout=20, env=None):
     """Run a tool; (exit status, stdout, stderr)."""
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout, stdin=subprocess.DEVNULL)
+                       timeout=timeout, stdin=subprocess.DEVNULL,
+                       env=None if env is None else dict(os.environ, **env))
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
 class MultiTestpmd(sysh.Testpmd):
     """sysh.Testpmd with several --vdev ports."""
 
-    def __init__(self, ws, name, vdevs, side=0, fwd='io', args=(), limit=60):
+    def __init__(self, ws, name, vdevs, side=0, fwd='io', args=(), limit=60, env=()):
         self.prefix = ws.prefix(name)
-        argv = (['stdbuf', '-o0', sysh.TESTPMD] +
+        argv = (['env'] + list(env) + ['stdbuf', '-o0', sysh.TESTPMD] +
                 sysh.eal_args(self.prefix, vdevs, sysh.LCORES[side]) +
                 ['--', '-i', '--total-num-mbufs=%d' % sysh.NB_MBUFS,
                  '--forward-mode=' + fwd] + list(args))
@@ -162,22 +163,40 @@ class ToolsTest(sysh.SysTestCase):
         self.assertIn('net_shmlink port 0 of pid %d' % tp.pid, out)
         self.assertIn('mode listen, role server, link up, attached', out)
 
-        # The process dies without cleaning up: its sockets are stale, its telemetry gone.
-        os.kill(tp.pid, signal.SIGKILL)
+        # The process dies without cleaning up: a running shmlink-top says it lost it,
+        # its sockets are stale, its telemetry gone.
+        top = self.ws.run('top', [TOP, '--json', '--interval', '0.2', '-f', tp.prefix],
+                          limit=30, stdin=False)
+        top.wait_for(r'^\{.*\}$', 10)
+        pid = tp.pid
+        os.kill(pid, signal.SIGKILL)
         tp.wait(10)
+        self.assertEqual(top.wait(10), 1, top.tail())
+        self.assertRegex(top.output, r'shmlink-top: (lost the DPDK process|the DPDK process) '
+                         r'\(pid %d\)' % pid)
         rc, out, err = tool([SOCKINFO, '--json', s0, s2])
         self.assertEqual(rc, 1, out)
         self.assertEqual([(r['status'], r['listeners'], r['ports']) for r in json.loads(out)],
                          [('stale', [], [])] * 2, out)
         rc, out, err = tool([TOP, '--once', '--file-prefix', tp.prefix])
         self.assertEqual((rc, out), (1, ''), err)
-        self.assertIn('no DPDK process is running', err)
+        self.assertIn('no DPDK process is running at %s (stale telemetry socket)' % tel, err)
 
-    def test_top_refuses_a_process_without_shmlink_ports(self):
-        tp = MultiTestpmd(self.ws, 'testpmd-null', ['net_null0']).ready()
-        rc, out, err = tool([TOP, '--once', '--file-prefix', tp.prefix])
+    def test_top_finds_the_only_process_and_refuses_one_without_shmlink_ports(self):
+        # A runtime directory of its own (EAL and the tools honour RUNTIME_DIRECTORY), so
+        # that without --file-prefix this process is the only one the tool can find.
+        env = {'RUNTIME_DIRECTORY': self.ws.path('run')}
+        os.mkdir(env['RUNTIME_DIRECTORY'])
+        rc, out, err = tool([TOP, '--once'], env=env)
+        self.assertEqual((rc, out), (1, ''))
+        self.assertIn('no DPDK process with telemetry is running', err)
+        tp = MultiTestpmd(self.ws, 'testpmd-null', ['net_null0'],
+                          env=['%s=%s' % kv for kv in env.items()]).ready()
+        self.assertTrue(os.path.exists(os.path.join(env['RUNTIME_DIRECTORY'], 'dpdk',
+                                                    tp.prefix, 'dpdk_telemetry.v2')))
+        rc, out, err = tool([TOP, '--once'], env=env)
         self.assertEqual((rc, out), (1, ''), err)
-        self.assertIn('pid %d) has no net_shmlink port' % tp.pid, err)
+        self.assertIn('dpdk-testpmd (pid %d) has no net_shmlink port' % tp.pid, err)
         self.assertEqual(tp.quit(), 0)
 
     def test_errors_and_plain_sockets(self):
