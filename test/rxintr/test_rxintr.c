@@ -22,8 +22,12 @@
  *      Each burst is the last until it is received, so a lost wake-up cannot be hidden
  *      by the next signal: it shows as a sleep that times out with frames waiting;
  *   P  peer 1, receiver busy-polls with interrupts disabled: the peer must not signal;
- *   B  peer 1 leaves, peer 2 attaches and sends: the listening port's eventfd, added to
+ *   B  peer 1 leaves, peer 2 attaches and sends: the port's rx interrupt FD, added to
  *      the epoll set once before A, must wake the receiver for the new peer too.
+ *
+ * With --connect the port connects instead (listen=no, server role) and the peer
+ * thread listens and offers, so the port gets new eventfds from each peer: the FD the
+ * application registered once must still wake it in phase B.
  *
  * Checks: every frame arrives intact and in order; no rte_epoll_wait() timed out with
  * frames waiting (a lost wake-up; the timeout is long enough that only a lost one
@@ -32,7 +36,7 @@
  * what the eventfd allows (see check_sleep_phase); the receiver's CPU time in A and B is
  * a small fraction of wall time; link state changes were reported (intr_conf.lsc).
  *
- * Usage: test_rxintr DRIVER.so [--seed N] [--bursts N]
+ * Usage: test_rxintr DRIVER.so [--seed N] [--bursts N] [--connect]
  */
 
 #include <dirent.h>
@@ -45,6 +49,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +147,8 @@ struct phase_rx {
 
 struct test {
 	char sock_path[108];
+	bool connect;		/* the port connects; the peer listens on lst_fd */
+	int lst_fd;
 	char prefix[64];
 	uint16_t port;
 	struct rte_ether_addr port_mac;
@@ -340,6 +348,37 @@ peer_wait_flag(const uint32_t *p)
 	return true;
 }
 
+/* --connect: take the port's next connection and offer it the server role. */
+static int
+peer_accept(struct test *t, struct peer *p, struct shmlink_attach_conf *conf,
+		struct shmlink_ep_conf *epc)
+{
+	struct pollfd pfd = { .fd = t->lst_fd, .events = POLLIN };
+	char why[256] = "";
+	int rc;
+
+	rc = poll(&pfd, 1, PEER_WAIT_MS);
+	p->fd = rc > 0 ? accept4(t->lst_fd, NULL, NULL, SOCK_CLOEXEC) : -1;
+	if (p->fd < 0) {
+		peer_fail(t, "peer %u: the port did not connect to %s", p->id, t->sock_path);
+		return -1;
+	}
+	conf->role = SHMLINK_ROLE_CLIENT;
+	conf->sizes = (struct shmlink_qfile_sizes){ 0 };
+	rc = shmlink_attach_offer(p->fd, conf, &p->att, why, sizeof(why));
+	if (rc != 0) {
+		peer_fail(t, "peer %u: offer: %s", p->id, why);
+		return -1;
+	}
+	epc->buffer_size = conf->buffer_size;
+	p->ep = shmlink_ep_create(p->att.role, &p->att.txq[0], &p->att.rxq[0], epc);
+	if (p->ep == NULL) {
+		peer_fail(t, "peer %u: shmlink_ep_create: %s", p->id, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Connect and attach as the client. The port refuses a second peer until it has seen
  * the previous one leave (its interrupt thread handles the hang-up), so retry.
@@ -362,6 +401,8 @@ peer_attach(struct test *t, struct peer *p)
 	char why[256] = "";
 	int rc = -ETIMEDOUT;
 
+	if (t->connect)
+		return peer_accept(t, p, &conf, &epc);
 	while (now_ns() < end) {
 		p->fd = shmlink_ctl_connect(t->sock_path);
 		if (p->fd >= 0) {
@@ -779,7 +820,7 @@ port_setup(struct test *t)
 		fprintf(stderr, "port %u set-up: %d (%s)\n", t->port, rc, rte_strerror(-rc));
 		return rc;
 	}
-	/* Once, before any peer: the listening port keeps this eventfd for every peer. */
+	/* Once, before any peer: the port keeps this FD for every peer. */
 	rc = rte_eth_dev_rx_intr_ctl_q(t->port, 0, RTE_EPOLL_PER_THREAD, RTE_INTR_EVENT_ADD,
 			NULL);
 	if (rc != 0) {
@@ -901,7 +942,8 @@ remove_dir(const char *path)
 /* ---- main ---- */
 
 static int
-parse_args(int argc, char **argv, const char **driver, uint64_t *seed, unsigned int *bursts)
+parse_args(int argc, char **argv, const char **driver, uint64_t *seed, unsigned int *bursts,
+		bool *connect)
 {
 	int i;
 
@@ -913,6 +955,8 @@ parse_args(int argc, char **argv, const char **driver, uint64_t *seed, unsigned 
 			*seed = strtoull(argv[++i], NULL, 0);
 		else if (strcmp(argv[i], "--bursts") == 0 && i + 1 < argc)
 			*bursts = (unsigned int)strtoul(argv[++i], NULL, 0);
+		else if (strcmp(argv[i], "--connect") == 0)
+			*connect = true;
 		else
 			return -1;
 	}
@@ -955,8 +999,10 @@ main(int argc, char **argv)
 
 	/* Keep our lines in order with EAL's and the driver's on stderr. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (parse_args(argc, argv, &driver, &seed, &bursts) != 0) {
-		fprintf(stderr, "usage: %s DRIVER.so [--seed N] [--bursts N>=2]\n", argv[0]);
+	t.lst_fd = -1;
+	if (parse_args(argc, argv, &driver, &seed, &bursts, &t.connect) != 0) {
+		fprintf(stderr, "usage: %s DRIVER.so [--seed N] [--bursts N>=2] [--connect]\n",
+				argv[0]);
 		return 2;
 	}
 	if (stat(driver, &sb) != 0) {
@@ -972,7 +1018,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "TMPDIR is too long for a socket path\n");
 		return 1;
 	}
-	snprintf(vdev, sizeof(vdev), "--vdev=%s,socket=%s", PORT_NAME, t.sock_path);
+	snprintf(vdev, sizeof(vdev), "--vdev=%s,socket=%s%s", PORT_NAME, t.sock_path,
+			t.connect ? ",listen=no,role=server" : "");
+	if (t.connect) {
+		t.lst_fd = shmlink_ctl_listen(t.sock_path);
+		if (t.lst_fd < 0) {
+			fprintf(stderr, "listen on %s: %s\n", t.sock_path, strerror(-t.lst_fd));
+			return 1;
+		}
+	}
 	runtime_dir(t.prefix, logdir, sizeof(logdir));
 	if (build_plan(&t, bursts, seed) != 0)
 		return 1;
@@ -1088,7 +1142,9 @@ cleanup:
 	rte_eth_dev_close(t.port);
 	rte_eal_cleanup();
 	remove_dir(logdir);
-	unlink(t.sock_path);	/* normally gone with the port */
+	if (t.lst_fd >= 0)
+		close(t.lst_fd);
+	unlink(t.sock_path);	/* normally gone with the port (or ours, --connect) */
 	for (i = 0; i < PH_COUNT; i++)
 		free(t.plan[i].bursts);
 	return failures == 0 ? 0 : 1;

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -165,6 +166,10 @@ shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 	ep = shmlink_qlink_enter(&q->link);
 	if (ep == NULL)
 		return 0;	/* armed when a peer attaches */
+	/* EAL reads nothing from the rx interrupt FD (an epoll set): the signals the
+	 * peer counted in its eventfd are consumed here, before the counter can reach its
+	 * limit and make the peer's writes fail. */
+	shmlink_notify_drain(shmlink_ep_rx_notify(ep));
 	if (on) {
 		shmlink_notify_arm(shmlink_ep_rx_notify(ep));
 		if (shmlink_ep_rx_ready(ep))
@@ -192,6 +197,31 @@ shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st)
 	rte_spinlock_unlock(&pmd->lock);
 }
 
+/*
+ * The peer's eventfd of queue pair @qid into (or out of) the queue's rx interrupt FD.
+ * Removed explicitly: the peer holds a copy of the eventfd, so closing ours would not
+ * take it out of the epoll set.
+ */
+static void
+ctl_intr_watch(struct pmd_internals *pmd, uint16_t qid)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (pmd->rx_epfd[qid] >= 0 && epoll_ctl(pmd->rx_epfd[qid], EPOLL_CTL_ADD,
+			shmlink_ep_rx_notify(pmd->ep[qid])->efd, &ev) != 0)
+		SHMLINK_LOG(ERR, "%s: queue %u: cannot watch the peer's eventfd: %s",
+				pmd->socket_path, qid, strerror(errno));
+}
+
+static void
+ctl_intr_unwatch(struct pmd_internals *pmd, uint16_t qid)
+{
+	if (pmd->rx_epfd[qid] >= 0 && epoll_ctl(pmd->rx_epfd[qid], EPOLL_CTL_DEL,
+			shmlink_ep_rx_notify(pmd->ep[qid])->efd, NULL) != 0 && errno != ENOENT)
+		SHMLINK_LOG(DEBUG, "%s: queue %u: unwatching the peer's eventfd: %s",
+				pmd->socket_path, qid, strerror(errno));
+}
+
 /* Drop the peer: no burst uses its memory afterwards. Lock held; @in_cb: called from
  * the control socket's own callback. */
 static void
@@ -215,10 +245,9 @@ ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 
 		shmlink_ep_stats_get(pmd->ep[i], &s);
 		shmlink_ep_stats_add(&pmd->ep_saved, &s);
+		ctl_intr_unwatch(pmd, i);
 		shmlink_ep_destroy(pmd->ep[i]);
 		pmd->ep[i] = NULL;
-		if (!pmd->listen && pmd->dev->intr_handle != NULL)
-			rte_intr_efds_index_set(pmd->dev->intr_handle, i, -1);
 	}
 	shmlink_attach_release(&pmd->att);
 	/* Inside the socket's own callback the EAL removes it once the callback returns;
@@ -288,12 +317,8 @@ ctl_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 	c->buffer_size = pmd->buffer_size;
 	memcpy(c->mac, pmd->mac.addr_bytes, sizeof(c->mac));
 	c->sizes = pmd->sizes;
-	/* Our stable eventfds, so the rx interrupt handle survives peers. */
-	c->rx_efds = pmd->listen ? pmd->rx_efd : NULL;
 	c->allow_unsealed = pmd->allow_unsealed;
 }
-
-static void ctl_drain_rx_efds(struct pmd_internals *pmd);
 
 /* Start using the link handshake @h made. Lock held. Returns 0, or -1 with nothing
  * kept (the caller closes the socket and releases the link). */
@@ -317,10 +342,6 @@ ctl_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 					i, strerror(errno));
 			goto fail;
 		}
-		/* A connecting side gets new eventfds from each peer. */
-		if (!pmd->listen && pmd->dev->intr_handle != NULL)
-			rte_intr_efds_index_set(pmd->dev->intr_handle, i,
-					shmlink_ep_rx_notify(pmd->ep[i])->efd);
 	}
 	pmd->conn_fd = fd;
 	if (rte_intr_fd_set(pmd->conn_intr, fd) != 0 ||
@@ -329,10 +350,10 @@ ctl_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 		pmd->conn_fd = -1;
 		goto fail;
 	}
+	for (i = 0; i < pmd->nb_qp; i++)
+		ctl_intr_watch(pmd, i);
 	pmd->attached = true;
 	pmd->attach_count++;
-	if (pmd->listen)
-		ctl_drain_rx_efds(pmd);
 	ctl_link_queues(pmd);
 	SHMLINK_LOG(INFO, "%s: peer pid %d uid %u attached; we are the %s, %u queue "
 			"pair(s), peer MAC " RTE_ETHER_ADDR_PRT_FMT, pmd->socket_path,
@@ -401,24 +422,6 @@ ctl_install(struct pmd_internals *pmd, struct shmlink_handshake *h)
 		shmlink_attach_release(&h->hs.a);
 		close(h->hs.sock);
 	}
-}
-
-/*
- * The eventfds we offer again to each peer may hold whatever count earlier peers (or
- * connections that never completed their handshake) left, up to the limit where every
- * write fails with EAGAIN (and gVisor panics on a failed write): start each peer from
- * zero. Lock held, before the queues are linked: an armed rx interrupt is woken then.
- */
-static void
-ctl_drain_rx_efds(struct pmd_internals *pmd)
-{
-	uint64_t v;
-	uint16_t i;
-
-	for (i = 0; i < pmd->nb_qp; i++)
-		if (pmd->rx_efd[i] >= 0 && read(pmd->rx_efd[i], &v, sizeof(v)) < 0 &&
-				errno != EAGAIN)
-			SHMLINK_LOG(DEBUG, "draining eventfd %u: %s", i, strerror(errno));
 }
 
 /*

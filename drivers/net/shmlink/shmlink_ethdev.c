@@ -12,7 +12,7 @@
 #include <grp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <rte_kvargs.h>
@@ -400,9 +400,9 @@ shmlink_free_intr(struct pmd_internals *pmd)
 		dev->intr_handle = NULL;
 	}
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
-		if (pmd->rx_efd[i] >= 0)
-			close(pmd->rx_efd[i]);
-		pmd->rx_efd[i] = -1;
+		if (pmd->rx_epfd[i] >= 0)
+			close(pmd->rx_epfd[i]);
+		pmd->rx_epfd[i] = -1;
 	}
 }
 
@@ -683,8 +683,9 @@ static const struct eth_dev_ops shmlink_ops = {
 /* ---- probe and remove ---- */
 
 /*
- * The rx interrupt handle: one eventfd per queue pair. A listening port owns stable
- * eventfds that it offers to every peer; a connecting port installs each peer's.
+ * The rx interrupt handle: one epoll FD per queue pair, holding the current peer's
+ * eventfd (see struct pmd_internals). EAL reads nothing from it (counter size 0): the
+ * driver drains the eventfd when the application turns the interrupt off or on.
  */
 static int
 shmlink_setup_intr(struct pmd_internals *pmd)
@@ -700,16 +701,14 @@ shmlink_setup_intr(struct pmd_internals *pmd)
 	if (rte_intr_type_set(h, RTE_INTR_HANDLE_VDEV) != 0 ||
 			rte_intr_nb_efd_set(h, pmd->nb_qp) != 0 ||
 			rte_intr_max_intr_set(h, pmd->nb_qp + 1) != 0 ||
-			rte_intr_efd_counter_size_set(h, sizeof(uint64_t)) != 0 ||
+			rte_intr_efd_counter_size_set(h, 0) != 0 ||
 			rte_intr_vec_list_alloc(h, "shmlink_intr_vec", pmd->nb_qp) != 0)
 		return -ENOMEM;
 	for (i = 0; i < pmd->nb_qp; i++) {
-		if (pmd->listen) {
-			pmd->rx_efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-			if (pmd->rx_efd[i] < 0)
-				return -errno;
-		}
-		if (rte_intr_efds_index_set(h, i, pmd->rx_efd[i]) != 0 ||
+		pmd->rx_epfd[i] = epoll_create1(EPOLL_CLOEXEC);
+		if (pmd->rx_epfd[i] < 0)
+			return -errno;
+		if (rte_intr_efds_index_set(h, i, pmd->rx_epfd[i]) != 0 ||
 				rte_intr_vec_list_index_set(h, i, RTE_INTR_VEC_RXTX_OFFSET + i) != 0)
 			return -ENOMEM;
 	}
@@ -741,7 +740,7 @@ shmlink_probe(struct rte_vdev_device *vdev)
 	pmd->dev = dev;
 	pmd->port_id = dev->data->port_id;
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
-		pmd->rx_efd[i] = -1;
+		pmd->rx_epfd[i] = -1;
 	pmd->listen_fd = -1;
 	pmd->conn_fd = -1;
 

@@ -150,9 +150,11 @@ struct pmd_internals {
 	uid_t peer_uid;
 	gid_t peer_gid;
 	uint64_t attach_count;
-	/* Listening side: eventfds reused across peers for our receive direction, so the
-	 * rx interrupt handle stays valid. */
-	int rx_efd[SHMLINK_MAX_QUEUES];
+	/* The rx interrupt FD of each queue: an epoll instance that holds the eventfd of
+	 * our receive direction while a peer is attached. It outlives peers, so an
+	 * application registers it once; each peer gets fresh eventfds, so none can
+	 * reach the eventfds of the next. */
+	int rx_epfd[SHMLINK_MAX_QUEUES];
 	/* Counters of detached endpoints, so stats survive reconnects. */
 	struct shmlink_ep_stats ep_saved;
 	uint64_t xstats_base[SHMLINK_ERR_COUNT + 8];
