@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Copyright(c) 2026 The shmlink authors
+
+// Command shmlink-gvbench is the Go side of usertools/shmlink-gvbench: bulk TCP
+// between two gVisor netstacks, either linked directly by gVisor's own sharedmem
+// queue pair (one process), or each attached to a net_shmlink port with package
+// gvlink (two processes, the DPDK application forwarding between the ports):
+//
+//	shmlink-gvbench direct [-mtu N] [-buffer-size N] [-streams K] [-from client|server]
+//	shmlink-gvbench sink -socket S -addr A/P [-mtu N] [-port P]
+//	shmlink-gvbench send -socket S -addr A/P [-mtu N] [-streams K] HOST:PORT
+//
+// Both ways run the same stack (gvlink.NewStack: same TCP options) and the same
+// sender and receiver loops, so that the only difference is the link. Nothing
+// is checked: the gvisor test suite verifies content, this measures.
+//
+// Every mode answers the lines of its standard input, so that the caller
+// chooses the interval: "mark" with "mark RECEIVED SENT NANOSECONDS" (the bytes
+// the process's applications have read and written so far, the time since it
+// started), "stats" with one line per stack, "stats NAME counter value ...",
+// the counters that say whether frames were dropped and TCP recovered. Every
+// mode exits at the end of standard input (the caller went away). Exit status:
+// 0 at the end of input, 1 a transfer failed, 2 set-up error, 3 link down.
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/link/sharedmem"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"shmlink/gvlink"
+)
+
+const (
+	prog    = "shmlink-gvbench"
+	ioLen   = 256 << 10 // bytes per Write and per Read
+	port    = 5201
+	dialFor = 15 * time.Second
+)
+
+var start = time.Now()
+
+func die(code int, format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, prog+": "+format+"\n", a...)
+	os.Exit(code)
+}
+
+func usage() {
+	fmt.Fprintf(os.Stderr, `usage:
+  %[1]s direct [-mtu N] [-buffer-size N] [-streams K] [-from client|server]
+  %[1]s sink -socket S -addr A/P [-mtu N] [-port P]
+  %[1]s send -socket S -addr A/P [-mtu N] [-streams K] HOST:PORT
+`, prog)
+	os.Exit(2)
+}
+
+// received and sent count the bytes the applications have read and written.
+var received, sent atomic.Int64
+
+// serveInput answers "mark" and "stats" on standard input and exits at its end.
+func serveInput(names []string, stacks []*stack.Stack) {
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		switch in.Text() {
+		case "mark":
+			fmt.Printf("mark %d %d %d\n", received.Load(), sent.Load(), time.Since(start).Nanoseconds())
+		case "stats":
+			for i, s := range stacks {
+				st := s.Stats()
+				fmt.Printf("stats %s nic_rx %d nic_tx %d tx_no_buffer %d dropped %d tcp_rx %d tcp_tx %d "+
+					"retransmits %d fast_recovery %d sack_recovery %d tlp_recovery %d spurious_recovery %d timeouts %d\n",
+					names[i], st.NICs.Rx.Packets.Value(), st.NICs.Tx.Packets.Value(),
+					st.NICs.TxPacketsDroppedNoBufferSpace.Value(), st.DroppedPackets.Value(),
+					st.TCP.ValidSegmentsReceived.Value(), st.TCP.SegmentsSent.Value(),
+					st.TCP.Retransmits.Value(), st.TCP.FastRecovery.Value(),
+					st.TCP.SACKRecovery.Value(), st.TCP.TLPRecovery.Value(), st.TCP.SpuriousRecovery.Value(),
+					st.TCP.Timeouts.Value())
+			}
+		}
+	}
+	os.Exit(0)
+}
+
+// sink accepts connections on port and reads each to its end.
+func sink(s *stack.Stack, port uint16) {
+	l, err := gonet.ListenTCP(s, tcpip.FullAddress{NIC: gvlink.NIC, Port: port}, ipv4.ProtocolNumber)
+	if err != nil {
+		die(2, "listening on port %d: %v", port, err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				die(1, "accept: %v", err)
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, ioLen)
+				for {
+					n, err := c.Read(buf)
+					received.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+}
+
+// send opens @streams connections to @to and writes to each until the process
+// ends; a failed connection or write ends the process with status 1.
+func send(s *stack.Stack, to tcpip.FullAddress, streams int) {
+	for i := 0; i < streams; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), dialFor)
+		c, err := gonet.DialContextTCP(ctx, s, to, ipv4.ProtocolNumber)
+		cancel()
+		if err != nil {
+			die(1, "connecting to %v:%d: %v", net.IP(to.Addr), to.Port, err)
+		}
+		go func() {
+			buf := make([]byte, ioLen)
+			for {
+				n, err := c.Write(buf)
+				sent.Add(int64(n))
+				if err != nil {
+					die(1, "write: %v", err)
+				}
+			}
+		}()
+	}
+}
+
+func parseAddr(v string) tcpip.AddressWithPrefix {
+	ip, n, err := net.ParseCIDR(v)
+	if err != nil || ip.To4() == nil {
+		die(2, "bad -addr %q: want an IPv4 address/prefix", v)
+	}
+	ones, _ := n.Mask.Size()
+	return tcpip.AddressWithPrefix{Address: tcpip.Address(ip.To4()), PrefixLen: ones}
+}
+
+func parseHostPort(v string) tcpip.FullAddress {
+	h, p, err := net.SplitHostPort(v)
+	ip := net.ParseIP(h)
+	pn, perr := strconv.ParseUint(p, 10, 16)
+	if err != nil || ip == nil || ip.To4() == nil || perr != nil {
+		die(2, "bad address %q: want IPv4:PORT", v)
+	}
+	return tcpip.FullAddress{NIC: gvlink.NIC, Addr: tcpip.Address(ip.To4()), Port: uint16(pn)}
+}
+
+// direct links two stacks by one queue pair made with gVisor's own helper, as
+// gVisor's sharedmem server tests do: the client (sharedmem.New) and the server
+// (NewServerEndpoint) get the same queue configurations, and each the end of
+// a socket pair as PeerFD.
+func direct(mtu, bufSize uint32, streams int, from string) {
+	qp, err := sharedmem.NewQueuePair(sharedmem.QueueOptions{})
+	if err != nil {
+		die(2, "NewQueuePair: %v", err)
+	}
+	peers, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		die(2, "socketpair: %v", err)
+	}
+	opts := func(mac string, peer int) sharedmem.Options {
+		// gVisor's PeerFD watcher starts with a raw read(2): keep it from
+		// blocking a thread of the Go scheduler (as gvlink does).
+		unix.SetNonblock(peer, true)
+		return sharedmem.Options{MTU: mtu, BufferSize: bufSize, LinkAddress: tcpip.LinkAddress(mac),
+			TX: qp.TXQueueConfig(), RX: qp.RXQueueConfig(), PeerFD: peer}
+	}
+	cep, err := sharedmem.New(opts("\x02\x00\x00\x00\x01\x01", peers[0]))
+	if err != nil {
+		die(2, "sharedmem.New: %v", err)
+	}
+	sep, err := sharedmem.NewServerEndpoint(opts("\x02\x00\x00\x00\x01\x02", peers[1]))
+	if err != nil {
+		die(2, "sharedmem.NewServerEndpoint: %v", err)
+	}
+	ca, sa := parseAddr("198.18.77.1/24"), parseAddr("198.18.77.2/24")
+	cs, err := gvlink.NewStack(cep, []tcpip.AddressWithPrefix{ca})
+	if err != nil {
+		die(2, "%v", err)
+	}
+	ss, err := gvlink.NewStack(sep, []tcpip.AddressWithPrefix{sa})
+	if err != nil {
+		die(2, "%v", err)
+	}
+	rx, tx, dst := cs, ss, ca.Address
+	if from == "client" {
+		rx, tx, dst = ss, cs, sa.Address
+	}
+	sink(rx, port)
+	go send(tx, tcpip.FullAddress{NIC: gvlink.NIC, Addr: dst, Port: port}, streams)
+	fmt.Printf("%s: direct sharedmem link, MTU %d, buffer size %d, %d stream(s) from the %s stack\n",
+		prog, mtu, bufSize, streams, from)
+	serveInput([]string{"client", "server"}, []*stack.Stack{cs, ss})
+}
+
+// attach runs the handshake on a net_shmlink port's socket and builds the stack.
+func attach(sock string, addr string, mtu uint32) *stack.Stack {
+	link, err := gvlink.Dial(gvlink.Config{Socket: sock, MTU: mtu, Timeout: 30 * time.Second})
+	if err != nil {
+		die(2, "%v", err)
+	}
+	s, err := gvlink.NewStack(link.Endpoint, []tcpip.AddressWithPrefix{parseAddr(addr)})
+	if err != nil {
+		die(2, "%v", err)
+	}
+	if !link.WaitPosted(5 * time.Second) {
+		die(2, "no receive buffers posted within 5 s")
+	}
+	go func() {
+		<-link.Done()
+		die(3, "link down: the peer closed the control socket")
+	}()
+	fmt.Printf("%s: attached to %s as gVisor %v, MTU %d, buffer size %d\n",
+		prog, sock, link.Role, mtu, link.BufferSize)
+	return s
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	mode := os.Args[1]
+	fs := flag.NewFlagSet(mode, flag.ExitOnError)
+	mtu := fs.Uint("mtu", 1500, "L3 MTU (the port's mtu=)")
+	streams := fs.Int("streams", 1, "TCP connections")
+	switch mode {
+	case "direct":
+		bufSize := fs.Uint("buffer-size", sharedmem.DefaultBufferSize, "buffer size of the client's data regions")
+		from := fs.String("from", "client", "the sending stack: client or server")
+		fs.Parse(os.Args[2:])
+		if fs.NArg() != 0 || (*from != "client" && *from != "server") || *streams < 1 {
+			usage()
+		}
+		direct(uint32(*mtu), uint32(*bufSize), *streams, *from)
+	case "sink", "send":
+		sock := fs.String("socket", "", "the net_shmlink port's socket (it listens)")
+		addr := fs.String("addr", "", "IPv4 address/prefix of the stack")
+		p := fs.Uint("port", port, "sink: TCP port")
+		fs.Parse(os.Args[2:])
+		if *sock == "" || *addr == "" || (mode == "send") != (fs.NArg() == 1) ||
+			(mode == "sink" && fs.NArg() != 0) || *streams < 1 {
+			usage()
+		}
+		s := attach(*sock, *addr, uint32(*mtu))
+		if mode == "sink" {
+			sink(s, uint16(*p))
+			fmt.Printf("%s: sink on TCP port %d\n", prog, *p)
+		} else {
+			go send(s, parseHostPort(fs.Arg(0)), *streams)
+			fmt.Printf("%s: sending\n", prog)
+		}
+		serveInput([]string{mode}, []*stack.Stack{s})
+	default:
+		usage()
+	}
+}
