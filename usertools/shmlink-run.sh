@@ -8,7 +8,24 @@
 # peer checks every one and reports the rate. The two busy-polling processes are pinned
 # to CPUs 0 and 1. Environment: SHMLINK_DURATION (seconds per size, default 5),
 # SHMLINK_SIZES (frame sizes, default "64 1518").
+#
+# With --sandbox, the sandbox demo instead: a gVisor netstack (shmlink-gvisor-peer,
+# sharedmem.New as a sandbox runs it) pings dpdk-testpmd --forward-mode=icmpecho
+# through a net_shmlink port: 10 echoes one by one, then SHMLINK_PINGS (default 1000)
+# back to back, and testpmd's counts.
 set -eu
+
+usage() {
+	echo "usage: $0 [--sandbox]" >&2
+	exit 2
+}
+sandbox=no
+for arg in "$@"; do
+	case $arg in
+	--sandbox) sandbox=yes ;;
+	*) usage ;;
+	esac
+done
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${SHMLINK_BUILD:-$top/build}
@@ -19,6 +36,13 @@ cd "$top"
 "$top/usertools/shmlink-setup.sh"
 [ -f "$build/build.ninja" ] || meson setup "$build" --buildtype=release >/dev/null
 ninja -C "$build" >/dev/null
+gvpeer=$build/app/gvisor-peer/shmlink-gvisor-peer
+if [ $sandbox = yes ] && [ ! -x "$gvpeer" ]; then
+	# A build directory configured without Go: ask for the peer (an error if Go or
+	# gVisor's sources are missing, which shmlink-setup.sh installs).
+	meson configure "$build" -Dinterop=enabled >/dev/null
+	ninja -C "$build" >/dev/null
+fi
 
 work=$(mktemp -d /tmp/shmlink-run.XXXXXX)
 prefix=shmlink-run-$$
@@ -31,25 +55,52 @@ trap cleanup EXIT INT TERM
 
 cpu1=1
 [ "$(nproc)" -ge 2 ] || cpu1=0
+
+# Start dpdk-testpmd on one net_shmlink port at $1 (socket) in forwarding mode $2, log
+# in $3; return once it forwards.
+start_testpmd() {
+	# A bare -d name from LD_LIBRARY_PATH: EAL refuses driver paths under a
+	# world-writable directory, such as a checkout in /tmp.
+	LD_LIBRARY_PATH="$build/drivers" timeout -k 5 -s INT 600 dpdk-testpmd --lcores '0@0,1@0' \
+		--no-huge -m 512 --no-pci --no-shconf --file-prefix "$prefix" \
+		-d librte_net_shmlink.so --vdev="net_shmlink0,socket=$1,mac=02:00:00:00:00:01" \
+		-- --total-num-mbufs=16384 --forward-mode="$2" --stats-period 1 \
+		</dev/null >"$3" 2>&1 &
+	testpmd_pid=$!
+	# testpmd flushes its rx queues when forwarding starts: attach the peer after.
+	i=0
+	until grep -qs "forwards packets on" "$3"; do
+		i=$((i + 1))
+		[ $i -le 200 ] || { cat "$3" >&2; exit 1; }
+		sleep 0.05
+	done
+}
+
+if [ $sandbox = yes ]; then
+	sock=$work/sandbox.sock
+	echo "dpdk-testpmd (icmpecho, net_shmlink listening as gVisor server, CPU 0)" \
+		"<-> gVisor netstack (shmlink-gvisor-peer, sharedmem.New, CPU $cpu1)"
+	start_testpmd "$sock" icmpecho "$work/testpmd.log"
+	rc=0
+	for run in "-v -c 10 -i 100ms" "-c ${SHMLINK_PINGS:-1000}"; do
+		# shellcheck disable=SC2086 # $run is a list of flags
+		taskset -c "$cpu1" "$gvpeer" -socket "$sock" -addr 198.18.0.2/24 \
+			-mac 02:00:00:00:00:02 ping $run 198.18.0.1 || rc=1
+	done
+	kill -INT "$testpmd_pid"
+	wait "$testpmd_pid" || true
+	testpmd_pid=
+	awk '/Accumulated forward statistics/ { acc = 1 }
+		acc && /RX-packets:/ { rx = $2 } acc && /TX-packets:/ { tx = $2 }
+		END { if (rx != "") printf "testpmd: %s frames received, %s sent back " \
+			"(ARP and ICMP echo replies)\n", rx, tx }' "$work/testpmd.log"
+	exit $rc
+fi
 echo "dpdk-testpmd (io forwarding, net_shmlink listening as gVisor server, CPU 0)" \
 	"<-> shmlink-peer (txonly --verify, gVisor client, CPU $cpu1), $duration s per size"
 for size in $sizes; do
 	sock=$work/s$size.sock
-	# A bare -d name from LD_LIBRARY_PATH: EAL refuses driver paths under a
-	# world-writable directory, such as a checkout in /tmp.
-	LD_LIBRARY_PATH="$build/drivers" timeout -k 5 -s INT $((duration + 15)) dpdk-testpmd --lcores '0@0,1@0' \
-		--no-huge -m 512 --no-pci --no-shconf --file-prefix "$prefix" \
-		-d librte_net_shmlink.so --vdev="net_shmlink0,socket=$sock" \
-		-- --total-num-mbufs=16384 --forward-mode=io --stats-period 1 \
-		</dev/null >"$work/testpmd-$size.log" 2>&1 &
-	testpmd_pid=$!
-	# testpmd flushes its rx queues when forwarding starts: attach the peer after.
-	i=0
-	until grep -q "forwards packets on" "$work/testpmd-$size.log"; do
-		i=$((i + 1))
-		[ $i -le 200 ] || { cat "$work/testpmd-$size.log" >&2; exit 1; }
-		sleep 0.05
-	done
+	start_testpmd "$sock" io "$work/testpmd-$size.log"
 	"$build/app/shmlink-peer/shmlink-peer" --socket "$sock" --mode txonly --verify \
 		--txpkts "$size" --duration "$duration" --cpus "$cpu1" \
 		--json "$work/peer-$size.json" --fail-on-errors >"$work/peer-$size.log" 2>&1 ||

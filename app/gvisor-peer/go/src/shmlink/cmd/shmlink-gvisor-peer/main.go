@@ -7,7 +7,7 @@
 //
 //	shmlink-gvisor-peer [link and stack flags] COMMAND [command flags] ARGS
 //
-//	ping [-c N] [-i D] [-s BYTES] [-W D] HOST    ICMP or ICMPv6 echoes; exit 1 if any is lost
+//	ping [-c N] [-i D] [-s BYTES] [-W D] [-v] HOST  ICMP or ICMPv6 echoes; exit 1 if any is lost
 //	udp-echo [-c N] [-s BYTES] [-W D] HOST:PORT  datagrams to an echo server (serve), checked
 //	tcp-send N HOST:PORT                         N bytes of the test pattern to a sink
 //	tcp-recv N HOST:PORT                         N bytes of the pattern from a source (serve, port+1)
@@ -45,7 +45,7 @@ const prog = "shmlink-gvisor-peer"
 func usage() {
 	fmt.Fprintf(os.Stderr, `usage: %s [flags] COMMAND [command flags] ARGS
 commands:
-  ping [-c N] [-i D] [-s BYTES] [-W D] HOST
+  ping [-c N] [-i D] [-s BYTES] [-W D] [-v] HOST
   udp-echo [-c N] [-s BYTES] [-W D] HOST:PORT
   tcp-send N HOST:PORT      (N may end in K, M or G: KiB, MiB, GiB)
   tcp-recv N HOST:PORT
@@ -278,12 +278,15 @@ func command(cmd string, args []string) func(*stack.Stack) int {
 		interval := fs.Duration("i", 0, "pause between an answer and the next echo")
 		size := fs.Int("s", 56, "payload bytes")
 		wait := fs.Duration("W", time.Second, "how long to wait for each answer")
+		verbose := fs.Bool("v", false, "a line per answer, as ping(8) prints")
 		fs.Parse(args)
 		if fs.NArg() != 1 || net.ParseIP(fs.Arg(0)) == nil || *size < 8 {
-			die(2, "usage: ping [-c N] [-i D] [-s BYTES>=8] [-W D] HOST")
+			die(2, "usage: ping [-c N] [-i D] [-s BYTES>=8] [-W D] [-v] HOST")
 		}
 		dst := ipAddr(net.ParseIP(fs.Arg(0)))
-		return func(s *stack.Stack) int { return ping(s, dst, *count, *interval, *size, *wait) }
+		return func(s *stack.Stack) int {
+			return ping(s, dst, *count, *interval, *size, *wait, *verbose)
+		}
 	case "udp-echo":
 		count := fs.Int("c", 10, "datagrams to send")
 		size := fs.Int("s", 512, "datagram bytes")

@@ -109,7 +109,7 @@ func checkPattern(r io.Reader) (int64, error) {
 
 // ping sends count ICMP (or ICMPv6) echoes one after the other, each waiting
 // up to wait for its answer, and reports loss and round-trip times.
-func ping(s *stack.Stack, dst tcpip.Address, count int, interval time.Duration, size int, wait time.Duration) int {
+func ping(s *stack.Stack, dst tcpip.Address, count int, interval time.Duration, size int, wait time.Duration, verbose bool) int {
 	proto, tproto := ipv4.ProtocolNumber, icmp.ProtocolNumber4
 	reqType, repType := byte(header.ICMPv4Echo), byte(header.ICMPv4EchoReply)
 	if netProto(dst) == ipv6.ProtocolNumber {
@@ -174,6 +174,10 @@ func ping(s *stack.Stack, dst tcpip.Address, count int, interval time.Duration, 
 		}
 		if ok {
 			rtts = append(rtts, time.Since(start))
+			if verbose {
+				fmt.Printf("%d bytes from %v: icmp_seq=%d time=%.1f us\n", len(req), net.IP(dst), seq,
+					float64(rtts[len(rtts)-1])/1e3)
+			}
 		} else {
 			lost++
 			fmt.Printf("ping %v: no answer to seq %d within %v\n", net.IP(dst), seq, wait)
