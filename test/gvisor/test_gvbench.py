@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The shmlink authors
+"""Smoke run of usertools/shmlink-gvbench --quick: TCP between two gVisor stacks through
+dpdk-testpmd and net_shmlink, and over a direct sharedmem link, one short window each.
+Checks that the tool produces valid JSON with both figures above zero, the CPU time of
+every process, and that it leaves no process, directory or EAL runtime directory behind.
+No figure is compared with anything: the machine may be slow or shared.
+
+Run as `test_gvbench.py TOOL DRIVER_SO GVBENCH`."""
+
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+TOOL = DRIVER = GVBENCH = None
+
+
+def cmdlines_with(text):
+    found = []
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % d, 'rb') as f:
+                if text.encode() in f.read():
+                    found.append(int(d))
+        except OSError:
+            pass
+    return found
+
+
+class GvbenchSmokeTest(unittest.TestCase):
+
+    def test_quick_run_gives_both_figures_as_json(self):
+        p = subprocess.run(['/usr/bin/python3', TOOL, '--quick', '--json', '-', '--quiet',
+                            '--driver', DRIVER, '--gvbench', GVBENCH],
+                           capture_output=True, text=True, timeout=100)
+        self.assertEqual(p.returncode, 0, p.stderr[-3000:])
+        doc = json.loads(p.stdout)
+        self.assertEqual((doc['tool'], doc['status'], doc['failure']),
+                         ('shmlink-gvbench', 0, None))
+        cases = {s['case']: s for s in doc['samples']}
+        self.assertEqual(sorted(cases), ['direct', 'dpdk'])
+        for case, procs in (('dpdk', ['send', 'sink', 'testpmd']), ('direct', ['direct'])):
+            s = cases[case]
+            self.assertGreater(s['gbps'], 0, case)
+            self.assertGreater(s['bytes'], 0, case)
+            self.assertEqual(sorted(s['cpu']), procs, case)
+            self.assertGreater(s['cpu']['testpmd' if case == 'dpdk' else 'direct'], 0, case)
+        d = cases['dpdk']
+        # Data went through testpmd: full-sized frames on port 1, the stacks' counters.
+        self.assertGreater(d['data_frame_bytes'], 1400)
+        self.assertGreater(d['stacks']['send']['nic_tx'], 0)
+        self.assertGreater(d['stacks']['sink']['nic_rx'], 0)
+        row = doc['summary'][0]
+        self.assertEqual((row['mtu'], row['placement']), (1500, 'split'))
+        self.assertGreater(row['ratio']['median'], 0)
+        self.assertIn('dpdk Gbit/s', p.stderr)  # the table, on stderr with --json -
+        # Everything it made is gone.
+        work, prefix = doc['config']['work_dir'], doc['config']['eal_prefix']
+        self.assertFalse(os.path.exists(work))
+        self.assertEqual(cmdlines_with(work) + cmdlines_with(prefix), [])
+        if os.path.isdir('/var/run/dpdk'):
+            self.assertEqual([d for d in os.listdir('/var/run/dpdk') if d.startswith(prefix)],
+                             [])
+
+
+if __name__ == '__main__':
+    if len(sys.argv) < 4:
+        sys.stderr.write('usage: %s TOOL DRIVER_SO GVBENCH [unittest args]\n' % sys.argv[0])
+        sys.exit(2)
+    TOOL, DRIVER, GVBENCH = (os.path.abspath(a) for a in sys.argv[1:4])
+    unittest.main(argv=[sys.argv[0]] + sys.argv[4:], verbosity=2)
