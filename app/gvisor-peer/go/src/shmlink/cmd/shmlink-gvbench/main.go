@@ -79,10 +79,13 @@ func serveInput(names []string, stacks []*stack.Stack) {
 		case "stats":
 			for i, s := range stacks {
 				st := s.Stats()
-				fmt.Printf("stats %s nic_rx %d nic_tx %d tx_no_buffer %d dropped %d tcp_rx %d tcp_tx %d "+
+				// A full queue (the link's WritePacket returning
+				// ErrWouldBlock) is counted by IP only, in ip_tx_errors.
+				fmt.Printf("stats %s nic_rx %d nic_tx %d tx_no_buffer %d ip_tx_errors %d dropped %d tcp_rx %d tcp_tx %d "+
 					"retransmits %d fast_recovery %d sack_recovery %d tlp_recovery %d spurious_recovery %d timeouts %d\n",
 					names[i], st.NICs.Rx.Packets.Value(), st.NICs.Tx.Packets.Value(),
-					st.NICs.TxPacketsDroppedNoBufferSpace.Value(), st.DroppedPackets.Value(),
+					st.NICs.TxPacketsDroppedNoBufferSpace.Value(), st.IP.OutgoingPacketErrors.Value(),
+					st.DroppedPackets.Value(),
 					st.TCP.ValidSegmentsReceived.Value(), st.TCP.SegmentsSent.Value(),
 					st.TCP.Retransmits.Value(), st.TCP.FastRecovery.Value(),
 					st.TCP.SACKRecovery.Value(), st.TCP.TLPRecovery.Value(), st.TCP.SpuriousRecovery.Value(),
