@@ -6,7 +6,8 @@
 // queue pair (one process), or each attached to a net_shmlink port with package
 // gvlink (two processes, the DPDK application forwarding between the ports):
 //
-//	shmlink-gvbench direct [-mtu N] [-buffer-size N] [-streams K] [-from client|server]
+//	shmlink-gvbench direct [-mtu N] [-buffer-size N] [-data-size N -pipe-size N]
+//	                       [-streams K] [-from client|server]
 //	shmlink-gvbench sink -socket S -addr A/P [-mtu N] [-port P]
 //	shmlink-gvbench send -socket S -addr A/P [-mtu N] [-streams K] HOST:PORT
 //
@@ -26,6 +27,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"flag"
 	"fmt"
 	"net"
@@ -35,6 +37,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/eventfd"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/sharedmem"
@@ -59,7 +62,7 @@ func die(code int, format string, a ...interface{}) {
 
 func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
-  %[1]s direct [-mtu N] [-buffer-size N] [-streams K] [-from client|server]
+  %[1]s direct [-mtu N] [-buffer-size N] [-data-size N -pipe-size N] [-streams K] [-from client|server]
   %[1]s sink -socket S -addr A/P [-mtu N] [-port P]
   %[1]s send -socket S -addr A/P [-mtu N] [-streams K] HOST:PORT
 `, prog)
@@ -165,14 +168,21 @@ func parseHostPort(v string) tcpip.FullAddress {
 	return tcpip.FullAddress{NIC: gvlink.NIC, Addr: tcpip.Address(ip.To4()), Port: uint16(pn)}
 }
 
-// direct links two stacks by one queue pair made with gVisor's own helper, as
-// gVisor's sharedmem server tests do: the client (sharedmem.New) and the server
-// (NewServerEndpoint) get the same queue configurations, and each the end of
-// a socket pair as PeerFD.
-func direct(mtu, bufSize uint32, streams int, from string) {
-	qp, err := sharedmem.NewQueuePair(sharedmem.QueueOptions{})
-	if err != nil {
-		die(2, "NewQueuePair: %v", err)
+// direct links two stacks by one queue pair, as gVisor's sharedmem server
+// tests do: the client (sharedmem.New) and the server (NewServerEndpoint) get
+// the same queue configurations, and each the end of a socket pair as PeerFD.
+// With the default sizes the queue pair is gVisor's own (NewQueuePair, files in
+// /dev/shm); other sizes need files made here, the same way.
+func direct(mtu, bufSize uint32, dataSize, pipeSize int64, streams int, from string) {
+	var tx, rx sharedmem.QueueConfig
+	if dataSize == sharedmem.DefaultQueueDataSize && pipeSize == sharedmem.DefaultQueuePipeSize {
+		qp, err := sharedmem.NewQueuePair(sharedmem.QueueOptions{})
+		if err != nil {
+			die(2, "NewQueuePair: %v", err)
+		}
+		tx, rx = qp.TXQueueConfig(), qp.RXQueueConfig()
+	} else {
+		tx, rx = queueConfig(dataSize, pipeSize), queueConfig(dataSize, pipeSize)
 	}
 	peers, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -183,7 +193,7 @@ func direct(mtu, bufSize uint32, streams int, from string) {
 		// blocking a thread of the Go scheduler (as gvlink does).
 		unix.SetNonblock(peer, true)
 		return sharedmem.Options{MTU: mtu, BufferSize: bufSize, LinkAddress: tcpip.LinkAddress(mac),
-			TX: qp.TXQueueConfig(), RX: qp.RXQueueConfig(), PeerFD: peer}
+			TX: tx, RX: rx, PeerFD: peer}
 	}
 	cep, err := sharedmem.New(opts("\x02\x00\x00\x00\x01\x01", peers[0]))
 	if err != nil {
@@ -202,15 +212,43 @@ func direct(mtu, bufSize uint32, streams int, from string) {
 	if err != nil {
 		die(2, "%v", err)
 	}
-	rx, tx, dst := cs, ss, ca.Address
+	recv, xmit, dst := cs, ss, ca.Address
 	if from == "client" {
-		rx, tx, dst = ss, cs, sa.Address
+		recv, xmit, dst = ss, cs, sa.Address
 	}
-	sink(rx, port)
-	go send(tx, tcpip.FullAddress{NIC: gvlink.NIC, Addr: dst, Port: port}, streams)
+	sink(recv, port)
+	go send(xmit, tcpip.FullAddress{NIC: gvlink.NIC, Addr: dst, Port: port}, streams)
 	fmt.Printf("%s: direct sharedmem link, MTU %d, buffer size %d, %d stream(s) from the %s stack\n",
 		prog, mtu, bufSize, streams, from)
 	serveInput([]string{"client", "server"}, []*stack.Stack{cs, ss})
+}
+
+// queueConfig makes the five files of a queue as NewQueuePair does, with other
+// sizes: data region, eventfd, two pipes starting with the "slot free" word,
+// and the shared notification area.
+func queueConfig(dataSize, pipeSize int64) sharedmem.QueueConfig {
+	file := func(size int64, pipe bool) int {
+		fd, err := unix.MemfdCreate("gvbench", unix.MFD_CLOEXEC)
+		if err == nil {
+			err = unix.Ftruncate(fd, size)
+		}
+		if err == nil && pipe {
+			var free [8]byte
+			binary.LittleEndian.PutUint64(free[:], 1<<63)
+			_, err = unix.Pwrite(fd, free[:], 0)
+		}
+		if err != nil {
+			die(2, "queue file: %v", err)
+		}
+		return fd
+	}
+	efd, err := eventfd.Create()
+	if err != nil {
+		die(2, "eventfd: %v", err)
+	}
+	return sharedmem.QueueConfig{DataFD: file(dataSize, false), EventFD: efd,
+		TxPipeFD: file(pipeSize, true), RxPipeFD: file(pipeSize, true),
+		SharedDataFD: file(sharedmem.DefaultSharedDataSize, false)}
 }
 
 // attach runs the handshake on a net_shmlink port's socket and builds the stack.
@@ -247,11 +285,14 @@ func main() {
 	case "direct":
 		bufSize := fs.Uint("buffer-size", sharedmem.DefaultBufferSize, "buffer size of the client's data regions")
 		from := fs.String("from", "client", "the sending stack: client or server")
+		dataSize := fs.Int64("data-size", sharedmem.DefaultQueueDataSize, "size of each queue's data region")
+		pipeSize := fs.Int64("pipe-size", sharedmem.DefaultQueuePipeSize, "size of each queue's pipes")
 		fs.Parse(os.Args[2:])
-		if fs.NArg() != 0 || (*from != "client" && *from != "server") || *streams < 1 {
+		if fs.NArg() != 0 || (*from != "client" && *from != "server") || *streams < 1 ||
+			*dataSize < int64(*bufSize) || *pipeSize < 4096 {
 			usage()
 		}
-		direct(uint32(*mtu), uint32(*bufSize), *streams, *from)
+		direct(uint32(*mtu), uint32(*bufSize), *dataSize, *pipeSize, *streams, *from)
 	case "sink", "send":
 		sock := fs.String("socket", "", "the net_shmlink port's socket (it listens)")
 		addr := fs.String("addr", "", "IPv4 address/prefix of the stack")
