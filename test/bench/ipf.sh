@@ -25,11 +25,14 @@ export LD_LIBRARY_PATH
 out=$(mktemp -d /tmp/shmlink-ipf.XXXXXX)
 trap 'rm -rf "$out"' EXIT INT TERM
 
-# Inclusive instruction count of function $2 (or its clones: name.isra.0 ...).
+# Inclusive instruction count of function $2 (or its clones: name.isra.0 ...): the
+# lines that name the object file (with debug info, callgrind_annotate adds lines per
+# source file of inlined code, which would count twice).
 incl() {
 	callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
-		awk -v f="$2" '{ for (i = 2; i <= NF; i++) if ($i ~ (":" f "(\\.[a-z0-9.]+)?$")) {
-			gsub(",", "", $1); s += $1 } } END { print s + 0 }'
+		awk -v f="$2" '{ for (i = 2; i < NF; i++)
+			if ($i ~ (":" f "(\\.[a-z0-9.]+)?$") && $(i + 1) ~ /^\[/) {
+				gsub(",", "", $1); s += $1 } } END { print s + 0 }'
 }
 
 # run <role> <tx|rx> <size>: prints "per-frame per-empty-poll"

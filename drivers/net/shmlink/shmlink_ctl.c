@@ -11,14 +11,17 @@
  */
 
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <rte_alarm.h>
+#include <rte_cycles.h>
 #include <rte_interrupts.h>
 #include <rte_pause.h>
 
@@ -81,11 +84,46 @@ ctl_ep_of(const struct pmd_internals *pmd, uint16_t qid)
 	return pmd->attached && qid < pmd->nb_qp ? pmd->ep[qid] : NULL;
 }
 
-static void
-ctl_wait_idle(struct shmlink_qlink *l)
+bool shmlink_qlink_asym;
+
+static long
+ctl_membarrier(int cmd)
 {
-	while (__atomic_load_n(&l->busy, __ATOMIC_SEQ_CST))
-		rte_pause();
+	return syscall(__NR_membarrier, cmd, 0, 0);
+}
+
+/* Before any port exists, so every burst and every detach agree on the scheme. */
+RTE_INIT(shmlink_qlink_init)
+{
+	long cmds = ctl_membarrier(MEMBARRIER_CMD_QUERY);
+
+	shmlink_qlink_asym = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+			ctl_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+}
+
+/*
+ * After queues were pointed at another endpoint (or none): wait until no burst still
+ * uses the one they had. One barrier on every thread, then each flag (see struct
+ * shmlink_qlink); queues not given may be NULL.
+ */
+static void
+ctl_wait_idle(struct shmlink_qlink *const *links, unsigned int n)
+{
+	unsigned int i;
+
+	if (shmlink_qlink_asym &&
+			ctl_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
+		/* Registered, so it cannot fail; should it, a burst in flight ends well
+		 * within a second. */
+		SHMLINK_LOG(ERR, "membarrier: %s", strerror(errno));
+		rte_delay_us_sleep(1000 * 1000);
+	}
+	for (i = 0; i < n; i++) {
+		if (links[i] == NULL)
+			continue;
+		while (__atomic_load_n(&links[i]->busy, __ATOMIC_SEQ_CST))
+			rte_pause();
+	}
 }
 
 /* An application sleeping on an rx interrupt must not miss frames that came before it
@@ -140,15 +178,17 @@ void
 shmlink_ctl_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq)
 {
+	struct shmlink_qlink *links[2] = {
+		rxq != NULL ? &rxq->link : NULL,
+		txq != NULL ? &txq->link : NULL,
+	};
+
 	rte_spinlock_lock(&pmd->lock);
-	if (rxq != NULL) {
+	if (rxq != NULL)
 		__atomic_store_n(&rxq->link.ep, NULL, __ATOMIC_SEQ_CST);
-		ctl_wait_idle(&rxq->link);
-	}
-	if (txq != NULL) {
+	if (txq != NULL)
 		__atomic_store_n(&txq->link.ep, NULL, __ATOMIC_SEQ_CST);
-		ctl_wait_idle(&txq->link);
-	}
+	ctl_wait_idle(links, RTE_DIM(links));
 	rte_spinlock_unlock(&pmd->lock);
 }
 
@@ -161,6 +201,9 @@ shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 	if (q == NULL)
 		return -EINVAL;
 	__atomic_store_n(&q->intr_on, on, __ATOMIC_SEQ_CST);
+	/* Against ctl_link_queues(): the load of ep below must not pass this store, and
+	 * shmlink_qlink_enter() may order them only for the compiler. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	/* Called by the lcore that polls the queue, so the endpoint's receive side is
 	 * ours; hold it against a concurrent detach like a burst does. */
 	ep = shmlink_qlink_enter(&q->link);
@@ -227,6 +270,7 @@ ctl_intr_unwatch(struct pmd_internals *pmd, uint16_t qid)
 static void
 ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 {
+	struct shmlink_qlink *links[2 * SHMLINK_MAX_QUEUES];
 	uint16_t i;
 	int rc;
 
@@ -235,11 +279,10 @@ ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 	pmd->attached = false;
 	ctl_link_queues(pmd);
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
-		if (pmd->rxq[i] != NULL)
-			ctl_wait_idle(&pmd->rxq[i]->link);
-		if (pmd->txq[i] != NULL)
-			ctl_wait_idle(&pmd->txq[i]->link);
+		links[2 * i] = pmd->rxq[i] != NULL ? &pmd->rxq[i]->link : NULL;
+		links[2 * i + 1] = pmd->txq[i] != NULL ? &pmd->txq[i]->link : NULL;
 	}
+	ctl_wait_idle(links, RTE_DIM(links));
 	for (i = 0; i < pmd->nb_qp; i++) {
 		struct shmlink_ep_stats s;
 

@@ -55,13 +55,24 @@ struct shmlink_qstats {
 
 /*
  * A queue's link to the endpoint of its queue pair. The control thread swaps @ep; the
- * burst function raises @busy around its use, and detach waits for it to drop (both
- * sequentially consistent, so neither side can miss the other).
+ * burst function raises @busy around its use, and detach waits for it to drop. It is a
+ * Dekker handshake ("store busy, load ep" against "store ep, load busy"), so each side
+ * needs a full barrier between its store and its load. The burst side runs millions of
+ * times a second and detach a few times a lifetime, so the barrier is asymmetric when
+ * the kernel allows it (shmlink_qlink_asym): bursts only keep the compiler from
+ * reordering, and the control side makes every thread of the process execute a full
+ * barrier with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) before it loads @busy.
+ * Either a burst's store of @busy comes before that barrier, and detach sees it, or
+ * the burst's load of @ep comes after it, and the burst sees NULL. Without membarrier
+ * both sides use sequentially consistent accesses (an xchg on x86 per burst).
  */
 struct shmlink_qlink {
 	struct shmlink_ep *ep;
 	uint32_t busy;
 };
+
+/* True when the control path can use membarrier (set once, when the driver loads). */
+extern bool shmlink_qlink_asym;
 
 struct shmlink_rxq {
 	struct shmlink_qlink link;
@@ -169,8 +180,15 @@ shmlink_qlink_enter(struct shmlink_qlink *l)
 {
 	struct shmlink_ep *ep;
 
-	__atomic_store_n(&l->busy, 1, __ATOMIC_SEQ_CST);
-	ep = __atomic_load_n(&l->ep, __ATOMIC_SEQ_CST);
+	if (likely(shmlink_qlink_asym)) {
+		__atomic_store_n(&l->busy, 1, __ATOMIC_RELAXED);
+		/* Only the compiler must keep the order; see struct shmlink_qlink. */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		ep = __atomic_load_n(&l->ep, __ATOMIC_ACQUIRE);
+	} else {
+		__atomic_store_n(&l->busy, 1, __ATOMIC_SEQ_CST);
+		ep = __atomic_load_n(&l->ep, __ATOMIC_SEQ_CST);
+	}
 	if (unlikely(ep == NULL))
 		__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
 	return ep;

@@ -4,7 +4,7 @@
 
 /*
  * The fast path. The library moves frames between shared memory and scatter lists; here
- * they become mbufs. Per burst: one seq_cst store to enter (see struct shmlink_qlink),
+ * they become mbufs. Per burst: entering the queue costs no barrier (see struct shmlink_qlink),
  * one library call each way, bulk mbuf allocation and freeing; no syscall, no lock.
  */
 
