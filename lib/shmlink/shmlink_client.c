@@ -136,11 +136,11 @@ client_tx_reap(struct shmlink_ep *ep)
 	uint32_t len;
 
 	/* Bounded: the reader never gets more than one ring ahead of its last flush. */
-	while ((rec = shmlink_pipe_rx_pull(&t->compl, &len)) != NULL) {
+	while ((rec = pipe_rx_pull(&t->compl, &len)) != NULL) {
 		uint32_t c, n;
 		uint64_t id;
 
-		if (shmlink_txc_decode(rec, len, &id) != 0 || id >= t->nb_ids ||
+		if (q_txc_decode(rec, len, &id) != 0 || id >= t->nb_ids ||
 				t->id_chunk[id] == EP_NONE) {
 			ep->tx.st.err[SHMLINK_ERR_TX_COMPL]++;
 			continue;
@@ -152,7 +152,7 @@ client_tx_reap(struct shmlink_ep *ep)
 		t->id_chunk[id] = EP_NONE;
 		t->free_ids[t->nb_free_ids++] = (uint32_t)id;
 	}
-	shmlink_pipe_rx_flush(&t->compl);
+	pipe_rx_flush(&t->compl);
 }
 
 /* Lend @nb chunks to frame @id; fill @bufs with where the frame's @wire bytes go. */
@@ -216,15 +216,15 @@ client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 		client_tx_take(t, id, (uint32_t)nb, (uint32_t)wire, bufs);
 		/* Nothing is visible to the server before the flush, so the data may follow
 		 * the descriptor. */
-		if (shmlink_txd_push(&t->desc, id, (uint32_t)wire, bufs, (uint32_t)nb) != 0) {
+		if (q_txd_push(&t->desc, id, (uint32_t)wire, bufs, (uint32_t)nb) != 0) {
 			client_tx_give_back(t, id);
 			break;
 		}
-		ep_fill_bufs(ep, &frames[i], t->data, bufs, (uint32_t)nb, used);
+		ep_fill(ep, &frames[i], t->data, bufs, (uint32_t)nb, used);
 		sent++;
 	}
 	if (sent > 0) {
-		shmlink_pipe_tx_flush(&t->desc);
+		pipe_tx_flush(&t->desc);
 		if (shmlink_notify_signal(&t->notify))
 			ep->tx.st.signals++;
 	}
@@ -244,13 +244,13 @@ client_rx_post(struct client_rx *r)
 			.id = id,
 		};
 
-		if (shmlink_rxp_push(&r->fill, &b) != 0)
+		if (q_rxp_push(&r->fill, &b) != 0)
 			break;
 		r->posted[id] = 1;
 		r->nb_posted++;
 		r->nb_repost--;
 	}
-	shmlink_pipe_tx_flush(&r->fill);
+	pipe_tx_flush(&r->fill);
 }
 
 /*
@@ -301,10 +301,10 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 		uint32_t len, total, nb;
 		int64_t n;
 
-		rec = shmlink_pipe_rx_pull(&r->compl, &len);
+		rec = pipe_rx_pull(&r->compl, &len);
 		if (rec == NULL)
 			break;
-		n = shmlink_rxc_decode(rec, len, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
+		n = q_rxc_decode(rec, len, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
 		if (n <= 0) {
 			ep->rx.st.err[SHMLINK_ERR_RX_COMPL]++;
 			continue;
@@ -329,7 +329,7 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 		}
 	}
 	/* The records are decoded; the buffers stay held until the release. */
-	shmlink_pipe_rx_flush(&r->compl);
+	pipe_rx_flush(&r->compl);
 	ep->rx.pending = r->nb_held > 0;
 	return nf;
 }

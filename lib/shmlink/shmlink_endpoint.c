@@ -287,6 +287,9 @@ shmlink_ep_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigne
 void
 shmlink_ep_rx_release(struct shmlink_ep *ep)
 {
+	/* Nothing held, nothing reserved: an empty poll releases nothing. */
+	if (!ep->rx.pending)
+		return;
 	if (ep->role == SHMLINK_ROLE_CLIENT)
 		client_rx_release(ep);
 	else
@@ -308,7 +311,7 @@ shmlink_ep_rx_ready(struct shmlink_ep *ep)
 	uint32_t len;
 	bool ready;
 
-	ready = shmlink_pipe_rx_pull(p, &len) != NULL || p->broken;
+	ready = pipe_rx_pull(p, &len) != NULL || p->broken;
 	shmlink_pipe_rx_rewind(p, mark);
 	return ready;
 }

@@ -10,8 +10,7 @@
 #include <string.h>
 
 #include "shmlink_endpoint.h"
-#include "shmlink_pipe.h"
-#include "shmlink_queue.h"
+#include "shmlink_queue_inline.h"
 
 #define EP_CACHE_LINE 64
 #define EP_NONE UINT32_MAX
@@ -128,6 +127,19 @@ ep_cursor_copy(struct ep_cursor *cur, uint8_t *dst, uint32_t len)
  * frame. Returns the bytes written into buffer @i in @used[i]. */
 void ep_fill_bufs(const struct shmlink_ep *ep, const struct shmlink_frame *f,
 		uint8_t *base, const struct shmlink_buf *bufs, uint32_t nb, uint32_t *used);
+
+/* ep_fill_bufs() with the common case (one piece into one buffer, no header) inline. */
+static inline void
+ep_fill(const struct shmlink_ep *ep, const struct shmlink_frame *f, uint8_t *base,
+		const struct shmlink_buf *bufs, uint32_t nb, uint32_t *used)
+{
+	if (__builtin_expect(nb == 1 && !ep->conf.virtio_hdr && f->nb_segs == 1, 1)) {
+		memcpy(base + bufs[0].offset, f->segs[0].addr, f->len);
+		used[0] = f->len;
+		return;
+	}
+	ep_fill_bufs(ep, f, base, bufs, nb, used);
+}
 
 /* Turn @nb buffers holding a @wire-byte frame into segments (virtio header stripped,
  * trimmed if asked); returns false if the frame is to be dropped (counted). */

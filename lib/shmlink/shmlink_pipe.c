@@ -13,41 +13,12 @@
 
 #include <errno.h>
 
-#include "shmlink_pipe.h"
+#include "shmlink_pipe_inline.h"
 
-#define PIPE_JUMP	(UINT64_C(1) << 32)
-#define PIPE_OFF_MASK	UINT64_C(0xffffffff)
-#define PIPE_REV_MASK	(~PIPE_OFF_MASK)
 #define PIPE_START	(UINT64_C(0xfffffffe) << 32)
 
 /* A correct writer never puts two wrap slots in a row; one pull crosses at most one. */
 #define PIPE_MAX_WRAPS_PER_PULL 2
-
-static inline uint64_t *
-pipe_hdr(uint8_t *ring, uint64_t idx)
-{
-	return (uint64_t *)(void *)(ring + (idx & PIPE_OFF_MASK));
-}
-
-/* Headers are 8-byte aligned (offsets are multiples of 8 in a page-aligned mapping). */
-static inline uint64_t
-pipe_load_acquire(uint8_t *ring, uint64_t idx)
-{
-	return __atomic_load_n(pipe_hdr(ring, idx), __ATOMIC_ACQUIRE);
-}
-
-static inline void
-pipe_store_release(uint8_t *ring, uint64_t idx, uint64_t v)
-{
-	__atomic_store_n(pipe_hdr(ring, idx), v, __ATOMIC_RELEASE);
-}
-
-/* A plain store in gVisor: ordered for the reader by the release store that follows. */
-static inline void
-pipe_store_plain(uint8_t *ring, uint64_t idx, uint64_t v)
-{
-	__atomic_store_n(pipe_hdr(ring, idx), v, __ATOMIC_RELAXED);
-}
 
 static int
 pipe_ring_len(uint64_t size, uint64_t *ring_len)
@@ -155,14 +126,7 @@ shmlink_pipe_tx_push(struct shmlink_pipe_tx *tx, uint32_t size)
 void
 shmlink_pipe_tx_flush(struct shmlink_pipe_tx *tx)
 {
-	if (tx->next == tx->tail)
-		return;
-	/* Stop the reader at next, unless the ring is exactly full (next is the oldest
-	 * unreleased slot of the reader then). */
-	if (tx->next != tx->head)
-		pipe_store_plain(tx->ring, tx->next, SHMLINK_PIPE_SLOT_FREE);
-	pipe_store_release(tx->ring, tx->tail, tx->tail_header);
-	tx->tail = tx->next;
+	pipe_tx_flush(tx);
 }
 
 void
@@ -235,11 +199,7 @@ shmlink_pipe_rx_pull(struct shmlink_pipe_rx *rx, uint32_t *len)
 void
 shmlink_pipe_rx_flush(struct shmlink_pipe_rx *rx)
 {
-	if (rx->head == rx->tail)
-		return;
-	pipe_store_release(rx->ring, rx->tail, SHMLINK_PIPE_SLOT_FREE |
-			(rx->head - rx->tail - SHMLINK_PIPE_HDR_SIZE));
-	rx->tail = rx->head;
+	pipe_rx_flush(rx);
 }
 
 void

@@ -63,16 +63,16 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 	while (nf < max) {
 		uint64_t mark = shmlink_pipe_rx_mark(&r->desc);
 		const void *rec;
-		uint32_t len, total, nb;
+		uint32_t len, total = 0, nb;
 		uint64_t id;
 		int64_t n;
 		bool ok;
 
-		rec = shmlink_pipe_rx_pull(&r->desc, &len);
+		rec = pipe_rx_pull(&r->desc, &len);
 		if (rec == NULL)
 			break;
 		pulled = true;
-		n = shmlink_txd_decode(rec, len, &id, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
+		n = q_txd_decode(rec, len, &id, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
 		if (n < 0 && len < sizeof(id)) {
 			/* Too short to hold even an id: nothing to complete. */
 			ep->rx.st.err[SHMLINK_ERR_TX_DESC]++;
@@ -85,7 +85,7 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 		}
 		/* Reserve the completion now; it is published by the release, after the
 		 * caller has copied the frame out of the client's chunks. */
-		if (shmlink_txc_push(&r->compl, id) != 0) {
+		if (q_txc_push(&r->compl, id) != 0) {
 			shmlink_pipe_rx_rewind(&r->desc, mark);
 			break;
 		}
@@ -112,8 +112,8 @@ server_rx_release(struct shmlink_ep *ep)
 {
 	struct server_rx *r = &ep->rx.s;
 
-	shmlink_pipe_rx_flush(&r->desc);
-	shmlink_pipe_tx_flush(&r->compl);
+	pipe_rx_flush(&r->desc);
+	pipe_tx_flush(&r->compl);
 }
 
 /*
@@ -139,10 +139,10 @@ server_tx_take(struct shmlink_ep *ep, uint64_t wire, struct shmlink_buf *bufs,
 			*too_many = true;
 			break;
 		}
-		rec = shmlink_pipe_rx_pull(&t->fill, &len);
+		rec = pipe_rx_pull(&t->fill, &len);
 		if (rec == NULL)
 			break;
-		if (shmlink_rxp_decode(rec, len, &bufs[nb]) != 0 || bufs[nb].size == 0 ||
+		if (q_rxp_decode(rec, len, &bufs[nb]) != 0 || bufs[nb].size == 0 ||
 				bufs[nb].offset > t->data_size ||
 				bufs[nb].size > t->data_size - bufs[nb].offset) {
 			ep->tx.st.err[SHMLINK_ERR_POSTED_BUF]++;
@@ -186,10 +186,10 @@ server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 		}
 		if (nb == 0)
 			break;
-		ep_fill_bufs(ep, &frames[i], t->data, bufs, nb, used);
+		ep_fill(ep, &frames[i], t->data, bufs, nb, used);
 		for (k = 0; k < nb; k++)
 			bufs[k].size = used[k];
-		if (shmlink_rxc_push(&t->compl, (uint32_t)wire, bufs, nb) != 0) {
+		if (q_rxc_push(&t->compl, (uint32_t)wire, bufs, nb) != 0) {
 			shmlink_pipe_rx_rewind(&t->fill, mark);
 			break;
 		}
@@ -198,8 +198,8 @@ server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 	/* Completions first: the client must see the frames before the fill pipe tells it
 	 * that the buffers were consumed. Skipped bad records are released too. */
 	if (sent > 0)
-		shmlink_pipe_tx_flush(&t->compl);
-	shmlink_pipe_rx_flush(&t->fill);
+		pipe_tx_flush(&t->compl);
+	pipe_rx_flush(&t->fill);
 	if (sent > 0 && shmlink_notify_signal(&t->notify))
 		ep->tx.st.signals++;
 	return i;
