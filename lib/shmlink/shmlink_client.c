@@ -20,6 +20,12 @@ min_u64(uint64_t a, uint64_t b)
 	return a < b ? a : b;
 }
 
+static uint32_t
+min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
 static int
 client_tx_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq)
 {
@@ -220,6 +226,11 @@ client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 			client_tx_give_back(t, id);
 			break;
 		}
+		/* The next frame's first chunk is the top of the stack now. */
+		if (i + 1 < n && t->nb_free_chunks > 0)
+			ep_prefetch_w(t->data + (uint64_t)t->free_chunks[t->nb_free_chunks - 1] *
+					t->buf_size, min_u32(frames[i + 1].len + vh,
+					t->buf_size));
 		ep_fill(ep, &frames[i], t->data, bufs, (uint32_t)nb, used);
 		sent++;
 	}

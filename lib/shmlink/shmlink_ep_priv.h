@@ -141,6 +141,23 @@ ep_fill(const struct shmlink_ep *ep, const struct shmlink_frame *f, uint8_t *bas
 	ep_fill_bufs(ep, f, base, bufs, nb, used);
 }
 
+/* Lines of a buffer to prefetch: enough to start the CPU's stream prefetcher, which
+ * fetches the rest of a sequential copy on its own. */
+#define EP_PREFETCH_LINES 4
+
+/* Prefetch for writing the start of a buffer of @len bytes at @p. A shared buffer's
+ * lines were last read by the peer's CPU: asking for them a frame ahead hides the wait
+ * at the first stores of the copy. */
+static inline void
+ep_prefetch_w(const uint8_t *p, uint32_t len)
+{
+	const uint8_t *end = p + (len < EP_PREFETCH_LINES * EP_CACHE_LINE ? len :
+			EP_PREFETCH_LINES * EP_CACHE_LINE);
+
+	for (; p < end; p += EP_CACHE_LINE)
+		__builtin_prefetch(p, 1, 3);
+}
+
 /* Turn @nb buffers holding a @wire-byte frame into segments (virtio header stripped,
  * trimmed if asked); returns false if the frame is to be dropped (counted). */
 bool ep_make_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bufs,
