@@ -334,7 +334,7 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 			ep->rx.st.rx_oversize++;
 			continue;
 		}
-		if (ep_make_frame(ep, r->data, bufs, nb, total, &frames[nf], &segs[nsegs])) {
+		if (ep_frame(ep, r->data, bufs, nb, total, &frames[nf], &segs[nsegs])) {
 			nsegs += frames[nf].nb_segs;
 			nf++;
 		}

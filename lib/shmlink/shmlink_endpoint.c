@@ -236,6 +236,9 @@ shmlink_ep_create(enum shmlink_role role, const struct shmlink_qmap *txq,
 	if (ep->conf.max_frame == 0)
 		ep->conf.max_frame = SHMLINK_DEFAULT_MAX_FRAME;
 	ep->max_wire = ep->conf.max_frame + (ep->conf.virtio_hdr ? SHMLINK_VIRTIO_HDR_LEN : 0);
+	ep->rx_plain = !ep->conf.virtio_hdr && !(ep->conf.trim && role == SHMLINK_ROLE_CLIENT);
+	ep->rx_trim_eth = !ep->conf.virtio_hdr && ep->conf.trim && role == SHMLINK_ROLE_CLIENT &&
+			!ep->conf.raw_ip;
 	if (ep->max_wire < ep->conf.max_frame) {
 		free(ep);
 		errno = EINVAL;

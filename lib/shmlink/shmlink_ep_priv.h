@@ -76,6 +76,10 @@ struct shmlink_ep {
 	enum shmlink_role role;
 	struct shmlink_ep_conf conf;
 	uint32_t max_wire;			/* max_frame + virtio header */
+	bool rx_plain;				/* received frames are taken as they come:
+						 * no virtio header, no trimming */
+	bool rx_trim_eth;			/* a client trimming Ethernet frames, no
+						 * virtio header */
 
 	struct {
 		union {
@@ -162,6 +166,50 @@ ep_prefetch_w(const uint8_t *p, uint32_t len)
  * trimmed if asked); returns false if the frame is to be dropped (counted). */
 bool ep_make_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bufs,
 		uint32_t nb, uint32_t wire, struct shmlink_frame *f, struct shmlink_seg *segs);
+
+/* ep_make_frame() with the common cases inline: the whole frame in its first buffer,
+ * no header to strip, and nothing to trim, or (a trimming client) an untagged IPv4
+ * frame, cut to its IPv4 total length as ep_make_frame() would. */
+static inline bool
+ep_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bufs, uint32_t nb,
+		uint32_t wire, struct shmlink_frame *f, struct shmlink_seg *segs)
+{
+	uint32_t len = wire;
+
+	if (__builtin_expect(wire == 0 || bufs[0].size < wire, 0))
+		goto slow;
+	if (ep->rx_plain) {
+		if (wire > ep->max_wire)
+			goto slow;
+	} else if (ep->rx_trim_eth && wire >= 14 + 8) {
+		uint8_t h[18];
+		uint32_t tl;
+
+		/* One read of the headers: the peer may rewrite them. */
+		memcpy(h, base + bufs[0].offset, sizeof(h));
+		if (h[12] != 0x08 || h[13] != 0x00)
+			goto slow;
+		tl = (uint32_t)h[16] << 8 | h[17];
+		if (tl >= 20 && 14 + tl < wire) {
+			len = 14 + tl;
+			ep->rx.st.rx_trimmed++;
+		}
+		if (len > ep->conf.max_frame) {
+			ep->rx.st.rx_oversize++;
+			return false;
+		}
+	} else {
+		goto slow;
+	}
+	segs[0].addr = base + bufs[0].offset;
+	segs[0].len = len;
+	f->segs = segs;
+	f->nb_segs = 1;
+	f->len = len;
+	return true;
+slow:
+	return ep_make_frame(ep, base, bufs, nb, wire, f, segs);
+}
 
 int client_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
 		const struct shmlink_qmap *rxq);
