@@ -52,10 +52,12 @@ client_tx_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq)
 	if (t->free_chunks == NULL || t->chunk_next == NULL || t->id_chunk == NULL ||
 			t->free_ids == NULL)
 		return -ENOMEM;
-	/* Stacks: chunk 0 and id 0 come out first. */
+	/* Chunk 0 and id 0 come out first. */
 	for (i = 0; i < t->nb_chunks; i++)
-		t->free_chunks[i] = t->nb_chunks - 1 - i;
+		t->free_chunks[i] = i;
 	t->nb_free_chunks = t->nb_chunks;
+	t->chunk_head = 0;
+	t->chunk_tail = 0;
 	for (i = 0; i < t->nb_ids; i++) {
 		t->free_ids[i] = t->nb_ids - 1 - i;
 		t->id_chunk[i] = EP_NONE;
@@ -133,6 +135,34 @@ client_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
 	return rc;
 }
 
+/*
+ * The chunk pool is first in first out, unlike gVisor's (the wire does not care which
+ * chunk a frame uses): a chunk comes back into use after every other free one, by when
+ * the server's CPU, which read it last, has most likely let go of its lines. Reusing
+ * the chunk completed last makes every store of the next copy wait for the server's
+ * CPU to give up a line it has just read.
+ */
+static inline uint32_t
+client_chunk_take(struct client_tx *t)
+{
+	uint32_t c = t->free_chunks[t->chunk_head];
+
+	if (++t->chunk_head == t->nb_chunks)
+		t->chunk_head = 0;
+	t->nb_free_chunks--;
+	return c;
+}
+
+/* Chunks are unique, so the ring never holds more than nb_chunks. */
+static inline void
+client_chunk_put(struct client_tx *t, uint32_t c)
+{
+	t->free_chunks[t->chunk_tail] = c;
+	if (++t->chunk_tail == t->nb_chunks)
+		t->chunk_tail = 0;
+	t->nb_free_chunks++;
+}
+
 /* Take back the chunks of every completed frame. */
 static void
 client_tx_reap(struct shmlink_ep *ep)
@@ -152,7 +182,7 @@ client_tx_reap(struct shmlink_ep *ep)
 			continue;
 		}
 		for (c = t->id_chunk[id], n = 0; c != EP_NONE && n < t->nb_chunks; n++) {
-			t->free_chunks[t->nb_free_chunks++] = c;
+			client_chunk_put(t, c);
 			c = t->chunk_next[c];
 		}
 		t->id_chunk[id] = EP_NONE;
@@ -169,7 +199,7 @@ client_tx_take(struct client_tx *t, uint32_t id, uint32_t nb, uint32_t wire,
 	uint32_t k, prev = EP_NONE;
 
 	for (k = 0; k < nb; k++) {
-		uint32_t c = t->free_chunks[--t->nb_free_chunks];
+		uint32_t c = client_chunk_take(t);
 		uint32_t left = wire - k * t->buf_size;
 
 		bufs[k].offset = (uint64_t)c * t->buf_size;
@@ -190,7 +220,7 @@ client_tx_give_back(struct client_tx *t, uint32_t id)
 	uint32_t c = t->id_chunk[id];
 
 	while (c != EP_NONE) {
-		t->free_chunks[t->nb_free_chunks++] = c;
+		client_chunk_put(t, c);
 		c = t->chunk_next[c];
 	}
 	t->id_chunk[id] = EP_NONE;
@@ -226,9 +256,9 @@ client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 			client_tx_give_back(t, id);
 			break;
 		}
-		/* The next frame's first chunk is the top of the stack now. */
+		/* The next frame's first chunk is the head of the pool now. */
 		if (i + 1 < n && t->nb_free_chunks > 0)
-			ep_prefetch_w(t->data + (uint64_t)t->free_chunks[t->nb_free_chunks - 1] *
+			ep_prefetch_w(t->data + (uint64_t)t->free_chunks[t->chunk_head] *
 					t->buf_size, min_u32(frames[i + 1].len + vh,
 					t->buf_size));
 		ep_fill(ep, &frames[i], t->data, bufs, (uint32_t)nb, used);

@@ -28,9 +28,11 @@ struct client_tx {
 	uint32_t buf_size;
 	uint32_t nb_chunks;
 	uint32_t nb_free_chunks;
+	uint32_t chunk_head;			/* free_chunks: next to take */
+	uint32_t chunk_tail;			/* free_chunks: where the next freed goes */
 	uint32_t nb_ids;			/* frames in flight at most */
 	uint32_t nb_free_ids;
-	uint32_t *free_chunks;			/* stack, LIFO as gVisor's pool */
+	uint32_t *free_chunks;			/* ring of free chunks, first in first out */
 	uint32_t *chunk_next;			/* chunk -> next chunk of its frame */
 	uint32_t *id_chunk;			/* id -> first chunk, EP_NONE if free */
 	uint32_t *free_ids;			/* stack */

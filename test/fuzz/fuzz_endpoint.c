@@ -342,11 +342,17 @@ check_ep(struct shmlink_ep *ep)
 					"id %u free twice or free while in flight", t->free_ids[k]);
 			seen[t->free_ids[k]] = 1;
 		}
+		/* The free chunks are a ring: nb_free_chunks of them from chunk_head on. */
 		memset(seen, 0, t->nb_chunks);
+		FZ_CHECK(t->chunk_head < t->nb_chunks && t->chunk_tail < t->nb_chunks &&
+				(t->chunk_head + t->nb_free_chunks) % t->nb_chunks == t->chunk_tail,
+				"chunk ring: head %u tail %u, %u free of %u", t->chunk_head,
+				t->chunk_tail, t->nb_free_chunks, t->nb_chunks);
 		for (k = 0; k < t->nb_free_chunks; k++) {
-			FZ_CHECK(t->free_chunks[k] < t->nb_chunks && !seen[t->free_chunks[k]],
-					"chunk %u free twice", t->free_chunks[k]);
-			seen[t->free_chunks[k]] = 1;
+			uint32_t c = t->free_chunks[(t->chunk_head + k) % t->nb_chunks];
+
+			FZ_CHECK(c < t->nb_chunks && !seen[c], "chunk %u free twice", c);
+			seen[c] = 1;
 		}
 		for (k = 0; k < r->nb_bufs; k++)
 			posted += r->posted[k];
