@@ -3,16 +3,17 @@
  */
 
 /*
- * Instructions per frame of the net_shmlink fast path, for callgrind: two net_shmlink
- * ports in one process, one listening and one connecting to it, and one lcore that
- * alternates a transmit burst on one with a receive burst on the other, as testpmd
- * txonly and rxonly would on two CPUs. Deterministic where timings on a shared machine
- * are not. The bursts to count run in bench_tx(), bench_rx() and bench_rx_empty(),
- * which ipf.sh hands to callgrind's --toggle-collect; a warm-up runs before them.
+ * Instructions per frame of the net_shmlink fast path, for callgrind (see ipf.sh): a
+ * listening net_shmlink port in the given role and a lib/shmlink peer attached to it, in
+ * one process and on one thread, alternating a burst on one side with taking it on the
+ * other, frames as testpmd txonly makes them (Ethernet, IPv4, UDP, a sequence number,
+ * checked on arrival). Deterministic where timings on a shared machine are not. The
+ * driver's bursts to count run in bench_tx(), bench_rx() and, after the frames, on an
+ * empty ring, bench_rx_empty(); a warm-up runs before them outside those functions.
  *
  * usage: bench_ipf <driver.so> [--size B] [--frames N] [--burst N]
- *		[--dir listen-tx|connect-tx] [--empty N]
- * Prints "frames F tx_bursts T rx_bursts R empty_polls E" on success.
+ *		[--role server|client] [--dir tx|rx] [--empty N]
+ * Prints "frames F bursts B empty_polls E" on success.
  */
 
 #include <errno.h>

@@ -14,6 +14,8 @@
 # server Rx), and the instructions of one empty receive poll per role.
 
 set -eu
+command -v valgrind >/dev/null 2>&1 ||
+	{ echo "ipf.sh: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 build=${1:?usage: ipf.sh <build dir> [sizes] [frames]}
 sizes=${2:-64 1518}
 frames=${3:-50000}
