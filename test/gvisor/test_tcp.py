@@ -6,6 +6,11 @@ dpdk-testpmd in io forwarding with --port-topology=paired: 1000 IPv6 and 1000 IP
 and 1000 UDP echoes, none lost, then 256 MiB of TCP each way (B to A over IPv4, A to B
 over IPv6), every byte checked against the pattern.
 
+Queues are sized for a TCP window as the integration guide says (4 MiB data regions,
+256 KiB pipes): gVisor's endpoint has no back-pressure, so with the 1 MiB default a
+full window can find no buffer posted, and gVisor's TCP then stalls for seconds on the
+drops (about one transfer in four timed out here with the defaults).
+
 The second test runs at MTU 9000, where every full-sized frame spans five 2048-byte
 buffers and five mbufs (testpmd --enable-scatter), with stack A listening on its socket
 (gvlink.Listen creates the queue files) and port 0 connecting to it."""
@@ -15,14 +20,18 @@ import gvharness as gv
 MIB = 1 << 20
 BULK = 256 * MIB
 ECHOES = 1000
+DATA_SIZE, PIPE_SIZE = 4 * MIB, 256 << 10
+# On a listening port (it makes the files), and on a listening gVisor stack.
+QUEUES = ',data_size=%d,pipe_size=%d' % (DATA_SIZE, PIPE_SIZE)
+QUEUE_FLAGS = ['-data-size', str(DATA_SIZE), '-pipe-size', str(PIPE_SIZE)]
 
 
 def paired(ws, devargs='', flags=(), addrs_a=('198.19.1.1/24', '2001:db8:77:1::1/64')):
     """testpmd with two ports in paired io forwarding and stack A serving on port 0.
     Returns (testpmd, socket of port 1, A)."""
     sa, sb = ws.path('a'), ws.path('b')
-    tp = ws.testpmd('testpmd', ['net_shmlink0,socket=%s%s' % (sa, devargs),
-                                'net_shmlink1,socket=%s%s' % (sb, devargs)],
+    tp = ws.testpmd('testpmd', ['net_shmlink0,socket=%s%s%s' % (sa, QUEUES, devargs),
+                                'net_shmlink1,socket=%s%s%s' % (sb, QUEUES, devargs)],
                     'io', ['--port-topology=paired']).ready()
     tp.start()
     a = ws.peer('stack-a', sa, addrs_a, ['serve'], flags=list(flags), limit=120)
@@ -97,9 +106,10 @@ class TcpTest(gv.GvTestCase):
         sa, sb = self.ws.path('a'), self.ws.path('b')
         jumbo = ['-mtu', '9000']
         a = self.ws.peer('stack-a', sa, ['198.19.5.1/24', '2001:db8:77:5::1/64'], ['serve'],
-                         flags=['-listen'] + jumbo, limit=120)
+                         flags=['-listen'] + jumbo + QUEUE_FLAGS, limit=120)
         tp = self.ws.testpmd('testpmd', ['net_shmlink0,socket=%s,listen=no,mtu=9000' % sa,
-                                         'net_shmlink1,socket=%s,mtu=9000' % sb], 'io',
+                                         'net_shmlink1,socket=%s,mtu=9000%s' % (sb, QUEUES)],
+                             'io',
                              ['--port-topology=paired', '--enable-scatter',
                               '--max-pkt-len=9022']).ready()
         tp.start()
