@@ -16,12 +16,15 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
+
+# The process harness is test/system's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'system'))
+from shmlink_sys import (ASYNC_LINES, Proc, _Terminated, _on_sigterm,  # noqa: E402,F401
+                         wait_until, xstat_errors)
 
 TESTPMD = shutil.which('dpdk-testpmd') or '/usr/bin/dpdk-testpmd'
 DRIVER = None
@@ -30,143 +33,7 @@ TESTPMD_LCORES = '0@0,1@0'
 PEER_CPU = '1'
 NB_MBUFS = 16384
 PROMPT = 'testpmd> '
-# What testpmd's interrupt thread and the driver's control thread print at any time, even
-# in the middle of a command's output or of the prompt: LSC events ("\nPort 0: link
-# state change event\n") and driver log lines ("ctl_attach_locked(): ...\n").
-ASYNC_LINES = re.compile(r'\nPort \d+: [a-z ]+ event\n|[a-z_]+\(\): [^\n]*\n')
 LSC = r'Port %d: link state change event'
-
-
-def wait_until(pred, timeout, what, interval=0.05):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError('timed out after %.1f s waiting for %s' % (timeout, what))
-        time.sleep(interval)
-
-
-class _Terminated(KeyboardInterrupt):
-    pass
-
-
-def _on_sigterm(signum, frame):
-    raise _Terminated('terminated by signal %d' % signum)
-
-
-class Proc:
-    """A process whose merged output a thread collects; wait_for() searches it."""
-
-    def __init__(self, ws, name, argv, limit, stdin=False):
-        self.name, self.argv = name, argv
-        self._buf, self._text = [], ''
-        self._cond = threading.Condition()
-        self._eof = False
-        self.popen = subprocess.Popen(['timeout', '-k', '5', str(limit)] + argv,
-                                      stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      start_new_session=True, cwd=ws.dir)
-        ws.procs.append(self)
-        self._thread = threading.Thread(target=self._reader, daemon=True)
-        self._thread.start()
-
-    def _reader(self):
-        fd = self.popen.stdout.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                chunk = b''
-            if not chunk:
-                break
-            with self._cond:
-                self._buf.append(chunk.decode('utf-8', 'replace'))
-                self._cond.notify_all()
-        with self._cond:
-            self._eof = True
-            self._cond.notify_all()
-
-    @property
-    def output(self):
-        with self._cond:
-            if self._buf:
-                self._text += ''.join(self._buf)
-                self._buf = []
-            return self._text
-
-    def mark(self):
-        return len(self.output)
-
-    def tail(self, n=3000):
-        return self.output[-n:]
-
-    def wait_for(self, pattern, timeout, since=0):
-        rx = re.compile(pattern, re.M)
-        end = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.output, since)
-            if m:
-                return m
-            with self._cond:
-                if self._buf:
-                    continue
-                left = end - time.monotonic()
-                if left <= 0 or self._eof:
-                    break
-                self._cond.wait(min(left, 0.2))
-        raise AssertionError('%s: %s waiting for /%s/; output ends with:\n%s' % (
-            self.name, 'exited' if self._eof else 'timed out after %.1f s' % timeout,
-            pattern, self.tail()))
-
-    def count(self, pattern, since=0):
-        return len(re.findall(pattern, self.output[since:], re.M))
-
-    @property
-    def pid(self):
-        """The program's pid (the child of the timeout wrapper)."""
-        w = self.popen.pid
-
-        def child():
-            try:
-                with open('/proc/%d/task/%d/children' % (w, w)) as f:
-                    kids = f.read().split()
-            except OSError:
-                return None
-            return int(kids[0]) if kids else None
-        return wait_until(child, 5, '%s to start' % self.name)
-
-    def alive(self):
-        return self.popen.poll() is None
-
-    def wait(self, timeout):
-        """Exit status (timeout's: the program's, 124 on time-out, 128+n if killed)."""
-        try:
-            rc = self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError('%s did not exit within %.1f s; output ends with:\n%s' % (
-                self.name, timeout, self.tail()))
-        self._thread.join(5)
-        return rc
-
-    def kill(self):
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.popen.stdin is not None:
-            try:
-                self.popen.stdin.close()
-            except OSError:
-                pass
-        self._thread.join(5)
-        self.popen.stdout.close()
 
 
 class Testpmd(Proc):
@@ -184,24 +51,8 @@ class Testpmd(Proc):
         super().__init__(ws, name, argv, limit, stdin=True)
         self.nb_ports = len(vdevs)
 
-    def _wait_clean(self, pattern, since, timeout):
-        """Wait for @pattern in the output from @since with the asynchronous lines
-        removed; return (that text, match)."""
-        rx = re.compile(pattern, re.M)
-        end = time.monotonic() + timeout
-        while True:
-            text = ASYNC_LINES.sub('', self.output[since:])
-            m = rx.search(text)
-            if m:
-                return text, m
-            if time.monotonic() > end or not self.alive():
-                raise AssertionError('%s: %s waiting for /%s/; output ends with:\n%s' % (
-                    self.name, 'timed out after %.1f s' % timeout if self.alive() else 'exited',
-                    pattern, self.tail()))
-            time.sleep(0.02)
-
     def ready(self, timeout=30):
-        self._wait_clean(re.escape(PROMPT), 0, timeout)
+        self.wait_clean(re.escape(PROMPT), 0, timeout)
         out = self.cmd('show port summary all')
         m = re.search(r'Number of available ports:\s*(\d+)', out)
         if m is None or int(m.group(1)) != self.nb_ports:
@@ -217,7 +68,7 @@ class Testpmd(Proc):
         pattern = re.escape(PROMPT)
         if done is not None:
             pattern = r'(?:%s)[\s\S]*?%s' % (done, pattern)
-        text, m = self._wait_clean(pattern, start, timeout)
+        text, m = self.wait_clean(pattern, start, timeout)
         return text[:m.end() - len(PROMPT)]
 
     def start(self):
@@ -255,16 +106,6 @@ class Testpmd(Proc):
         return self.wait(timeout)
 
 
-def xstat_errors(x):
-    """Non-zero error counters among a port's xstats (peer protocol violations, frames
-    too long or too short)."""
-    if not any(k.startswith('peer_') for k in x):
-        raise AssertionError('no peer_* counters in the xstats: %s' % x)
-    keys = [k for k in x if k.startswith('peer_') and k != 'peer_attach_count']
-    keys += ['rx_oversize_frames', 'rx_runt_frames', 'tx_oversize_frames']
-    return {k: x[k] for k in keys if x[k] != 0}
-
-
 class Peer(Proc):
     """shmlink-gvisor-peer on CPU 1: link and stack flags, then a command."""
 
@@ -273,7 +114,7 @@ class Peer(Proc):
         for a in addrs:
             argv += ['-addr', a]
         argv += list(flags) + list(cmd)
-        super().__init__(ws, name, argv, limit)
+        super().__init__(ws, name, argv, limit, stdin=False)
 
     def attached(self, timeout=15):
         self.wait_for(r'attached to .* as gVisor (client|server)', timeout)

@@ -173,6 +173,24 @@ class Proc:
             self.name, 'exited' if self._eof else 'timed out after %.1f s' % timeout,
             pattern, self.tail()))
 
+    def wait_clean(self, pattern, since, timeout):
+        """Wait for @pattern in the output from @since with the asynchronous lines
+        (ASYNC_LINES) removed; return (that text, match)."""
+        rx = re.compile(pattern, re.M)
+        end = time.monotonic() + timeout
+        while True:
+            text = ASYNC_LINES.sub('', self.output[since:])
+            m = rx.search(text)
+            if m:
+                return text, m
+            if time.monotonic() > end or self._eof:
+                raise AssertionError('%s: %s waiting for /%s/; output ends with:\n%s' % (
+                    self.name, 'exited' if self._eof else 'timed out after %.1f s' % timeout,
+                    pattern, self.tail()))
+            with self._cond:
+                if not self._buf and not self._eof:
+                    self._cond.wait(0.02)
+
     def count(self, pattern, since=0):
         return len(re.findall(pattern, self.output[since:], re.M))
 
@@ -276,24 +294,6 @@ class Testpmd(Proc):
         self.wait_for(re.escape(PROMPT), timeout)
         return self
 
-    def _wait_clean(self, pattern, since, timeout):
-        """Wait for @pattern in the output from @since with the asynchronous lines
-        (ASYNC_LINES) removed; return (that text, match)."""
-        rx = re.compile(pattern, re.M)
-        end = time.monotonic() + timeout
-        while True:
-            text = ASYNC_LINES.sub('', self.output[since:])
-            m = rx.search(text)
-            if m:
-                return text, m
-            if time.monotonic() > end or self._eof:
-                raise AssertionError('%s: %s waiting for /%s/; output ends with:\n%s' % (
-                    self.name, 'exited' if self._eof else 'timed out after %.1f s' % timeout,
-                    pattern, self.tail()))
-            with self._cond:
-                if not self._buf and not self._eof:
-                    self._cond.wait(0.02)
-
     def cmd(self, line, timeout=10, done=None):
         """Run one command; return what it printed up to the next prompt, without the
         asynchronous lines, which can land anywhere in it, even inside the prompt."""
@@ -302,7 +302,7 @@ class Testpmd(Proc):
         pattern = re.escape(PROMPT)
         if done is not None:
             pattern = r'(?:%s)[\s\S]*?%s' % (done, pattern)
-        text, m = self._wait_clean(pattern, start, timeout)
+        text, m = self.wait_clean(pattern, start, timeout)
         return text[:m.end() - len(PROMPT)]
 
     def port_stats(self, port=0):
