@@ -23,6 +23,7 @@ import unittest
 
 # The process harness is test/system's.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'system'))
+import shmlink_sys as sysh  # noqa: E402
 from shmlink_sys import (ASYNC_LINES, Proc, _Terminated, _on_sigterm,  # noqa: E402,F401
                          wait_until, xstat_errors)
 
@@ -36,8 +37,9 @@ PROMPT = 'testpmd> '
 LSC = r'Port %d: link state change event'
 
 
-class Testpmd(Proc):
-    """dpdk-testpmd, interactive, fed through a pipe; unbuffered output (stdbuf)."""
+class Testpmd(sysh.Testpmd):
+    """test/system's dpdk-testpmd driver, with several ports and this suite's EAL
+    arguments (testpmd's lcores on CPU 0)."""
 
     def __init__(self, ws, name, vdevs, fwd, args=(), limit=120):
         self.prefix = ws.prefix(name)
@@ -48,7 +50,7 @@ class Testpmd(Proc):
             argv += ['--vdev', v]
         argv += ['--', '-i', '--total-num-mbufs=%d' % NB_MBUFS, '--forward-mode=' + fwd]
         argv += list(args)
-        super().__init__(ws, name, argv, limit, stdin=True)
+        Proc.__init__(self, ws, name, argv, limit, stdin=True)
         self.nb_ports = len(vdevs)
 
     def ready(self, timeout=30):
@@ -59,51 +61,14 @@ class Testpmd(Proc):
             raise AssertionError('%s: want %d ports:\n%s' % (self.name, self.nb_ports, out))
         return self
 
-    def cmd(self, line, timeout=10, done=None):
-        """Run one command; return what it printed up to the next prompt (without the
-        asynchronous lines)."""
-        start = self.mark()
-        self.popen.stdin.write((line + '\n').encode())
-        self.popen.stdin.flush()
-        pattern = re.escape(PROMPT)
-        if done is not None:
-            pattern = r'(?:%s)[\s\S]*?%s' % (done, pattern)
-        text, m = self.wait_clean(pattern, start, timeout)
-        return text[:m.end() - len(PROMPT)]
-
-    def start(self):
-        return self.cmd('start', done=r'packet forwarding - ports|forwarding packets/burst')
-
-    def stop(self):
-        return self.cmd('stop', timeout=20, done=r'Done\.')
-
     def stats(self, port=0):
-        out = self.cmd('show port stats %d' % port, done=r'Tx-pps')
-        m = re.search(r'RX-packets:\s*(\d+)\s+RX-missed:\s*\d+\s+RX-bytes:\s*(\d+)', out)
-        t = re.search(r'TX-packets:\s*(\d+)\s+TX-errors:\s*\d+\s+TX-bytes:\s*(\d+)', out)
-        return {'rx': int(m.group(1)), 'rx_bytes': int(m.group(2)),
-                'tx': int(t.group(1)), 'tx_bytes': int(t.group(2))}
-
-    def xstats(self, port=0):
-        out = self.cmd('show port xstats %d' % port, done=r'NIC extended statistics')
-        return {k: int(v) for k, v in re.findall(r'^(\w+):\s*(\d+)\s*$', out, re.M)}
+        return self.port_stats(port)
 
     def link(self, port=0):
-        out = self.cmd('show port info %d' % port, done=r'Link status:\s*\w+')
-        return re.search(r'Link status:\s*(\w+)', out).group(1)
+        return self.link_status(port)
 
     def wait_link(self, state, port=0, timeout=10):
-        wait_until(lambda: self.link(port) == state, timeout,
-                   '%s: port %d link %s' % (self.name, port, state), 0.1)
-
-    def quit(self, timeout=20):
-        if self.alive():
-            try:
-                self.popen.stdin.write(b'quit\n')
-                self.popen.stdin.flush()
-            except OSError:
-                pass
-        return self.wait(timeout)
+        super().wait_link(state, timeout, port)
 
 
 class Peer(Proc):
