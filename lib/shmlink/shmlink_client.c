@@ -168,6 +168,7 @@ static void
 client_tx_reap(struct shmlink_ep *ep)
 {
 	struct client_tx *t = &ep->tx.c;
+	bool pulled = false;
 	const void *rec;
 	uint32_t len;
 
@@ -176,6 +177,13 @@ client_tx_reap(struct shmlink_ep *ep)
 		uint32_t c, n;
 		uint64_t id;
 
+		if (!pulled) {
+			/* The server has completed frames: fetch the next ones' lines
+			 * together rather than one miss after the other. */
+			pipe_rx_prefetch(&t->compl, EP_PREFETCH_SLOTS *
+					shmlink_pipe_slot_bytes(SHMLINK_TXC_SIZE));
+			pulled = true;
+		}
 		if (q_txc_decode(rec, len, &id) != 0 || id >= t->nb_ids ||
 				t->id_chunk[id] == EP_NONE) {
 			ep->tx.st.err[SHMLINK_ERR_TX_COMPL]++;
@@ -237,6 +245,8 @@ client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 	unsigned int i, sent = 0;
 
 	client_tx_reap(ep);
+	/* The server read these slots last: ask for all of them before writing any. */
+	pipe_tx_prefetch(&t->desc, (uint64_t)n * shmlink_pipe_slot_bytes(shmlink_txd_len(1)));
 	for (i = 0; i < n; i++) {
 		uint64_t wire = (uint64_t)frames[i].len + vh;
 		uint64_t nb = (wire + t->buf_size - 1) / t->buf_size;
@@ -276,6 +286,8 @@ client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 static void
 client_rx_post(struct client_rx *r)
 {
+	pipe_tx_prefetch(&r->fill, (uint64_t)min_u32(r->nb_repost, 2 * EP_PREFETCH_SLOTS) *
+			shmlink_pipe_slot_bytes(SHMLINK_RXP_SIZE));
 	while (r->nb_repost > 0) {
 		uint32_t id = r->repost[r->nb_repost - 1];
 		struct shmlink_buf b = {
@@ -345,6 +357,9 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 		rec = pipe_rx_pull(&r->compl, &len);
 		if (rec == NULL)
 			break;
+		if (nf == 0)	/* frames are there: fetch the burst's records together */
+			pipe_rx_prefetch(&r->compl, (uint64_t)(max - 1) *
+					shmlink_pipe_slot_bytes(shmlink_rxc_len(1)));
 		n = q_rxc_decode(rec, len, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
 		if (n <= 0) {
 			ep->rx.st.err[SHMLINK_ERR_RX_COMPL]++;

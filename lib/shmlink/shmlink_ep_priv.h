@@ -19,6 +19,9 @@
  * allocate. */
 #define EP_MAX_BUFFERS 65536u
 
+/* Slots of a pipe prefetched at once: about a burst's worth. */
+#define EP_PREFETCH_SLOTS 32u
+
 /* Client transmit: TX queue, we write descriptors and read completions. */
 struct client_tx {
 	struct shmlink_pipe_tx desc;		/* TX queue TxPipe */
@@ -134,13 +137,38 @@ ep_cursor_copy(struct ep_cursor *cur, uint8_t *dst, uint32_t len)
 void ep_fill_bufs(const struct shmlink_ep *ep, const struct shmlink_frame *f,
 		uint8_t *base, const struct shmlink_buf *bufs, uint32_t nb, uint32_t *used);
 
+/*
+ * Copy a frame into shared memory in 64-byte steps of plain vector loads and stores.
+ * The destination lines were last read by the peer's CPU, and libc's memcpy (AVX-512 on
+ * the benchmark machine) is much slower into such lines: with this loop a server sending
+ * 512-byte frames sent 1.7-2.3 times as many (64 bytes: +15%, 1518 bytes: +7%); a
+ * client's copies into its own chunks stayed within 3% either way.
+ */
+static inline void
+ep_copy(uint8_t *dst, const uint8_t *src, uint32_t len)
+{
+	while (len >= 64) {
+		memcpy(dst, src, 64);
+		dst += 64;
+		src += 64;
+		len -= 64;
+	}
+	while (len >= 16) {
+		memcpy(dst, src, 16);
+		dst += 16;
+		src += 16;
+		len -= 16;
+	}
+	memcpy(dst, src, len);
+}
+
 /* ep_fill_bufs() with the common case (one piece into one buffer, no header) inline. */
 static inline void
 ep_fill(const struct shmlink_ep *ep, const struct shmlink_frame *f, uint8_t *base,
 		const struct shmlink_buf *bufs, uint32_t nb, uint32_t *used)
 {
 	if (__builtin_expect(nb == 1 && !ep->conf.virtio_hdr && f->nb_segs == 1, 1)) {
-		memcpy(base + bufs[0].offset, f->segs[0].addr, f->len);
+		ep_copy(base + bufs[0].offset, f->segs[0].addr, f->len);
 		used[0] = f->len;
 		return;
 	}
@@ -161,7 +189,7 @@ ep_prefetch_w(const uint8_t *p, uint32_t len)
 			EP_PREFETCH_LINES * EP_CACHE_LINE);
 
 	for (; p < end; p += EP_CACHE_LINE)
-		__builtin_prefetch(p, 1, 3);
+		shmlink_prefetch_w(p);
 }
 
 /* Turn @nb buffers holding a @wire-byte frame into segments (virtio header stripped,

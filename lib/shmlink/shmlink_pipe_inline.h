@@ -14,6 +14,7 @@
  */
 
 #include "shmlink_pipe.h"
+#include "shmlink_prefetch.h"
 
 #define PIPE_JUMP	(UINT64_C(1) << 32)
 #define PIPE_OFF_MASK	UINT64_C(0xffffffff)
@@ -116,6 +117,39 @@ pipe_rx_flush(struct shmlink_pipe_rx *rx)
 	pipe_store_release(rx->ring, rx->tail, SHMLINK_PIPE_SLOT_FREE |
 			(rx->head - rx->tail - SHMLINK_PIPE_HDR_SIZE));
 	rx->tail = rx->head;
+}
+
+/*
+ * Prefetch the ring's next @bytes from @idx on, wrapping inside the ring. A reader pulls
+ * slot after slot, each header naming where the next one starts, so without this every
+ * line the peer wrote costs the reader a full cross-core miss, one after the other.
+ */
+static inline void
+pipe_prefetch(uint8_t *ring, uint64_t ring_len, uint64_t idx, uint64_t bytes, int rw)
+{
+	uint64_t off = (idx & PIPE_OFF_MASK) & ~UINT64_C(63);
+	uint64_t end = (idx & PIPE_OFF_MASK) + (bytes < ring_len ? bytes : ring_len);
+
+	for (; off < end; off += 64) {
+		uint64_t at = off < ring_len ? off : off - ring_len;
+
+		if (rw)
+			shmlink_prefetch_w(ring + at);
+		else
+			shmlink_prefetch_r(ring + at);
+	}
+}
+
+static inline void
+pipe_rx_prefetch(const struct shmlink_pipe_rx *rx, uint64_t bytes)
+{
+	pipe_prefetch(rx->ring, rx->ring_len, rx->head, bytes, 0);
+}
+
+static inline void
+pipe_tx_prefetch(const struct shmlink_pipe_tx *tx, uint64_t bytes)
+{
+	pipe_prefetch(tx->ring, tx->ring_len, tx->next, bytes, 1);
 }
 
 #endif /* SHMLINK_PIPE_INLINE_H */

@@ -71,6 +71,14 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 		rec = pipe_rx_pull(&r->desc, &len);
 		if (rec == NULL)
 			break;
+		if (!pulled) {
+			/* The client has published descriptors: fetch the burst's worth
+			 * together, and the completion slots we will write for them. */
+			pipe_rx_prefetch(&r->desc, (uint64_t)(max - 1) *
+					shmlink_pipe_slot_bytes(shmlink_txd_len(1)));
+			pipe_tx_prefetch(&r->compl, (uint64_t)max *
+					shmlink_pipe_slot_bytes(SHMLINK_TXC_SIZE));
+		}
 		pulled = true;
 		n = q_txd_decode(rec, len, &id, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
 		if (n < 0 && len < sizeof(id)) {
@@ -169,6 +177,10 @@ server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 	uint32_t vh = ep->conf.virtio_hdr ? SHMLINK_VIRTIO_HDR_LEN : 0;
 	unsigned int i, sent = 0;
 
+	/* The fill records of the burst and the completion slots for it, all at once:
+	 * pulled one by one, each line the client wrote would be a wait of its own. */
+	pipe_rx_prefetch(&t->fill, (uint64_t)n * shmlink_pipe_slot_bytes(SHMLINK_RXP_SIZE));
+	pipe_tx_prefetch(&t->compl, (uint64_t)n * shmlink_pipe_slot_bytes(shmlink_rxc_len(1)));
 	for (i = 0; i < n; i++) {
 		uint64_t wire = (uint64_t)frames[i].len + vh;
 		uint64_t mark = shmlink_pipe_rx_mark(&t->fill);
