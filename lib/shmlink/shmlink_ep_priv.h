@@ -175,13 +175,15 @@ ep_fill(const struct shmlink_ep *ep, const struct shmlink_frame *f, uint8_t *bas
 	ep_fill_bufs(ep, f, base, bufs, nb, used);
 }
 
-/* Lines of a buffer to prefetch: enough to start the CPU's stream prefetcher, which
- * fetches the rest of a sequential copy on its own. */
-#define EP_PREFETCH_LINES 4
+/* Most lines of a buffer to prefetch for writing: a 2048-byte buffer. The CPU's stream
+ * prefetcher fetches lines for reading, so every line to be written is asked for:
+ * prefetching 4 lines of the next frame's chunk instead of all of them made a client
+ * send 1518-byte frames a third slower (512 bytes: 38% slower). */
+#define EP_PREFETCH_LINES 32
 
-/* Prefetch for writing the start of a buffer of @len bytes at @p. A shared buffer's
- * lines were last read by the peer's CPU: asking for them a frame ahead hides the wait
- * at the first stores of the copy. */
+/* Prefetch for writing the first EP_PREFETCH_LINES lines of a buffer of @len bytes at
+ * @p. A shared buffer's lines were last read by the peer's CPU: asking for them a frame
+ * ahead hides the wait at the stores of the copy. */
 static inline void
 ep_prefetch_w(const uint8_t *p, uint32_t len)
 {
