@@ -56,7 +56,7 @@ class TelemetryTest(sysh.SysTestCase):
         self.assertEqual(list(q), ['qp0'], info)
         q = q['qp0']
         self.assertEqual((q['tx_data_size'], q['pipe_size'], q['tx_ring_size']),
-                         (1 << 20, 64 << 10, 64 << 10), q)
+                         (4 << 20, 256 << 10, 256 << 10), q)
         self.assertLessEqual(q['tx_ring_used'], q['tx_ring_size'])
         self.assertEqual(set(info['peer_errors'].values()), {0}, info['peer_errors'])
 

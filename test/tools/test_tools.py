@@ -106,7 +106,7 @@ class ToolsTest(sysh.SysTestCase):
                 self.assertEqual((p['rx_pps'], p['tx_pps'], p['rx_bps'], p['tx_bps']),
                                  (0, 0, 0, 0), p)
             q = p0['queues']['qp0']
-            self.assertEqual(q['tx_ring_size'], 64 << 10, q)
+            self.assertEqual(q['tx_ring_size'], 256 << 10, q)
             self.assertTrue(0 <= p0['tx_ring_pct'] <= 100, p0)
             self.assertTrue(0 <= p0['return_ring_pct'] <= 100, p0)
             self.assertEqual((p2['queues'], p2['tx_ring_pct']), ({}, None), p2)
@@ -152,7 +152,7 @@ class ToolsTest(sysh.SysTestCase):
                                (tp.pid, 1, 'connect', 'server', 'up', pb.pid, 'eth', 1),
                                (tp.pid, 2, 'listen', 'server', 'down', None, 'eth', 1)])
         q = r0['ports'][0]['info']['queues']['qp0']
-        self.assertEqual((q['tx_ring_size'], q['return_ring_size']), (64 << 10, 64 << 10))
+        self.assertEqual((q['tx_ring_size'], q['return_ring_size']), (256 << 10, 256 << 10))
 
         rc, out, err = tool([SOCKINFO, s0])
         self.assertEqual(rc, 0, out + err)
