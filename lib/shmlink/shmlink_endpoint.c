@@ -7,6 +7,17 @@
 
 #include "shmlink_ep_priv.h"
 
+#if defined(__x86_64__)
+bool ep_copy_avx2;
+
+__attribute__((constructor)) static void
+ep_copy_init(void)
+{
+	__builtin_cpu_init();
+	ep_copy_avx2 = __builtin_cpu_supports("avx2");
+}
+#endif
+
 static const char *const ep_err_names[SHMLINK_ERR_COUNT] = {
 	[SHMLINK_ERR_RING] = "ring_damaged",
 	[SHMLINK_ERR_TX_DESC] = "bad_tx_descriptor",
