@@ -52,6 +52,10 @@ class PeerLossTest(gv.GvTestCase):
             self.assertEqual(r['lost'], 0)
             tp.wait_for(LSC, 10, mark)          # up ...
             tp.wait_for(r'detached', 10, mark)  # ... and down again as ping exits
+            # testpmd prints the LSC line from its event callback, after the driver's
+            # "detached" line: wait for it, or the next cycle's wait takes it for "up".
+            gv.wait_until(lambda: tp.count(LSC) >= 2 * attaches, 10, 'the LSC of the detach',
+                          0.1)
         x = tp.xstats()
         self.assertEqual(x['peer_attach_count'], attaches)
         self.assertEqual(gv.xstat_errors(x), {})
