@@ -276,8 +276,8 @@ client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 	}
 	if (sent > 0) {
 		pipe_tx_flush(&t->desc);
-		if (shmlink_notify_signal(&t->notify))
-			ep->tx.st.signals++;
+		if (!ep->conf.defer_signals)
+			ep_tx_signal(ep, &t->notify);
 	}
 	return i;
 }

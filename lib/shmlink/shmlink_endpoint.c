@@ -336,6 +336,25 @@ shmlink_ep_rx_notify(const struct shmlink_ep *ep)
 	return ep->role == SHMLINK_ROLE_CLIENT ? &ep->rx.c.notify : &ep->rx.s.notify;
 }
 
+/* The notification of our transmit direction: the peer's word and eventfd. */
+static const struct shmlink_notify *
+ep_tx_notify(const struct shmlink_ep *ep)
+{
+	return ep->role == SHMLINK_ROLE_CLIENT ? &ep->tx.c.notify : &ep->tx.s.notify;
+}
+
+bool
+shmlink_ep_tx_signal(struct shmlink_ep *ep)
+{
+	return ep_tx_signal(ep, ep_tx_notify(ep));
+}
+
+bool
+shmlink_ep_tx_peer_waits(const struct shmlink_ep *ep)
+{
+	return shmlink_notify_wanted(ep_tx_notify(ep));
+}
+
 bool
 shmlink_ep_broken(const struct shmlink_ep *ep)
 {

@@ -65,6 +65,9 @@ struct shmlink_ep_conf {
 				 *   not Ethernet frames; used by @c trim */
 	bool trim;		/**< client: cut received frames to their L3 length, for
 				 *   gVisor's server over-reporting sizes (spec §8.1-1) */
+	bool defer_signals;	/**< shmlink_ep_tx_burst() never signals the peer: the
+				 *   caller calls shmlink_ep_tx_signal() when it chooses
+				 *   (to coalesce the wake-ups of a sleeping peer) */
 };
 
 /** A piece of a frame. */
@@ -126,6 +129,22 @@ void shmlink_ep_destroy(struct shmlink_ep *ep);
  */
 unsigned int shmlink_ep_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames,
 		unsigned int n);
+
+/**
+ * Signal the peer for every frame sent so far, if it asked for signals (spec §5): what
+ * shmlink_ep_tx_burst() does after each burst unless @c defer_signals is set. With
+ * @c defer_signals, the caller must call this within its chosen delay of a burst, or a
+ * sleeping peer may never see the frames. It may run on any thread.
+ * @return true if the peer's eventfd was written.
+ */
+bool shmlink_ep_tx_signal(struct shmlink_ep *ep);
+
+/**
+ * True if the peer asked for signals: it may be asleep, and the frames sent so far
+ * need a shmlink_ep_tx_signal(). False means it polls and will see them without one.
+ * Orders the frames already published before the load of the peer's word.
+ */
+bool shmlink_ep_tx_peer_waits(const struct shmlink_ep *ep);
 
 /**
  * Receive up to @p max frames. Their segments are taken from @p segs (room for

@@ -104,6 +104,17 @@ struct shmlink_ep {
 	} rx __attribute__((aligned(EP_CACHE_LINE)));
 };
 
+/* Signal the peer of our transmit direction if it waits. The counter is atomic because
+ * a caller deferring signals may send them from another thread than the bursts'. */
+static inline bool
+ep_tx_signal(struct shmlink_ep *ep, const struct shmlink_notify *n)
+{
+	if (!shmlink_notify_signal(n))
+		return false;
+	__atomic_fetch_add(&ep->tx.st.signals, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
 /* A read position in a frame's segments. */
 struct ep_cursor {
 	const struct shmlink_seg *seg;

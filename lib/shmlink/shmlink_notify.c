@@ -9,14 +9,20 @@
 #include "shmlink_notify.h"
 
 bool
+shmlink_notify_wanted(const struct shmlink_notify *n)
+{
+	/* Order the release store of the ring header before the load of the word. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return __atomic_load_n(n->word, __ATOMIC_SEQ_CST) != SHMLINK_NOTIFY_OFF;
+}
+
+bool
 shmlink_notify_signal(const struct shmlink_notify *n)
 {
 	uint64_t one = 1;
 	ssize_t rc;
 
-	/* Order the release store of the ring header before the load of the word. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(n->word, __ATOMIC_SEQ_CST) == SHMLINK_NOTIFY_OFF)
+	if (!shmlink_notify_wanted(n))
 		return false;
 	/* Only ever 1: a larger value could bring the peer's counter near 2^64 and make
 	 * its own writes fail (gVisor panics then). EAGAIN means it is already signalled. */

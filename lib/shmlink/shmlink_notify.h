@@ -42,6 +42,13 @@ struct shmlink_notify {
  */
 bool shmlink_notify_signal(const struct shmlink_notify *n);
 
+/**
+ * Producer: true if the consumer's word asks for a signal (not SHMLINK_NOTIFY_OFF),
+ * with the same ordering of the published ring before the load as
+ * shmlink_notify_signal().
+ */
+bool shmlink_notify_wanted(const struct shmlink_notify *n);
+
 /** Consumer: say we poll (no signals wanted). */
 void shmlink_notify_disarm(const struct shmlink_notify *n);
 

@@ -292,7 +292,7 @@ server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 	if (sent > 0)
 		pipe_tx_flush(&t->compl);
 	pipe_rx_flush(&t->fill);
-	if (sent > 0 && shmlink_notify_signal(&t->notify))
-		ep->tx.st.signals++;
+	if (sent > 0 && !ep->conf.defer_signals)
+		ep_tx_signal(ep, &t->notify);
 	return done;
 }

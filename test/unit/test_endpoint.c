@@ -2213,6 +2213,66 @@ test_notification(void)
 	link_close(&l);
 }
 
+/* defer_signals: bursts publish without a system call, shmlink_ep_tx_signal() signals
+ * once for all of them, and only a peer that asked for signals gets one. */
+static void
+test_deferred_signals(void)
+{
+	static const struct shmlink_ep_conf dc = { .defer_signals = true };
+	struct link l;
+	struct shmlink_frame frames[8];
+	unsigned int k, round, got;
+	int tx_efd, rx_efd;
+
+	if (!link_open(&l, NULL, NULL, &dc, &dc))
+		return;
+	tx_efd = l.txfds[SHMLINK_QFD_EVENT];
+	rx_efd = l.rxfds[SHMLINK_QFD_EVENT];
+	for (k = 0; k < 8; k++) {
+		src_pattern(&src_pool[k], k + 1, 60 + 50 * k, false);
+		frames[k] = src_pool[k].f;
+	}
+	/* Both sides poll: nobody waits, nothing to signal. */
+	CHECK(!shmlink_ep_tx_peer_waits(l.client), "%s", "client: the polling server waits");
+	CHECK(!shmlink_ep_tx_peer_waits(l.server), "%s", "server: the polling client waits");
+	CHECK(!shmlink_ep_tx_signal(l.client), "%s", "client signalled a polling server");
+	CHECK_EQ(efd_take(tx_efd), 0);
+
+	/* Each side may sleep in turn: three bursts, no signal, then one for all three. */
+	for (round = 0; round < 2; round++) {
+		struct shmlink_ep *tx = round == 0 ? l.client : l.server;
+		struct shmlink_ep *rx = round == 0 ? l.server : l.client;
+		int efd = round == 0 ? tx_efd : rx_efd;
+
+		shmlink_notify_arm(shmlink_ep_rx_notify(rx));
+		CHECK(shmlink_ep_tx_peer_waits(tx), "round %u: a sleeping peer does not wait",
+				round);
+		for (k = 0; k < 3; k++)
+			CHECK_EQ(shmlink_ep_tx_burst(tx, frames, 8), 8);
+		CHECK_EQ(efd_take(efd), 0);
+		CHECK_EQ(stats_of(tx).signals, 0);
+		CHECK(shmlink_ep_tx_signal(tx), "round %u: no signal to a sleeping peer", round);
+		CHECK_EQ(efd_take(efd), 1);
+		CHECK_EQ(stats_of(tx).signals, 1);
+		/* The frames were all there before the signal. */
+		for (got = 0, k = 0; k < 24; k++) {
+			unsigned int n = round == 0 ? server_rx(&l) : client_rx(&l);
+
+			shmlink_ep_rx_release(rx);
+			if (n == 0)
+				break;
+			got += n;
+		}
+		CHECK_EQ(got, 24);
+		shmlink_notify_disarm(shmlink_ep_rx_notify(rx));
+		CHECK(!shmlink_ep_tx_signal(tx), "round %u: signalled a polling peer", round);
+		CHECK_EQ(efd_take(efd), 0);
+	}
+	link_settle(&l);
+	CHECK_CLIENT_QUIESCENT(l.client);
+	link_close(&l);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Main
  */
@@ -2235,6 +2295,7 @@ static const struct {
 	{ "hostile_posted_buffers", test_hostile_posted_buffers },
 	{ "damaged_pipes", test_damaged_pipes },
 	{ "notification", test_notification },
+	{ "deferred_signals", test_deferred_signals },
 };
 
 static double

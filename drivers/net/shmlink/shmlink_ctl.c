@@ -84,6 +84,23 @@ ctl_ep_of(const struct pmd_internals *pmd, uint16_t qid)
 	return pmd->attached && qid < pmd->nb_qp ? pmd->ep[qid] : NULL;
 }
 
+void
+shmlink_ctl_flush_signals(struct pmd_internals *pmd)
+{
+	uint16_t i;
+
+	if (pmd->signal_delay_us == 0)
+		return;
+	rte_spinlock_lock(&pmd->lock);
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
+		struct shmlink_ep *ep = ctl_ep_of(pmd, i);
+
+		if (ep != NULL)
+			shmlink_sig_flush(&pmd->sig[i].deadline, ep);
+	}
+	rte_spinlock_unlock(&pmd->lock);
+}
+
 bool shmlink_qlink_asym;
 
 static long
@@ -209,6 +226,9 @@ shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 	ep = shmlink_qlink_enter(&q->link);
 	if (ep == NULL)
 		return 0;	/* armed when a peer attaches */
+	/* The application is about to sleep: no signal may wait for its next burst. */
+	if (on && q->sig_deadline != NULL)
+		shmlink_sig_flush(q->sig_deadline, ep);
 	/* EAL reads nothing from the rx interrupt FD (an epoll set): the signals the
 	 * peer counted in its eventfd are consumed here, before the counter can reach its
 	 * limit and make the peer's writes fail. */

@@ -54,11 +54,14 @@ RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
 #define ARG_SOCKGROUP	"socket_group"
 #define ARG_ALLOWUID	"allow_uid"
 #define ARG_ALLOWGID	"allow_gid"
+#define ARG_SIGDELAY	"signal_delay_us"
+#define ARG_SIGBATCH	"signal_batch"
 
 static const char *const shmlink_valid_args[] = {
 	ARG_SOCKET, ARG_LISTEN, ARG_ROLE, ARG_MAC, ARG_MTU, ARG_BUFSZ, ARG_DATASZ,
 	ARG_PIPESZ, ARG_QUEUES, ARG_FRAMING, ARG_VIRTIO, ARG_TRIM, ARG_UNSEALED,
-	ARG_SOCKMODE, ARG_SOCKGROUP, ARG_ALLOWUID, ARG_ALLOWGID, NULL,
+	ARG_SOCKMODE, ARG_SOCKGROUP, ARG_ALLOWUID, ARG_ALLOWGID, ARG_SIGDELAY, ARG_SIGBATCH,
+	NULL,
 };
 
 #define SHMLINK_MIN_MTU		68u
@@ -70,6 +73,8 @@ static const char *const shmlink_valid_args[] = {
 #define SHMLINK_MAX_DATASZ	(UINT64_C(1) << 30)
 #define SHMLINK_MIN_PIPESZ	(UINT64_C(4) << 10)
 #define SHMLINK_MAX_PIPESZ	(UINT64_C(1) << 30)
+#define SHMLINK_MAX_SIGDELAY	10000u	/* µs: longer would stall the peer's TCP */
+#define SHMLINK_DEFAULT_SIGBATCH 32u
 
 /* The xstats: the library's counters of protocol violations and drops. */
 struct shmlink_xstat_name {
@@ -245,6 +250,12 @@ arg_handler(const char *key, const char *value, void *opaque)
 		rc = arg_ids(key, value, (uint32_t *)p->allow_uid, &p->nb_allow_uid);
 	} else if (strcmp(key, ARG_ALLOWGID) == 0) {
 		rc = arg_ids(key, value, (uint32_t *)p->allow_gid, &p->nb_allow_gid);
+	} else if (strcmp(key, ARG_SIGDELAY) == 0) {
+		rc = arg_u64(key, value, 0, SHMLINK_MAX_SIGDELAY, &v);
+		p->signal_delay_us = (uint32_t)v;
+	} else if (strcmp(key, ARG_SIGBATCH) == 0) {
+		rc = arg_u64(key, value, 1, UINT16_MAX, &v);
+		p->signal_batch = (uint32_t)v;
 	} else if (strcmp(key, ARG_TRIM) == 0) {
 		if (strcmp(value, "auto") == 0)
 			p->trim = SHMLINK_TRIM_AUTO;
@@ -276,6 +287,7 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 	p->sizes.rx_pipe = PMD_DEFAULT_PIPE_SIZE;
 	p->nb_qp = 1;
 	p->socket_mode = -1;
+	p->signal_batch = SHMLINK_DEFAULT_SIGBATCH;
 	rte_eth_random_addr(p->mac.addr_bytes);
 
 	kvlist = rte_kvargs_parse(params != NULL ? params : "", shmlink_valid_args);
@@ -283,7 +295,7 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 		SHMLINK_LOG(ERR, "%s: cannot parse \"%s\"; the keys are: socket, listen, role, "
 				"mac, mtu, buffer_size, data_size, pipe_size, queues, framing, "
 				"virtio_hdr, trim, allow_unsealed, socket_mode, socket_group, "
-				"allow_uid, allow_gid", name, params);
+				"allow_uid, allow_gid, signal_delay_us, signal_batch", name, params);
 		return -EINVAL;
 	}
 	for (i = 0; shmlink_valid_args[i] != NULL && rc == 0; i++)
@@ -295,6 +307,7 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 		SHMLINK_LOG(ERR, "%s: the socket=PATH argument is required", name);
 		return -EINVAL;
 	}
+	p->signal_delay_tsc = (rte_get_tsc_hz() * p->signal_delay_us + 999999) / 1000000;
 	if (p->sizes.data < p->buffer_size) {
 		SHMLINK_LOG(ERR, "%s: data_size=%" PRIu64 " is smaller than buffer_size=%u",
 				name, p->sizes.data, p->buffer_size);
@@ -322,6 +335,7 @@ shmlink_ep_conf_of(const struct pmd_internals *pmd, enum shmlink_role role)
 		.raw_ip = pmd->raw_ip,
 		.trim = pmd->trim == SHMLINK_TRIM_ON ||
 			(pmd->trim == SHMLINK_TRIM_AUTO && role == SHMLINK_ROLE_CLIENT),
+		.defer_signals = pmd->signal_delay_us != 0,
 	};
 
 	return c;
@@ -369,6 +383,7 @@ shmlink_dev_stop(struct rte_eth_dev *dev)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	for (i = 0; i < dev->data->nb_tx_queues; i++)
 		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
+	shmlink_ctl_flush_signals(pmd);
 	shmlink_ctl_update_link(pmd);
 	return 0;
 }
@@ -496,6 +511,7 @@ shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 	q->port_id = dev->data->port_id;
 	q->data_room = room - RTE_PKTMBUF_HEADROOM;
 	q->scatter = (offloads & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
+	q->sig_deadline = pmd->signal_delay_us != 0 ? &pmd->sig[qid].deadline : NULL;
 	pmd->rxq[qid] = q;
 	dev->data->rx_queues[qid] = q;
 	shmlink_ctl_link_queue(pmd, q, NULL);
@@ -515,6 +531,7 @@ shmlink_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 		return -ENOMEM;
 	q->pmd = pmd;
 	q->queue_id = qid;
+	q->sig_deadline = pmd->signal_delay_us != 0 ? &pmd->sig[qid].deadline : NULL;
 	pmd->txq[qid] = q;
 	dev->data->tx_queues[qid] = q;
 	shmlink_ctl_link_queue(pmd, NULL, q);
@@ -840,4 +857,6 @@ RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_SOCKMODE "=<octal mode> "
 	ARG_SOCKGROUP "=<group> "
 	ARG_ALLOWUID "=<uid[:uid...]> "
-	ARG_ALLOWGID "=<gid[:gid...]>");
+	ARG_ALLOWGID "=<gid[:gid...]> "
+	ARG_SIGDELAY "=<0-10000> "
+	ARG_SIGBATCH "=<1-65535>");

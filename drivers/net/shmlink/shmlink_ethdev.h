@@ -17,6 +17,7 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_ether.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
@@ -74,8 +75,21 @@ struct shmlink_qlink {
 /* True when the control path can use membarrier (set once, when the driver loads). */
 extern bool shmlink_qlink_asym;
 
+/*
+ * Signal coalescing (devargs signal_delay_us, signal_batch): a burst sent to a peer that
+ * sleeps sets a deadline instead of writing the peer's eventfd; the signal goes out once
+ * signal_batch frames wait or, at the deadline, from the next burst of either queue of
+ * the pair (an application polls its rx queues without pause). The two queues may run
+ * on two lcores, so the deadline is claimed with an atomic exchange: whoever takes a
+ * non-zero value signals.
+ */
+struct shmlink_sigq {
+	uint64_t deadline;		/* TSC of the pending signal; 0: none */
+} __rte_cache_aligned;
+
 struct shmlink_rxq {
 	struct shmlink_qlink link;
+	uint64_t *sig_deadline;		/* the pair's pending signal; NULL: no coalescing */
 	struct rte_mempool *mp;
 	struct pmd_internals *pmd;
 	uint16_t queue_id;
@@ -90,6 +104,8 @@ struct shmlink_rxq {
 
 struct shmlink_txq {
 	struct shmlink_qlink link;
+	uint64_t *sig_deadline;		/* the pair's pending signal; NULL: no coalescing */
+	uint32_t sig_frames;		/* frames sent since the pending signal was set */
 	struct pmd_internals *pmd;
 	uint16_t queue_id;
 	struct shmlink_qstats st;
@@ -134,6 +150,9 @@ struct pmd_internals {
 	uint16_t nb_allow_gid;
 	uid_t allow_uid[SHMLINK_MAX_ALLOW];
 	gid_t allow_gid[SHMLINK_MAX_ALLOW];
+	uint32_t signal_delay_us;	/* 0: signal after every burst, as gVisor does */
+	uint32_t signal_batch;
+	uint64_t signal_delay_tsc;
 
 	uint16_t port_id;
 	struct rte_eth_dev *dev;
@@ -172,6 +191,7 @@ struct pmd_internals {
 
 	struct shmlink_rxq *rxq[SHMLINK_MAX_QUEUES];
 	struct shmlink_txq *txq[SHMLINK_MAX_QUEUES];
+	struct shmlink_sigq sig[SHMLINK_MAX_QUEUES];
 };
 
 /* Enter and leave a queue's endpoint from a burst (see struct shmlink_qlink). */
@@ -201,6 +221,24 @@ shmlink_qlink_leave(struct shmlink_qlink *l)
 }
 
 /* shmlink_rxtx.c */
+/* Send the pair's pending signal, if any (see struct shmlink_sigq). */
+static inline void
+shmlink_sig_flush(uint64_t *deadline, struct shmlink_ep *ep)
+{
+	if (__atomic_exchange_n(deadline, 0, __ATOMIC_ACQ_REL) != 0)
+		shmlink_ep_tx_signal(ep);
+}
+
+/* Send the pair's pending signal if its deadline has passed. */
+static inline void
+shmlink_sig_poll(uint64_t *deadline, struct shmlink_ep *ep)
+{
+	uint64_t d = __atomic_load_n(deadline, __ATOMIC_RELAXED);
+
+	if (unlikely(d != 0) && rte_rdtsc() >= d)
+		shmlink_sig_flush(deadline, ep);
+}
+
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 
@@ -208,6 +246,8 @@ uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 int shmlink_ctl_start(struct pmd_internals *pmd);
 void shmlink_ctl_stop(struct pmd_internals *pmd);
 void shmlink_ctl_update_link(struct pmd_internals *pmd);
+/* Send every pending coalesced signal: the bursts have stopped. */
+void shmlink_ctl_flush_signals(struct pmd_internals *pmd);
 void shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st);
 void shmlink_ctl_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq);

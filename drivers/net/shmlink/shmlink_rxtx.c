@@ -116,6 +116,8 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 
 	if (ep == NULL)
 		return 0;
+	if (q->sig_deadline != NULL)
+		shmlink_sig_poll(q->sig_deadline, ep);
 	n = shmlink_ep_rx_burst(ep, q->frames, RTE_MIN(nb_pkts, SHMLINK_BURST_MAX), q->segs,
 			SHMLINK_BURST_SEGS);
 	if (n == 0) {
@@ -206,12 +208,38 @@ tx_describe(struct shmlink_txq *q, struct rte_mbuf **bufs, unsigned int nb,
 	return i;
 }
 
+/*
+ * Coalesced signalling, after @sent frames went out: a peer that polls needs nothing; for
+ * one that may sleep, the first frame starts the delay and signal_batch frames end it.
+ */
+static void
+tx_signal(struct shmlink_txq *q, struct shmlink_ep *ep, unsigned int sent)
+{
+	uint64_t *deadline = q->sig_deadline;
+
+	if (sent == 0 || !shmlink_ep_tx_peer_waits(ep)) {
+		shmlink_sig_poll(deadline, ep);
+		return;
+	}
+	/* Only this lcore sets a deadline; the rx side only clears it. */
+	if (__atomic_load_n(deadline, __ATOMIC_ACQUIRE) == 0) {
+		q->sig_frames = 0;
+		__atomic_store_n(deadline, rte_rdtsc() + q->pmd->signal_delay_tsc,
+				__ATOMIC_RELEASE);
+	}
+	q->sig_frames += sent;
+	if (q->sig_frames >= q->pmd->signal_batch)
+		shmlink_sig_flush(deadline, ep);
+	else
+		shmlink_sig_poll(deadline, ep);
+}
+
 uint16_t
 shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 {
 	struct shmlink_txq *q = queue;
 	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
-	unsigned int done = 0;
+	unsigned int done = 0, total = 0;
 
 	if (ep == NULL)
 		return 0;
@@ -230,12 +258,15 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 		q->st.packets += sent;
 		q->st.bytes += bytes;
 		done += sent;
+		total += sent;
 		if (sent < nf) {
 			if (unlikely(shmlink_ep_broken(ep)))
 				shmlink_ctl_report_broken(q->pmd);
 			break;
 		}
 	}
+	if (q->sig_deadline != NULL)
+		tx_signal(q, ep, total);
 	shmlink_qlink_leave(&q->link);
 	return (uint16_t)done;
 }
