@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 The shmlink authors
 """Smoke run of usertools/shmlink-gvbench --quick: TCP between two gVisor stacks through
-dpdk-testpmd and net_shmlink (with and without coalesced signals), and over a direct
-sharedmem link, one short window each.
-Checks that the tool produces valid JSON with all three figures above zero, the CPU time of
+dpdk-testpmd and net_shmlink (with and without coalesced signals), over a direct
+sharedmem link between their two processes, and in one process, one short window each.
+Checks that the tool produces valid JSON with all four figures above zero, the CPU time of
 every process, and that it leaves no process, directory or EAL runtime directory behind.
 No figure is compared with anything: the machine may be slow or shared.
 
@@ -37,22 +37,24 @@ class GvbenchSmokeTest(unittest.TestCase):
 
     def test_quick_run_gives_all_figures_as_json(self):
         p = subprocess.run(['/usr/bin/python3', TOOL, '--quick', '--json', '-', '--quiet',
-                            '--signal-delay', '20', '--driver', DRIVER, '--gvbench', GVBENCH],
+                            '--signal-delay', '20', '--two-process', '--driver', DRIVER,
+                            '--gvbench', GVBENCH],
                            capture_output=True, text=True, timeout=100)
         self.assertEqual(p.returncode, 0, p.stderr[-3000:])
         doc = json.loads(p.stdout)
         self.assertEqual((doc['tool'], doc['status'], doc['failure']),
                          ('shmlink-gvbench', 0, None))
         cases = {s['case']: s for s in doc['samples']}
-        self.assertEqual(sorted(cases), ['coalesced', 'direct', 'dpdk'])
+        self.assertEqual(sorted(cases), ['coalesced', 'direct', 'dpdk', 'twoproc'])
         for case, procs in (('dpdk', ['send', 'sink', 'testpmd']),
                             ('coalesced', ['send', 'sink', 'testpmd']),
+                            ('twoproc', ['send', 'sink']),
                             ('direct', ['direct'])):
             s = cases[case]
             self.assertGreater(s['gbps'], 0, case)
             self.assertGreater(s['bytes'], 0, case)
             self.assertEqual(sorted(s['cpu']), procs, case)
-            self.assertGreater(s['cpu']['direct' if case == 'direct' else 'testpmd'], 0, case)
+            self.assertGreater(s['cpu'][procs[-1]], 0, case)
         d = cases['dpdk']
         # Data went through testpmd: full-sized frames on port 1, the stacks' counters.
         self.assertGreater(d['data_frame_bytes'], 1400)
@@ -62,6 +64,9 @@ class GvbenchSmokeTest(unittest.TestCase):
         self.assertEqual((row['mtu'], row['placement']), (1500, 'split'))
         self.assertGreater(row['ratio']['median'], 0)
         self.assertGreater(row['ratio_coalesced']['median'], 0)
+        self.assertGreater(row['ratio_twoproc']['median'], 0)
+        # Linked directly, the two stacks exchanged the data themselves.
+        self.assertGreater(cases['twoproc']['stacks']['sink']['nic_rx'], 0)
         self.assertEqual(doc['config']['signal_delay_us'], 20)
         self.assertIn('dpdk Gbit/s', p.stderr)  # the table, on stderr with --json -
         # Everything it made is gone.

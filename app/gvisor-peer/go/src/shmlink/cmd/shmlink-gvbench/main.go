@@ -4,11 +4,14 @@
 // Command shmlink-gvbench is the Go side of usertools/shmlink-gvbench: bulk TCP
 // between two gVisor netstacks, either linked directly by gVisor's own sharedmem
 // queue pair (one process), or each attached to a net_shmlink port with package
-// gvlink (two processes, the DPDK application forwarding between the ports):
+// gvlink (two processes, the DPDK application forwarding between the ports), or
+// in two processes linked directly (the sink listens with -listen in gVisor's
+// server role, the sender dials it as it would dial a port):
 //
 //	shmlink-gvbench direct [-mtu N] [-buffer-size N] [-data-size N -pipe-size N]
 //	                       [-streams K] [-from client|server]
 //	shmlink-gvbench sink -socket S -addr A/P [-mtu N] [-port P]
+//	                     [-listen [-data-size N -pipe-size N]]
 //	shmlink-gvbench send -socket S -addr A/P [-mtu N] [-streams K] HOST:PORT
 //
 // Both ways run the same stack (gvlink.NewStack: same TCP options) and the same
@@ -63,7 +66,7 @@ func die(code int, format string, a ...interface{}) {
 func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
   %[1]s direct [-mtu N] [-buffer-size N] [-data-size N -pipe-size N] [-streams K] [-from client|server]
-  %[1]s sink -socket S -addr A/P [-mtu N] [-port P]
+  %[1]s sink -socket S -addr A/P [-mtu N] [-port P] [-listen [-data-size N -pipe-size N]]
   %[1]s send -socket S -addr A/P [-mtu N] [-streams K] HOST:PORT
 `, prog)
 	os.Exit(2)
@@ -251,9 +254,25 @@ func queueConfig(dataSize, pipeSize int64) sharedmem.QueueConfig {
 		SharedDataFD: file(sharedmem.DefaultSharedDataSize, false)}
 }
 
-// attach runs the handshake on a net_shmlink port's socket and builds the stack.
-func attach(sock string, addr string, mtu uint32) *stack.Stack {
-	link, err := gvlink.Dial(gvlink.Config{Socket: sock, MTU: mtu, Timeout: 30 * time.Second})
+// listenConf, when set, makes attach listen on the socket in the server role
+// (NewServerEndpoint) for another gVisor stack to dial, instead of dialing a
+// net_shmlink port: two stacks in two processes linked directly.
+type listenConf struct {
+	dataSize, pipeSize int
+}
+
+// attach runs the handshake on a net_shmlink port's socket (or, with lc, on
+// its own socket for another stack) and builds the stack.
+func attach(sock string, addr string, mtu uint32, lc *listenConf) *stack.Stack {
+	cfg := gvlink.Config{Socket: sock, MTU: mtu, Timeout: 30 * time.Second}
+	var link *gvlink.Link
+	var err error
+	if lc != nil {
+		cfg.Role, cfg.DataSize, cfg.PipeSize = gvlink.RoleServer, lc.dataSize, lc.pipeSize
+		link, err = gvlink.Listen(cfg)
+	} else {
+		link, err = gvlink.Dial(cfg)
+	}
 	if err != nil {
 		die(2, "%v", err)
 	}
@@ -297,12 +316,19 @@ func main() {
 		sock := fs.String("socket", "", "the net_shmlink port's socket (it listens)")
 		addr := fs.String("addr", "", "IPv4 address/prefix of the stack")
 		p := fs.Uint("port", port, "sink: TCP port")
+		listen := fs.Bool("listen", false, "listen on -socket in the server role, for the other stack to dial (no DPDK)")
+		dataSize := fs.Int("data-size", sharedmem.DefaultQueueDataSize, "-listen: size of each queue's data region")
+		pipeSize := fs.Int("pipe-size", sharedmem.DefaultQueuePipeSize, "-listen: size of each queue's pipes")
 		fs.Parse(os.Args[2:])
 		if *sock == "" || *addr == "" || (mode == "send") != (fs.NArg() == 1) ||
 			(mode == "sink" && fs.NArg() != 0) || *streams < 1 {
 			usage()
 		}
-		s := attach(*sock, *addr, uint32(*mtu))
+		var lc *listenConf
+		if *listen {
+			lc = &listenConf{dataSize: *dataSize, pipeSize: *pipeSize}
+		}
+		s := attach(*sock, *addr, uint32(*mtu), lc)
 		if mode == "sink" {
 			sink(s, uint16(*p))
 			fmt.Printf("%s: sink on TCP port %d\n", prog, *p)
