@@ -25,6 +25,14 @@
  *   B  peer 1 leaves, peer 2 attaches and sends: the port's rx interrupt FD, added to
  *      the epoll set once before A, must wake the receiver for the new peer too.
  *
+ * Then phase E, the other direction with the port coalescing its signals
+ * (signal_delay_us=10000): the receiver sends one frame to peer 2, which sleeps on its
+ * own eventfd, and goes to sleep itself. The signal must not have gone out with the
+ * burst, and must go out when the receiver enables its rx interrupt (it polls no more
+ * until peer 2 answers); a second frame's signal must go out at rte_eth_dev_stop().
+ * Without those flushes peer 2 would sleep until the receiver's next burst, after its
+ * own wait has run out.
+ *
  * With --connect the port connects instead (listen=no, server role) and the peer
  * thread listens and offers, so the port gets new eventfds from each peer: the FD the
  * application registered once must still wake it in phase B.
@@ -88,6 +96,11 @@
 /* Bound on every wait of the peer (attach, the receiver catching up). */
 #define PEER_WAIT_MS	10000
 #define CPU_MAX_PCT	20.0
+/* Phase E: the port's signal delay (the most it allows). Only a burst sends a signal
+ * whose delay has passed, and the receiver makes none while it sleeps. */
+#define E_DELAY_US	10000u
+#define E_WAIT_MS	3000
+#define E_FRAMES	2u
 
 #define FRAME_MIN	60u
 #define FRAME_SPREAD	400u		/* frames are FRAME_MIN..FRAME_MIN+FRAME_SPREAD-1 */
@@ -157,11 +170,14 @@ struct test {
 
 	/* receiver -> peer */
 	uint64_t rx_next_seq;	/* frames received so far (atomic) */
+	uint32_t e_sent;	/* phase E: frames the port sent to peer 2 (atomic) */
 	uint32_t rx_polling;	/* phase P: interrupts off, polling (atomic) */
 	uint32_t rx_done;	/* the receiver is finished (atomic) */
 
 	/* peer -> receiver and main */
 	struct phase_tx tx[PH_COUNT];
+	uint32_t e_asleep;	/* phase E: peer 2 sleeps on its eventfd (atomic) */
+	uint32_t e_got;		/* phase E: frames peer 2 received (atomic) */
 	uint32_t peer_failed;	/* atomic */
 	char peer_err[256];
 
@@ -526,6 +542,50 @@ peer_wait_received(struct test *t, struct peer *p, enum phase_id ph)
 	return 0;
 }
 
+/* Phase E, peer side: sleep until each of the port's frames is signalled, answer the
+ * first one. */
+static int
+peer_echo_phase(struct test *t, struct peer *p)
+{
+	const struct shmlink_notify *n = shmlink_ep_rx_notify(p->ep);
+	struct shmlink_frame frames[4];
+	struct shmlink_seg segs[4 * 8];
+	uint8_t reply[FRAME_MIN];
+	struct shmlink_seg rseg = { .addr = reply, .len = sizeof(reply) };
+	struct shmlink_frame rf = { .segs = &rseg, .nb_segs = 1, .len = sizeof(reply) };
+	uint32_t got = 0;
+
+	memset(reply, 0, sizeof(reply));
+	memcpy(reply, &t->port_mac, RTE_ETHER_ADDR_LEN);
+	while (got < E_FRAMES) {
+		unsigned int k;
+		int rc;
+
+		shmlink_notify_arm(n);
+		if (!shmlink_ep_rx_ready(p->ep)) {
+			__atomic_store_n(&t->e_asleep, got + 1, __ATOMIC_RELEASE);
+			rc = shmlink_notify_wait(n, E_WAIT_MS);
+			if (rc <= 0) {
+				peer_fail(t, "peer %u: phase E: frame %u not signalled within %d ms "
+						"(%d)", p->id, got + 1, E_WAIT_MS, rc);
+				return -1;
+			}
+		}
+		shmlink_notify_disarm(n);
+		k = shmlink_ep_rx_burst(p->ep, frames, RTE_DIM(frames), segs, RTE_DIM(segs));
+		shmlink_ep_rx_release(p->ep);
+		if (k == 0)
+			continue;	/* a spurious wake-up: sleep again */
+		got += k;
+		__atomic_store_n(&t->e_got, got, __ATOMIC_RELEASE);
+		if (got == 1 && shmlink_ep_tx_burst(p->ep, &rf, 1) != 1) {
+			peer_fail(t, "peer %u: phase E: cannot answer", p->id);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static void *
 peer_main(void *arg)
 {
@@ -547,7 +607,7 @@ peer_main(void *arg)
 	peer_detach(&p1);
 
 	if (peer_attach(t, &p2) != 0 || peer_send_phase(t, &p2, PH_B) != 0 ||
-			peer_wait_received(t, &p2, PH_B) != 0)
+			peer_wait_received(t, &p2, PH_B) != 0 || peer_echo_phase(t, &p2) != 0)
 		goto out;
 	/* Stay attached until the receiver is done, so it never sees the link go early. */
 	if (!peer_wait_flag(&t->rx_done))
@@ -768,6 +828,87 @@ rx_poll_phase(struct test *t, enum phase_id ph)
 	}
 	r->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	r->wall_ns = now_ns() - wall0;
+}
+
+/* The port's tx_peer_signals xstat; UINT64_MAX if it cannot be read. */
+static uint64_t
+port_signals(const struct test *t)
+{
+	uint64_t id, v;
+
+	if (rte_eth_xstats_get_id_by_name(t->port, "tx_peer_signals", &id) != 0 ||
+			rte_eth_xstats_get_by_id(t->port, &id, &v, 1) != 1)
+		return UINT64_MAX;
+	return v;
+}
+
+/* Phase E: send peer 2 a frame once it sleeps; its signal must wait (the delay is
+ * E_DELAY_US). Returns the port's signal count before the frame. */
+static uint64_t
+echo_send(struct test *t, uint32_t nth)
+{
+	struct rte_mempool *mp = rte_mempool_lookup("rxintr_pool");
+	struct rte_mbuf *m = mp != NULL ? rte_pktmbuf_alloc(mp) : NULL;
+	uint64_t end = now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u, sig0;
+	uint8_t *d;
+
+	while (__atomic_load_n(&t->e_asleep, __ATOMIC_ACQUIRE) < nth &&
+			__atomic_load_n(&t->peer_failed, __ATOMIC_ACQUIRE) == 0 && now_ns() < end)
+		sleep_us(200);
+	sig0 = port_signals(t);
+	if (m == NULL || rte_pktmbuf_append(m, FRAME_MIN) == NULL) {
+		rx_error(t, "phase E: no mbuf");
+		rte_pktmbuf_free(m);
+		return sig0;
+	}
+	d = rte_pktmbuf_mtod(m, uint8_t *);
+	memset(d, 0, FRAME_MIN);
+	memset(d, 0xff, RTE_ETHER_ADDR_LEN);
+	if (rte_eth_tx_burst(t->port, 0, &m, 1) != 1) {
+		rx_error(t, "phase E: frame %u not sent", nth);
+		rte_pktmbuf_free(m);
+	}
+	__atomic_store_n(&t->e_sent, nth, __ATOMIC_RELEASE);
+	CHECK(port_signals(t) == sig0, "phase E: frame %u was signalled at once with "
+			"signal_delay_us=%u", nth, E_DELAY_US);
+	return sig0;
+}
+
+/* Phase E, receiver side: the signal goes out when we go to sleep, then at stop. */
+static void
+rx_echo_phase(struct test *t)
+{
+	struct rte_epoll_event ev;
+	struct rte_mbuf *pkts[RX_BURST];
+	uint64_t sig0, end;
+	uint16_t n = 0;
+	int rc;
+
+	sig0 = echo_send(t, 1);
+	if (!rx_intr_set(t, true))
+		return;
+	CHECK(port_signals(t) == sig0 + 1, "phase E: enabling the rx interrupt did not send "
+			"the pending signal");
+	rc = rte_epoll_wait(RTE_EPOLL_PER_THREAD, &ev, 1, E_WAIT_MS + 1000);
+	rx_intr_set(t, false);
+	if (rc > 0)
+		n = rte_eth_rx_burst(t->port, 0, pkts, RX_BURST);
+	rte_pktmbuf_free_bulk(pkts, n);
+	CHECK(rc > 0 && n == 1, "phase E: peer 2's answer: epoll %d, %u frames", rc, n);
+
+	sig0 = echo_send(t, 2);
+	rte_eth_dev_stop(t->port);
+	CHECK(port_signals(t) == sig0 + 1, "phase E: rte_eth_dev_stop() did not send the "
+			"pending signal");
+	end = now_ns() + (uint64_t)E_WAIT_MS * 1000000u;
+	while (__atomic_load_n(&t->e_got, __ATOMIC_ACQUIRE) < E_FRAMES && now_ns() < end)
+		sleep_us(500);
+	CHECK(__atomic_load_n(&t->e_got, __ATOMIC_ACQUIRE) == E_FRAMES, "phase E: peer 2 "
+			"received %u of %u frames", __atomic_load_n(&t->e_got, __ATOMIC_ACQUIRE),
+			E_FRAMES);
+	printf("phase E: signal_delay_us=%u: %u frames to a sleeping peer, signalled at rx "
+			"interrupt enable and at stop; port signals %" PRIu64 "\n", E_DELAY_US,
+			__atomic_load_n(&t->e_got, __ATOMIC_ACQUIRE), port_signals(t));
 }
 
 /* ---- port set-up ---- */
@@ -1018,7 +1159,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "TMPDIR is too long for a socket path\n");
 		return 1;
 	}
-	snprintf(vdev, sizeof(vdev), "--vdev=%s,socket=%s%s", PORT_NAME, t.sock_path,
+	/* The signal delay matters in phase E only: the port sends nothing before. */
+	snprintf(vdev, sizeof(vdev), "--vdev=%s,socket=%s,signal_delay_us=%u%s", PORT_NAME,
+			t.sock_path, E_DELAY_US,
 			t.connect ? ",listen=no,role=server" : "");
 	if (t.connect) {
 		t.lst_fd = shmlink_ctl_listen(t.sock_path);
@@ -1084,9 +1227,11 @@ main(int argc, char **argv)
 		rx_poll_phase(&t, PH_P);
 	if (t.rx_bad == 0 && !t.rx[PH_P].stalled)
 		rx_sleep_phase(&t, PH_B);
+	fd_after = rte_eth_dev_rx_intr_ctl_q_get_fd(t.port, 0);
+	if (t.rx_bad == 0 && !t.rx[PH_B].stalled && rx_phase_done(&t, PH_B))
+		rx_echo_phase(&t);
 	run_ns = now_ns() - t0;
 	__atomic_store_n(&t.rx_done, 1, __ATOMIC_RELEASE);
-	fd_after = rte_eth_dev_rx_intr_ctl_q_get_fd(t.port, 0);
 	pthread_join(peer, NULL);
 
 	for (i = 0; i < PH_COUNT; i++)
