@@ -345,6 +345,7 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 	struct client_rx *r = &ep->rx.c;
 	struct shmlink_buf bufs[SHMLINK_FRAME_MAX_BUFS];
 	unsigned int nf = 0, nsegs = 0;
+	bool pulled = false;
 
 	if (r->nb_repost > 0)
 		client_rx_post(r);
@@ -357,9 +358,11 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 		rec = pipe_rx_pull(&r->compl, &len);
 		if (rec == NULL)
 			break;
-		if (nf == 0)	/* frames are there: fetch the burst's records together */
+		if (!pulled) {	/* frames are there: fetch the burst's records together */
 			pipe_rx_prefetch(&r->compl, (uint64_t)(max - 1) *
 					shmlink_pipe_slot_bytes(shmlink_rxc_len(1)));
+			pulled = true;
+		}
 		n = q_rxc_decode(rec, len, &total, bufs, SHMLINK_FRAME_MAX_BUFS);
 		if (n <= 0) {
 			ep->rx.st.err[SHMLINK_ERR_RX_COMPL]++;
