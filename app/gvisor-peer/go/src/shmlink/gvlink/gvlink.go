@@ -84,7 +84,9 @@ type Config struct {
 	MTU    uint32            // L3 MTU, default 1500
 	MAC    tcpip.LinkAddress // our MAC, default random locally administered
 	// Listen only: the client's buffer size (default 2048) and the sizes of
-	// each queue's data region (default 1 MiB) and pipes (default 64 KiB).
+	// each queue's data region (default 4 MiB) and pipes (default 256 KiB):
+	// a listening net_shmlink port's defaults, room for a TCP window (gVisor's
+	// own, 1 MiB and 64 KiB, make its TCP stall on drops).
 	BufferSize         uint32
 	DataSize, PipeSize int
 	// Dial: how long to retry connecting; Listen: how long to wait for a peer.
@@ -103,6 +105,12 @@ func (c *Config) flags() uint16 {
 	return f
 }
 
+// The queue sizes Listen uses by default, as a listening net_shmlink port.
+const (
+	ListenDataSize = 4 << 20
+	ListenPipeSize = 256 << 10
+)
+
 func (c *Config) defaults() {
 	if c.MTU == 0 {
 		c.MTU = 1500
@@ -111,10 +119,10 @@ func (c *Config) defaults() {
 		c.BufferSize = sharedmem.DefaultBufferSize
 	}
 	if c.DataSize == 0 {
-		c.DataSize = sharedmem.DefaultQueueDataSize
+		c.DataSize = ListenDataSize
 	}
 	if c.PipeSize == 0 {
-		c.PipeSize = sharedmem.DefaultQueuePipeSize
+		c.PipeSize = ListenPipeSize
 	}
 	if c.MAC == "" {
 		b := make([]byte, 6)
