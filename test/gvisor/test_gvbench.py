@@ -8,7 +8,7 @@ Checks that the tool produces valid JSON with all four figures above zero, the C
 every process, and that it leaves no process, directory or EAL runtime directory behind.
 No figure is compared with anything: the machine may be slow or shared.
 
-Run as `test_gvbench.py TOOL DRIVER_SO GVBENCH`."""
+Run as `test_gvbench.py TOOL DRIVER_SO GVBENCH XCPU_RTT`."""
 
 import json
 import os
@@ -16,7 +16,7 @@ import subprocess
 import sys
 import unittest
 
-TOOL = DRIVER = GVBENCH = None
+TOOL = DRIVER = GVBENCH = XCPU_RTT = None
 
 
 def cmdlines_with(text):
@@ -38,7 +38,7 @@ class GvbenchSmokeTest(unittest.TestCase):
     def test_quick_run_gives_all_figures_as_json(self):
         p = subprocess.run(['/usr/bin/python3', TOOL, '--quick', '--json', '-', '--quiet',
                             '--signal-delay', '20', '--two-process', '--driver', DRIVER,
-                            '--gvbench', GVBENCH],
+                            '--gvbench', GVBENCH, '--xcpu-rtt', XCPU_RTT],
                            capture_output=True, text=True, timeout=100)
         self.assertEqual(p.returncode, 0, p.stderr[-3000:])
         doc = json.loads(p.stdout)
@@ -55,6 +55,9 @@ class GvbenchSmokeTest(unittest.TestCase):
             self.assertGreater(s['bytes'], 0, case)
             self.assertEqual(sorted(s['cpu']), procs, case)
             self.assertGreater(s['cpu'][procs[-1]], 0, case)
+            # The cache line round trip between the CPUs, before and after the window.
+            self.assertEqual(len(s['xcpu_rtt_ns']), 2, case)
+            self.assertTrue(all(x > 0 for x in s['xcpu_rtt_ns']), case)
         d = cases['dpdk']
         # Data went through testpmd: full-sized frames on port 1, the stacks' counters.
         self.assertGreater(d['data_frame_bytes'], 1400)
@@ -79,8 +82,9 @@ class GvbenchSmokeTest(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) < 4:
-        sys.stderr.write('usage: %s TOOL DRIVER_SO GVBENCH [unittest args]\n' % sys.argv[0])
+    if len(sys.argv) < 5:
+        sys.stderr.write('usage: %s TOOL DRIVER_SO GVBENCH XCPU_RTT [unittest args]\n' %
+                         sys.argv[0])
         sys.exit(2)
-    TOOL, DRIVER, GVBENCH = (os.path.abspath(a) for a in sys.argv[1:4])
-    unittest.main(argv=[sys.argv[0]] + sys.argv[4:], verbosity=2)
+    TOOL, DRIVER, GVBENCH, XCPU_RTT = (os.path.abspath(a) for a in sys.argv[1:5])
+    unittest.main(argv=[sys.argv[0]] + sys.argv[5:], verbosity=2)
