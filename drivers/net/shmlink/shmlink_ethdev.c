@@ -73,7 +73,7 @@ static const char *const shmlink_valid_args[] = {
 #define SHMLINK_MAX_DATASZ	(UINT64_C(1) << 30)
 #define SHMLINK_MIN_PIPESZ	(UINT64_C(4) << 10)
 #define SHMLINK_MAX_PIPESZ	(UINT64_C(1) << 30)
-#define SHMLINK_MAX_SIGDELAY	10000u	/* µs: longer would stall the peer's TCP */
+#define SHMLINK_MAX_SIGDELAY	10000u	/* µs: the longest a sleeping peer may be kept waiting */
 #define SHMLINK_DEFAULT_SIGBATCH 32u
 
 /* The xstats: the library's counters of protocol violations and drops. */
