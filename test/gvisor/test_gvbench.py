@@ -37,8 +37,8 @@ class GvbenchSmokeTest(unittest.TestCase):
 
     def test_quick_run_gives_all_figures_as_json(self):
         p = subprocess.run(['/usr/bin/python3', TOOL, '--quick', '--json', '-', '--quiet',
-                            '--signal-delay', '20', '--two-process', '--driver', DRIVER,
-                            '--gvbench', GVBENCH, '--xcpu-rtt', XCPU_RTT],
+                            '--signal-delay', '20', '--two-process', '--queues', 'tcp',
+                            '--driver', DRIVER, '--gvbench', GVBENCH, '--xcpu-rtt', XCPU_RTT],
                            capture_output=True, text=True, timeout=100)
         self.assertEqual(p.returncode, 0, p.stderr[-3000:])
         doc = json.loads(p.stdout)
@@ -54,7 +54,9 @@ class GvbenchSmokeTest(unittest.TestCase):
             self.assertGreater(s['gbps'], 0, case)
             self.assertGreater(s['bytes'], 0, case)
             self.assertEqual(sorted(s['cpu']), procs, case)
-            self.assertGreater(s['cpu'][procs[-1]], 0, case)
+            # The case's processes worked (a stack alone may get no tick of a 1 s
+            # window on a busy machine).
+            self.assertGreater(s['cpu_total'], 0, '%s: %s' % (case, s))
             # The cache line round trip between the CPUs, before and after the window.
             self.assertEqual(len(s['xcpu_rtt_ns']), 2, case)
             self.assertTrue(all(x > 0 for x in s['xcpu_rtt_ns']), case)
