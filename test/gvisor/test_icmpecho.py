@@ -60,7 +60,9 @@ class IcmpEchoTest(gv.GvTestCase):
         # the 2 ms deadline, and comes from testpmd's rx poll of the same queue pair.
         tp, _ = self.ping_testpmd(',signal_delay_us=2000', [], 'signals delayed 2 ms', 200, 'd')
         self.assertGreaterEqual(self.rtt['median'], 2000, 'replies were not delayed')
-        self.assertGreaterEqual(self.signals, 190, 'the sleeping stack was not signalled')
+        # About one signal per reply (and ARP's); fewer if the stack was still awake.
+        self.report('signals delayed 2 ms: %d signals for 200 replies' % self.signals)
+        self.assertGreaterEqual(self.signals, 100, 'the sleeping stack was not signalled')
         self.assertLessEqual(self.signals, 200 + 10)
         self.assertEqual(tp.quit(), 0)
         # A batch of one frame ends the delay at once.

@@ -561,6 +561,8 @@ peer_echo_phase(struct test *t, struct peer *p)
 		unsigned int k;
 		int rc;
 
+		/* Nothing old may wake us: the receiver sends once we say we sleep. */
+		shmlink_notify_drain(n);
 		shmlink_notify_arm(n);
 		if (!shmlink_ep_rx_ready(p->ep)) {
 			__atomic_store_n(&t->e_asleep, got + 1, __ATOMIC_RELEASE);
