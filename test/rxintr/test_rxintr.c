@@ -164,6 +164,7 @@ struct test {
 	int lst_fd;
 	char prefix[64];
 	uint16_t port;
+	struct rte_mempool *mp;
 	struct rte_ether_addr port_mac;
 	cpu_set_t peer_cpus;
 	struct phase_plan plan[PH_COUNT];
@@ -849,8 +850,7 @@ port_signals(const struct test *t)
 static uint64_t
 echo_send(struct test *t, uint32_t nth)
 {
-	struct rte_mempool *mp = rte_mempool_lookup("rxintr_pool");
-	struct rte_mbuf *m = mp != NULL ? rte_pktmbuf_alloc(mp) : NULL;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(t->mp);
 	uint64_t end = now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u, sig0;
 	uint8_t *d;
 
@@ -948,6 +948,7 @@ port_setup(struct test *t)
 		fprintf(stderr, "mbuf pool: %s\n", rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
+	t->mp = mp;
 	rc = rte_eth_dev_configure(t->port, 1, 1, &conf);
 	if (rc == 0)
 		rc = rte_eth_rx_queue_setup(t->port, 0, NB_DESC, rte_socket_id(), NULL, mp);
