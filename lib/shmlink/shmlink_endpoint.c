@@ -8,15 +8,58 @@
 #include "shmlink_ep_priv.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
+
 bool ep_copy_avx2;
+static bool ep_clflushopt;
 
 __attribute__((constructor)) static void
 ep_copy_init(void)
 {
+	unsigned int a, b, c, d;
+
 	__builtin_cpu_init();
 	ep_copy_avx2 = __builtin_cpu_supports("avx2");
+	/* CPUID leaf 7, EBX bit 23: CLFLUSHOPT. */
+	ep_clflushopt = __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 23)) != 0;
 }
 #endif
+
+bool
+shmlink_frame_evict_works(void)
+{
+#if defined(__x86_64__)
+	return ep_clflushopt;
+#else
+	return false;
+#endif
+}
+
+/*
+ * No fence after the flushes: they are hints. If the peer writes a line before its flush
+ * is done, the flush writes the new bytes back, and coherence keeps them right.
+ */
+void
+shmlink_frame_evict(const struct shmlink_frame *f)
+{
+#if defined(__x86_64__)
+	uint32_t i;
+
+	if (!ep_clflushopt)
+		return;
+	for (i = 0; i < f->nb_segs; i++) {
+		uintptr_t p = (uintptr_t)f->segs[i].addr & ~(uintptr_t)(EP_CACHE_LINE - 1);
+		uintptr_t end = (uintptr_t)f->segs[i].addr + f->segs[i].len;
+
+		/* The first and last lines are those of the segment's first and last
+		 * bytes: inside the mapped region. */
+		for (; p < end && f->segs[i].len > 0; p += EP_CACHE_LINE)
+			__asm__ volatile("clflushopt %0" : "+m" (*(volatile char *)p));
+	}
+#else
+	(void)f;
+#endif
+}
 
 static const char *const ep_err_names[SHMLINK_ERR_COUNT] = {
 	[SHMLINK_ERR_RING] = "ring_damaged",

@@ -158,6 +158,19 @@ unsigned int shmlink_ep_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *fr
 /** Give the buffers of the last received burst back to the peer (one flush). */
 void shmlink_ep_rx_release(struct shmlink_ep *ep);
 
+/**
+ * Evict a received frame's bytes from every CPU cache (x86 CLFLUSHOPT), after copying
+ * it out and before shmlink_ep_rx_release(). The peer writes those buffers again next;
+ * a line still held by this CPU makes each of its stores wait for this CPU to give the
+ * line up, which costs far more when the two CPUs share no cache than the peer's
+ * fetch of the line from memory. Nothing without CLFLUSHOPT (see
+ * shmlink_frame_evict_works()). Only addresses the frame's segments cover are touched.
+ */
+void shmlink_frame_evict(const struct shmlink_frame *f);
+
+/** True if shmlink_frame_evict() does something on this CPU. */
+bool shmlink_frame_evict_works(void);
+
 /** True if the next shmlink_ep_rx_burst() would find something (or the ring is bad). */
 bool shmlink_ep_rx_ready(struct shmlink_ep *ep);
 

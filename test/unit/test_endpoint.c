@@ -23,6 +23,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "shmlink.h"
 
@@ -539,6 +542,9 @@ flow_check_frame(struct flow *fl, const struct shmlink_frame *f)
 	FRAME_CHECK(f, expect_buf, len, fl->name, seq);
 }
 
+/* Evict every received frame after its check, as net_shmlink's rx_evict does. */
+static bool flow_evict;
+
 static unsigned int
 flow_rx(struct flow *fl)
 {
@@ -546,8 +552,11 @@ flow_rx(struct flow *fl)
 
 	got = shmlink_ep_rx_burst(fl->rx, rx_frames, RX_MAX, rx_segs, SEGS_MAX);
 	CHECK(got <= RX_MAX, "%s: rx_burst returned %u > %u", fl->name, got, RX_MAX);
-	for (k = 0; k < got && k < RX_MAX; k++)
+	for (k = 0; k < got && k < RX_MAX; k++) {
 		flow_check_frame(fl, &rx_frames[k]);
+		if (flow_evict)
+			shmlink_frame_evict(&rx_frames[k]);
+	}
 	shmlink_ep_rx_release(fl->rx);
 	return got;
 }
@@ -2273,6 +2282,48 @@ test_deferred_signals(void)
 	link_close(&l);
 }
 
+/*
+ * shmlink_frame_evict() on every received frame, as net_shmlink's rx_evict does: the
+ * frames still arrive whole at every size, cut into pieces that start and end anywhere
+ * in a line (1000-byte buffers, the virtio header).
+ */
+static void
+test_evicted_frames(void)
+{
+	static const struct shmlink_ep_conf c1000 = { .virtio_hdr = true, .buffer_size = 1000 };
+	static const struct shmlink_ep_conf *const confs[] = { &conf_default, &c1000 };
+	unsigned int i;
+
+	flow_evict = true;
+	for (i = 0; i < sizeof(confs) / sizeof(confs[0]); i++) {
+		struct link l;
+		struct flow fl[2];
+
+		if (!link_open(&l, NULL, NULL, confs[i], confs[i]))
+			break;
+		flow_init(&fl[0], "client->server evicted", l.client, l.server,
+				40 * NB_SAMPLE_SIZES, len_sample, SEG_MIXED, 16);
+		flow_init(&fl[1], "server->client evicted", l.server, l.client,
+				40 * NB_SAMPLE_SIZES, len_sample, SEG_MIXED, 16);
+		run_flows(fl, 2);
+		link_settle(&l);
+		CHECK_CLIENT_QUIESCENT(l.client);
+		CHECK_STATS_CLEAN(l.client, "client");
+		CHECK_STATS_CLEAN(l.server, "server");
+		link_close(&l);
+	}
+	flow_evict = false;
+#if defined(__x86_64__)
+	/* Where the CPU has CLFLUSHOPT, eviction must not quietly be a no-op. */
+	{
+		unsigned int a, b, c, d;
+
+		if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 23)) != 0)
+			CHECK(shmlink_frame_evict_works(), "%s", "CLFLUSHOPT present, evict off");
+	}
+#endif
+}
+
 /* ---------------------------------------------------------------------------------------
  * Main
  */
@@ -2296,6 +2347,7 @@ static const struct {
 	{ "damaged_pipes", test_damaged_pipes },
 	{ "notification", test_notification },
 	{ "deferred_signals", test_deferred_signals },
+	{ "evicted_frames", test_evicted_frames },
 };
 
 static double
