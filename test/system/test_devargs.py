@@ -108,11 +108,13 @@ class DevargsTest(sysh.SysTestCase):
             ('socket=%s,signal_delay_us=-1' % sock, r'signal_delay_us=-1: ' + ints % (0, 10000)),
             ('socket=%s,signal_batch=0' % sock, r'signal_batch=0: ' + ints % (1, 65535)),
             ('socket=%s,signal_batch=65536' % sock, r'signal_batch=65536: ' + ints % (1, 65535)),
+            ('socket=%s,rx_evict=65536' % sock, r'rx_evict=65536: ' + ints % (0, 65535)),
+            ('socket=%s,rx_evict=yes' % sock, r'rx_evict=yes: ' + ints % (0, 65535)),
             ('socket=%s,foo=1' % sock,
              r'cannot parse "socket=\S+,foo=1"; the keys are: socket, listen, role, mac, '
              r'mtu, buffer_size, data_size, pipe_size, queues, framing, virtio_hdr, trim, '
              r'allow_unsealed, socket_mode, socket_group, allow_uid, allow_gid, '
-             r'signal_delay_us, signal_batch'),
+             r'signal_delay_us, signal_batch, rx_evict'),
             ('socket=%s' % os.path.join(d, 'no-such-dir', 's'),
              r'socket=\S+/no-such-dir/s: cannot listen: No such file or directory'),
         ]
@@ -132,7 +134,9 @@ class DevargsTest(sysh.SysTestCase):
             'socket=%s,listen=no,trim=auto' % self.ws.path('g3'),
             'socket=%s,socket_mode=0660,socket_group=0,allow_uid=0:1000,allow_gid=0,'
             'allow_unsealed=no,signal_delay_us=0,signal_batch=1' % self.ws.path('g4'),
-            'socket=%s,signal_delay_us=10000,signal_batch=65535' % self.ws.path('g5'),
+            'socket=%s,signal_delay_us=10000,signal_batch=65535,rx_evict=65535'
+            % self.ws.path('g5'),
+            'socket=%s,rx_evict=0' % self.ws.path('g6'),
         ]
         devargs += ['net_shmlink_g%d,%s' % (i, a) for i, a in enumerate(goods)]
         out, res = run_probe(self.ws, devargs)

@@ -56,12 +56,13 @@ RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
 #define ARG_ALLOWGID	"allow_gid"
 #define ARG_SIGDELAY	"signal_delay_us"
 #define ARG_SIGBATCH	"signal_batch"
+#define ARG_RXEVICT	"rx_evict"
 
 static const char *const shmlink_valid_args[] = {
 	ARG_SOCKET, ARG_LISTEN, ARG_ROLE, ARG_MAC, ARG_MTU, ARG_BUFSZ, ARG_DATASZ,
 	ARG_PIPESZ, ARG_QUEUES, ARG_FRAMING, ARG_VIRTIO, ARG_TRIM, ARG_UNSEALED,
 	ARG_SOCKMODE, ARG_SOCKGROUP, ARG_ALLOWUID, ARG_ALLOWGID, ARG_SIGDELAY, ARG_SIGBATCH,
-	NULL,
+	ARG_RXEVICT, NULL,
 };
 
 #define SHMLINK_MIN_MTU		68u
@@ -256,6 +257,9 @@ arg_handler(const char *key, const char *value, void *opaque)
 	} else if (strcmp(key, ARG_SIGBATCH) == 0) {
 		rc = arg_u64(key, value, 1, UINT16_MAX, &v);
 		p->signal_batch = (uint32_t)v;
+	} else if (strcmp(key, ARG_RXEVICT) == 0) {
+		rc = arg_u64(key, value, 0, UINT16_MAX, &v);
+		p->rx_evict = (uint32_t)v;
 	} else if (strcmp(key, ARG_TRIM) == 0) {
 		if (strcmp(value, "auto") == 0)
 			p->trim = SHMLINK_TRIM_AUTO;
@@ -295,7 +299,8 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 		SHMLINK_LOG(ERR, "%s: cannot parse \"%s\"; the keys are: socket, listen, role, "
 				"mac, mtu, buffer_size, data_size, pipe_size, queues, framing, "
 				"virtio_hdr, trim, allow_unsealed, socket_mode, socket_group, "
-				"allow_uid, allow_gid, signal_delay_us, signal_batch", name, params);
+				"allow_uid, allow_gid, signal_delay_us, signal_batch, rx_evict",
+				name, params);
 		return -EINVAL;
 	}
 	for (i = 0; shmlink_valid_args[i] != NULL && rc == 0; i++)
@@ -308,6 +313,9 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 		return -EINVAL;
 	}
 	p->signal_delay_tsc = (rte_get_tsc_hz() * p->signal_delay_us + 999999) / 1000000;
+	if (p->rx_evict != 0 && !shmlink_frame_evict_works())
+		SHMLINK_LOG(WARNING, "%s: %s=%u ignored: this CPU cannot evict cache lines "
+				"(no CLFLUSHOPT)", name, ARG_RXEVICT, p->rx_evict);
 	if (p->sizes.data < p->buffer_size) {
 		SHMLINK_LOG(ERR, "%s: data_size=%" PRIu64 " is smaller than buffer_size=%u",
 				name, p->sizes.data, p->buffer_size);
@@ -512,6 +520,7 @@ shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 	q->data_room = room - RTE_PKTMBUF_HEADROOM;
 	q->scatter = (offloads & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
 	q->sig_deadline = pmd->signal_delay_us != 0 ? &pmd->sig[qid].deadline : NULL;
+	q->evict_min = shmlink_frame_evict_works() ? pmd->rx_evict : 0;
 	pmd->rxq[qid] = q;
 	dev->data->rx_queues[qid] = q;
 	shmlink_ctl_link_queue(pmd, q, NULL);
@@ -859,4 +868,5 @@ RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_ALLOWUID "=<uid[:uid...]> "
 	ARG_ALLOWGID "=<gid[:gid...]> "
 	ARG_SIGDELAY "=<0-10000> "
-	ARG_SIGBATCH "=<1-65535>");
+	ARG_SIGBATCH "=<1-65535> "
+	ARG_RXEVICT "=<0-65535>");

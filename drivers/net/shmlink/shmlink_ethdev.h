@@ -96,6 +96,7 @@ struct shmlink_rxq {
 	uint16_t port_id;
 	bool scatter;
 	bool intr_on;			/* the application enabled rx interrupts */
+	uint32_t evict_min;		/* devarg rx_evict, 0 where the CPU cannot */
 	uint16_t data_room;		/* bytes one mbuf takes after headroom */
 	struct shmlink_qstats st;
 	struct shmlink_frame frames[SHMLINK_BURST_MAX];
@@ -153,6 +154,7 @@ struct pmd_internals {
 	uint32_t signal_delay_us;	/* 0: signal after every burst, as gVisor does */
 	uint32_t signal_batch;
 	uint64_t signal_delay_tsc;
+	uint32_t rx_evict;		/* evict received frames of this size or more; 0 none */
 
 	uint16_t port_id;
 	struct rte_eth_dev *dev;

@@ -148,6 +148,8 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 			bytes += q->frames[i].len;
 			k++;
 		}
+		if (q->evict_min != 0 && q->frames[i].len >= q->evict_min)
+			shmlink_frame_evict(&q->frames[i]);
 	}
 	shmlink_ep_rx_release(ep);
 	shmlink_qlink_leave(&q->link);
