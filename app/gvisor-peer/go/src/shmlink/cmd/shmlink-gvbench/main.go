@@ -6,13 +6,16 @@
 // queue pair (one process), or each attached to a net_shmlink port with package
 // gvlink (two processes, the DPDK application forwarding between the ports), or
 // in two processes linked directly (the sink listens with -listen in gVisor's
-// server role, the sender dials it as it would dial a port):
+// server role, the sender dials it as it would dial a port), or both stacks in
+// one process, each on its net_shmlink port (pair: the forwarding hop against
+// direct, with the same number of Go runtimes):
 //
 //	shmlink-gvbench direct [-mtu N] [-buffer-size N] [-data-size N -pipe-size N]
 //	                       [-streams K] [-from client|server]
 //	shmlink-gvbench sink -socket S -addr A/P [-mtu N] [-port P]
 //	                     [-listen [-data-size N -pipe-size N]]
 //	shmlink-gvbench send -socket S -addr A/P [-mtu N] [-streams K] HOST:PORT
+//	shmlink-gvbench pair -socket S -send-socket S2 [-mtu N] [-streams K]
 //
 // Both ways run the same stack (gvlink.NewStack: same TCP options) and the same
 // sender and receiver loops, so that the only difference is the link. Nothing
@@ -68,6 +71,7 @@ func usage() {
   %[1]s direct [-mtu N] [-buffer-size N] [-data-size N -pipe-size N] [-streams K] [-from client|server]
   %[1]s sink -socket S -addr A/P [-mtu N] [-port P] [-listen [-data-size N -pipe-size N]]
   %[1]s send -socket S -addr A/P [-mtu N] [-streams K] HOST:PORT
+  %[1]s pair -socket S -send-socket S2 [-mtu N] [-streams K]
 `, prog)
 	os.Exit(2)
 }
@@ -292,6 +296,19 @@ func attach(sock string, addr string, mtu uint32, lc *listenConf) *stack.Stack {
 	return s
 }
 
+// pair attaches a sink stack to @sinkSock and a sending stack to @sendSock, in
+// this one process: what direct does, with the DPDK application between them.
+func pair(sinkSock, sendSock string, mtu uint32, streams int) {
+	const sinkAddr, sendAddr = "198.18.78.1/24", "198.18.78.2/24"
+	rs := attach(sinkSock, sinkAddr, mtu, nil)
+	sink(rs, port)
+	xs := attach(sendSock, sendAddr, mtu, nil)
+	dst := parseAddr(sinkAddr).Address
+	go send(xs, tcpip.FullAddress{NIC: gvlink.NIC, Addr: dst, Port: port}, streams)
+	fmt.Printf("%s: sending from %s to %s, one process\n", prog, sendSock, sinkSock)
+	serveInput([]string{"sink", "send"}, []*stack.Stack{rs, xs})
+}
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
@@ -312,6 +329,14 @@ func main() {
 			usage()
 		}
 		direct(uint32(*mtu), uint32(*bufSize), *dataSize, *pipeSize, *streams, *from)
+	case "pair":
+		sock := fs.String("socket", "", "the sink stack's net_shmlink port's socket")
+		sock2 := fs.String("send-socket", "", "the sending stack's net_shmlink port's socket")
+		fs.Parse(os.Args[2:])
+		if *sock == "" || *sock2 == "" || fs.NArg() != 0 || *streams < 1 {
+			usage()
+		}
+		pair(*sock, *sock2, uint32(*mtu), *streams)
 	case "sink", "send":
 		sock := fs.String("socket", "", "the net_shmlink port's socket (it listens)")
 		addr := fs.String("addr", "", "IPv4 address/prefix of the stack")
