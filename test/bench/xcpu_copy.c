@@ -27,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_pin.h"
+
 #define BUF	8832u		/* an MTU 9000 frame as testpmd saw it, rounded to lines */
 #define RING	256u		/* buffers: 2.2 MB, as much as a queue keeps in flight */
 #define AHEAD	(RING / 2)	/* buffers the producer may run ahead */
@@ -55,16 +57,6 @@ now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static int
-pin(int cpu)
-{
-	cpu_set_t s;
-
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	return pthread_setaffinity_np(pthread_self(), sizeof(s), &s);
-}
-
 __attribute__((target("sse2"))) static void
 copy_stream(uint8_t *d, const uint8_t *s)
 {
@@ -82,7 +74,7 @@ producer(void *arg)
 	uint64_t k, busy = 0;
 
 	(void)arg;
-	pin(x.cpu[0]);
+	bench_pin(x.cpu[0]);
 	for (k = 0; k < x.n; k++) {
 		uint8_t *d = x.ring + (k % RING) * BUF;
 		uint64_t t;
@@ -108,7 +100,7 @@ consumer(void *arg)
 	uint64_t k, busy = 0;
 
 	(void)arg;
-	pin(x.cpu[1]);
+	bench_pin(x.cpu[1]);
 	for (k = 0; k < x.n; k++) {
 		uint8_t *s = x.ring + (k % RING) * BUF;
 		uint64_t t;
@@ -158,6 +150,12 @@ main(int argc, char **argv)
 	x.mode = (enum mode)m;
 	x.cpu[0] = atoi(argv[1]);
 	x.cpu[1] = atoi(argv[2]);
+	/* The threads pin themselves; try both CPUs here first, to fail early. */
+	if (bench_pin(x.cpu[1]) != 0 || bench_pin(x.cpu[0]) != 0) {
+		fprintf(stderr, "%s: cannot run on CPU %s and CPU %s\n", argv[0], argv[1],
+				argv[2]);
+		return 2;
+	}
 	x.n = argc == 5 ? strtoull(argv[4], NULL, 0) : 40000;
 	x.ring = aligned_alloc(4096, (size_t)RING * BUF);
 	if (x.ring == NULL || x.n == 0)

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_pin.h"
+
 #define BATCHES 5
 
 struct pingpong {
@@ -29,16 +31,6 @@ struct pingpong {
 	int pinned;
 };
 
-static int
-pin(int cpu)
-{
-	cpu_set_t s;
-
-	CPU_ZERO(&s);
-	CPU_SET(cpu, &s);
-	return pthread_setaffinity_np(pthread_self(), sizeof(s), &s);
-}
-
 /* The other side: answer each odd value with the next even one. */
 static void *
 pong(void *arg)
@@ -46,7 +38,7 @@ pong(void *arg)
 	struct pingpong *p = arg;
 	uint64_t i, n = p->rounds * BATCHES;
 
-	p->pinned = pin(p->cpu) == 0 ? 1 : -1;
+	p->pinned = bench_pin(p->cpu) == 0 ? 1 : -1;
 	for (i = 1; i <= n; i++) {
 		while (__atomic_load_n(&p->word, __ATOMIC_ACQUIRE) != 2 * i - 1)
 			;
@@ -87,7 +79,7 @@ main(int argc, char **argv)
 	}
 	p.cpu = atoi(argv[2]);
 	p.rounds = argc > 3 ? strtoull(argv[3], NULL, 0) : 20000;
-	if (p.rounds == 0 || pin(atoi(argv[1])) != 0) {
+	if (p.rounds == 0 || bench_pin(atoi(argv[1])) != 0) {
 		fprintf(stderr, "%s: bad round trips, or cannot run on CPU %s\n", argv[0],
 				argv[1]);
 		return 2;

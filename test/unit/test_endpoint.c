@@ -643,6 +643,30 @@ len_random(uint32_t seq)
 
 static const struct shmlink_ep_conf conf_default = { 0 };
 
+/*
+ * Frames of the sample sizes both ways at once, each cut many ways; then the link must
+ * settle with nothing lost or counted as wrong, and is closed. @what names the flows.
+ */
+static void
+sample_flows_and_close(struct link *l, const char *what)
+{
+	char c2s[64], s2c[64];
+	struct flow fl[2];
+
+	snprintf(c2s, sizeof(c2s), "client->server %s", what);
+	snprintf(s2c, sizeof(s2c), "server->client %s", what);
+	flow_init(&fl[0], c2s, l->client, l->server, 40 * NB_SAMPLE_SIZES, len_sample,
+			SEG_MIXED, 16);
+	flow_init(&fl[1], s2c, l->server, l->client, 40 * NB_SAMPLE_SIZES, len_sample,
+			SEG_MIXED, 16);
+	run_flows(fl, 2);
+	link_settle(l);
+	CHECK_CLIENT_QUIESCENT(l->client);
+	CHECK_STATS_CLEAN(l->client, "client");
+	CHECK_STATS_CLEAN(l->server, "server");
+	link_close(l);
+}
+
 /* ---------------------------------------------------------------------------------------
  * 1. Frames of every size, both directions, one piece and scatter lists
  */
@@ -666,16 +690,7 @@ test_every_size_both_directions(void)
 			SEG_MULTI, 32);
 	run_flows(fl, 2);
 	/* The sizes around buffer and header boundaries again, each cut many ways. */
-	flow_init(&fl[0], "client->server samples", l.client, l.server, 40 * NB_SAMPLE_SIZES,
-			len_sample, SEG_MIXED, 16);
-	flow_init(&fl[1], "server->client samples", l.server, l.client, 40 * NB_SAMPLE_SIZES,
-			len_sample, SEG_MIXED, 16);
-	run_flows(fl, 2);
-	link_settle(&l);
-	CHECK_CLIENT_QUIESCENT(l.client);
-	CHECK_STATS_CLEAN(l.client, "client");
-	CHECK_STATS_CLEAN(l.server, "server");
-	link_close(&l);
+	sample_flows_and_close(&l, "samples");
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -2297,20 +2312,10 @@ test_evicted_frames(void)
 	flow_evict = true;
 	for (i = 0; i < sizeof(confs) / sizeof(confs[0]); i++) {
 		struct link l;
-		struct flow fl[2];
 
 		if (!link_open(&l, NULL, NULL, confs[i], confs[i]))
 			break;
-		flow_init(&fl[0], "client->server evicted", l.client, l.server,
-				40 * NB_SAMPLE_SIZES, len_sample, SEG_MIXED, 16);
-		flow_init(&fl[1], "server->client evicted", l.server, l.client,
-				40 * NB_SAMPLE_SIZES, len_sample, SEG_MIXED, 16);
-		run_flows(fl, 2);
-		link_settle(&l);
-		CHECK_CLIENT_QUIESCENT(l.client);
-		CHECK_STATS_CLEAN(l.client, "client");
-		CHECK_STATS_CLEAN(l.server, "server");
-		link_close(&l);
+		sample_flows_and_close(&l, "evicted");
 	}
 	flow_evict = false;
 #if defined(__x86_64__)
