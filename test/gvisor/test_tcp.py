@@ -79,6 +79,7 @@ class TcpTest(gv.GvTestCase):
         for port in (0, 1):
             x = tp.xstats(port)
             self.assertEqual(gv.xstat_errors(x), {}, 'port %d' % port)
+            self.assertEqual(x['rx_evicted_frames'], 0, 'port %d: rx_evict is off' % port)
         self.assertEqual(tp.xstats(1)['peer_attach_count'], 5)
         # The stack notices the port going away.
         tp.stop()
@@ -136,7 +137,12 @@ class TcpTest(gv.GvTestCase):
         st = tp.stats(1)
         self.assertGreater(st['rx_bytes'] / st['rx'], 4096, 'few multi-buffer frames: %s' % st)
         for port in (0, 1):
-            self.assertEqual(gv.xstat_errors(tp.xstats(port)), {}, 'port %d' % port)
+            x = tp.xstats(port)
+            self.assertEqual(gv.xstat_errors(x), {}, 'port %d' % port)
+            # Each port received 256 MiB in frames of 8 KiB and more, and evicted them
+            # (none of the ACKs, under 4096 bytes).
+            self.assertGreater(x['rx_evicted_frames'], BULK // 9000, 'port %d' % port)
+            self.assertLess(x['rx_evicted_frames'], tp.stats(port)['rx'], 'port %d' % port)
         self.report('MTU 9000, TCP 256 MiB: B->A %.0f Mbit/s, A->B %.0f Mbit/s' % (up, down))
         self.assertEqual(tp.quit(), 0)
         self.assertEqual(a.wait(10), 3)

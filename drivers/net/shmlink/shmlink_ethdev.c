@@ -84,7 +84,7 @@ struct shmlink_xstat_name {
 
 static const char *const shmlink_xstat_extra[] = {
 	"rx_oversize_frames", "rx_runt_frames", "rx_trimmed_frames", "tx_oversize_frames",
-	"tx_peer_signals", "peer_attach_count",
+	"tx_peer_signals", "peer_attach_count", "rx_evicted_frames",
 };
 #define SHMLINK_NB_XSTATS (SHMLINK_ERR_COUNT + RTE_DIM(shmlink_xstat_extra))
 
@@ -614,6 +614,10 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	v[k++] = st.tx_oversize;
 	v[k++] = st.signals;
 	v[k++] = pmd->attach_count;
+	v[k] = 0;
+	for (i = 0; i < RTE_DIM(pmd->rxq); i++)
+		if (pmd->rxq[i] != NULL)
+			v[k] += pmd->rxq[i]->evicted;
 }
 
 static int

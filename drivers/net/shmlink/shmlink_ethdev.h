@@ -97,6 +97,8 @@ struct shmlink_rxq {
 	bool scatter;
 	bool intr_on;			/* the application enabled rx interrupts */
 	uint32_t evict_min;		/* devarg rx_evict, 0 where the CPU cannot */
+	uint64_t evicted;		/* xstat rx_evicted_frames (not in st: the
+					 * xstats have their own reset) */
 	uint16_t data_room;		/* bytes one mbuf takes after headroom */
 	struct shmlink_qstats st;
 	struct shmlink_frame frames[SHMLINK_BURST_MAX];

@@ -148,8 +148,10 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 			bytes += q->frames[i].len;
 			k++;
 		}
-		if (q->evict_min != 0 && q->frames[i].len >= q->evict_min)
+		if (q->evict_min != 0 && q->frames[i].len >= q->evict_min) {
 			shmlink_frame_evict(&q->frames[i]);
+			q->evicted++;
+		}
 	}
 	shmlink_ep_rx_release(ep);
 	shmlink_qlink_leave(&q->link);
