@@ -405,6 +405,8 @@ shmlink_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
 	if (q == NULL)
 		return;
 	shmlink_ctl_unlink_queue(pmd, q, NULL);
+	/* The xstat must not go back when a queue is set up again. */
+	pmd->rx_evicted_freed += q->evicted;
 	pmd->rxq[qid] = NULL;
 	dev->data->rx_queues[qid] = NULL;
 	rte_free(q);
@@ -614,7 +616,7 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	v[k++] = st.tx_oversize;
 	v[k++] = st.signals;
 	v[k++] = pmd->attach_count;
-	v[k] = 0;
+	v[k] = pmd->rx_evicted_freed;
 	for (i = 0; i < RTE_DIM(pmd->rxq); i++)
 		if (pmd->rxq[i] != NULL)
 			v[k] += pmd->rxq[i]->evicted;

@@ -157,6 +157,7 @@ struct pmd_internals {
 	uint32_t signal_batch;
 	uint64_t signal_delay_tsc;
 	uint32_t rx_evict;		/* evict received frames of this size or more; 0 none */
+	uint64_t rx_evicted_freed;	/* frames evicted by rx queues since released */
 
 	uint16_t port_id;
 	struct rte_eth_dev *dev;
