@@ -17,7 +17,6 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 import time
 import unittest
 
@@ -111,21 +110,10 @@ def parse_rate(out, what):
     return int(m.group(1)), float(m.group(2))
 
 
-class Workspace:
-    def __init__(self, tag):
-        self.tag = tag
-        self.dir = tempfile.mkdtemp(prefix='shmlink-gv-%s-' % tag, dir='/tmp')
-        self.procs, self.prefixes = [], []
-        self._n = 0
+class Workspace(sysh.Workspace):
+    """shmlink_sys's, making this suite's testpmd and gVisor peers."""
 
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def prefix(self, name):
-        self._n += 1
-        p = 'shmgv-%d-%s-%d-%s' % (os.getpid(), self.tag, self._n, name)
-        self.prefixes.append(p)
-        return p
+    stem = 'gv'
 
     def testpmd(self, name, vdevs, fwd, args=(), limit=120):
         return Testpmd(self, name, vdevs, fwd, args, limit)
@@ -133,36 +121,19 @@ class Workspace:
     def peer(self, name, sock, addrs, cmd, flags=(), limit=60):
         return Peer(self, name, sock, addrs, cmd, flags, limit)
 
-    def close(self, keep_logs=False):
-        for p in self.procs:
-            p.kill()
-        if keep_logs:
-            for p in self.procs:
-                sys.stderr.write('---- output of %s (%s) ----\n%s\n' % (
-                    p.name, ' '.join(p.argv), p.tail(6000)))
-        for p in self.prefixes:
-            shutil.rmtree(os.path.join('/var/run/dpdk', p), ignore_errors=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
-
-class GvTestCase(unittest.TestCase):
-    """A fresh Workspace in self.ws per test; process output is printed on failure."""
+class GvTestCase(sysh.SysTestCase):
+    """A fresh Workspace in self.ws per test; process output is printed on failure, and
+    each test's duration."""
 
     tag = 'gv'
+    workspace = Workspace
 
     def run(self, result=None):
-        if result is None:
-            result = self.defaultTestResult()
-        before = len(result.failures) + len(result.errors)
-        self.ws = Workspace(self.tag)
-        failed = True
         t0 = time.monotonic()
         try:
-            ret = super().run(result)
-            failed = len(result.failures) + len(result.errors) > before
-            return ret
+            return super().run(result)
         finally:
-            self.ws.close(keep_logs=failed)
             sys.stderr.write('[%s: %.1f s]\n' % (self.id(), time.monotonic() - t0))
 
     def report(self, text):

@@ -368,11 +368,14 @@ class Testpmd(Proc):
 
 
 class Workspace:
-    """Fresh directory, unique names, and cleanup of everything started or made."""
+    """Fresh directory, unique names, and cleanup of everything started or made. @stem
+    names the suite in the directory's and the EAL prefixes' names."""
+
+    stem = 'sys'
 
     def __init__(self, tag):
         self.tag = tag
-        self.dir = tempfile.mkdtemp(prefix='shmlink-sys-%s-' % tag, dir='/tmp')
+        self.dir = tempfile.mkdtemp(prefix='shmlink-%s-%s-' % (self.stem, tag), dir='/tmp')
         self.procs = []
         self.prefixes = []
         self.files = []
@@ -391,7 +394,7 @@ class Workspace:
     def prefix(self, name):
         """A unique EAL file prefix; its /var/run/dpdk directory is removed at the end."""
         self._n += 1
-        p = 'shmsys-%d-%s-%d-%s' % (os.getpid(), self.tag, self._n, name)
+        p = 'shm%s-%d-%s-%d-%s' % (self.stem, os.getpid(), self.tag, self._n, name)
         self.prefixes.append(p)
         return p
 
@@ -430,16 +433,18 @@ def xstat_errors(x):
 
 
 class SysTestCase(unittest.TestCase):
-    """A test case with a fresh Workspace in self.ws, closed after the test; when the
-    test failed, the tail of every process's output is printed first."""
+    """A test case with a fresh Workspace (of class @workspace) in self.ws, closed after
+    the test; when the test failed, the tail of every process's output is printed
+    first."""
 
     tag = 'sys'
+    workspace = Workspace
 
     def run(self, result=None):
         if result is None:
             result = self.defaultTestResult()
         before = len(result.failures) + len(result.errors)
-        self.ws = Workspace(self.tag)
+        self.ws = self.workspace(self.tag)
         failed = True
         try:
             ret = super().run(result)
