@@ -18,6 +18,7 @@
  * 5 batches (the read includes the eviction). Needs x86-64, and CLFLUSHOPT for evict.
  */
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <pthread.h>
 #include <sched.h>
@@ -148,6 +149,15 @@ main(int argc, char **argv)
 		return 2;
 	}
 	x.mode = (enum mode)m;
+	if (x.mode == EVICT) {
+		unsigned int a, b, c, d;
+
+		/* CPUID leaf 7, EBX bit 23: without CLFLUSHOPT the flush would fault. */
+		if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || (b & (1u << 23)) == 0) {
+			fprintf(stderr, "%s: this CPU has no CLFLUSHOPT\n", argv[0]);
+			return 2;
+		}
+	}
 	x.cpu[0] = atoi(argv[1]);
 	x.cpu[1] = atoi(argv[2]);
 	/* The threads pin themselves; try both CPUs here first, to fail early. */
