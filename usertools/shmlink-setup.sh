@@ -2,15 +2,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 The shmlink authors
 #
-# Prepare a Debian 12 machine to build and test shmlink. Idempotent; run as root.
+# Prepare a Debian machine (12 "bookworm", 13 "trixie" or unstable "sid") to build and
+# test shmlink. Idempotent; run as root.
 #  1. installs the Debian packages the build and the tests need (only those missing);
-#  2. provides the DPDK driver SDK headers Debian's libdpdk-dev lacks, taken from
-#     Debian's source package of exactly the installed DPDK version, cached in
-#     $SHMLINK_SDK_CACHE (default /var/cache/shmlink/dpdk-sdk/<version>), never in the repo.
+#  2. provides the DPDK driver SDK headers Debian's libdpdk-dev lacks, cached in
+#     $SHMLINK_SDK_CACHE (default /var/cache/shmlink/dpdk-sdk/<version>), never in the
+#     repo: from Debian's source package of exactly the installed DPDK version or, where
+#     the archive serves no source for this suite, from the folder named by
+#     $SHMLINK_SDK_FALLBACK (holding <major.minor>/ folders of the same headers). It
+#     prints which it used.
 set -eu
 
 PACKAGES="dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config python3-pyelftools \
-golang-go golang-gvisor-gvisor-dev gcc clang libclang-rt-14-dev xz-utils python3-matplotlib \
+golang-go golang-gvisor-gvisor-dev gcc clang xz-utils python3-matplotlib \
 python3-sphinx doxygen"
 SDK_HEADERS="lib/ethdev/ethdev_driver.h lib/ethdev/ethdev_vdev.h \
 drivers/bus/vdev/bus_vdev_driver.h lib/eal/include/dev_driver.h"
@@ -19,7 +23,7 @@ SRC_LIST=/etc/apt/sources.list.d/shmlink-deb-src.sources
 die() { echo "shmlink-setup: error: $*" >&2; exit 1; }
 say() { echo "shmlink-setup: $*"; }
 
-command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian 12 only"
+command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian (12, 13, unstable) only"
 need_root() {
 	[ "$(id -u)" -eq 0 ] || die "must run as root to $1"
 }
@@ -32,18 +36,29 @@ apt_update() {
 	apt_updated=1
 }
 
-missing=""
-for p in $PACKAGES; do
-	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed ||
-		missing="$missing $p"
-done
-if [ -n "$missing" ]; then
+installed() {
+	dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null | grep -qx installed
+}
+
+install_missing() {
+	missing=""
+	for p in "$@"; do
+		installed "$p" || missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
 	need_root "install:$missing"
 	apt_update
 	say "installing:$missing"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing \
 		>/dev/null || die "apt-get install failed for:$missing"
-fi
+}
+
+install_missing $PACKAGES
+# The fuzzers' libFuzzer runtime is named after the clang version (14 in Debian 12, 19
+# in Debian 13 ...): the one of the clang just installed.
+clang_major=$(clang -dumpversion | cut -d. -f1)
+[ -n "$clang_major" ] || die "cannot tell the version of clang"
+install_missing "libclang-rt-$clang_major-dev"
 
 # The SDK headers must come from exactly the DPDK that is installed.
 deb_ver=$(dpkg-query -W -f='${Version}' libdpdk-dev)
@@ -58,37 +73,71 @@ if [ -f "$cache/.complete" ]; then
 	exit 0
 fi
 
-need_root "download the DPDK $pc_ver source package"
+need_root "provide the DPDK $pc_ver driver SDK headers"
 
-# apt-get source needs a deb-src entry for every suite the binary may come from.
-if ! apt-get indextargets --format '$(IDENTIFIER)' 2>/dev/null | grep -qx Sources; then
+# Install the headers $2... (paths) as the cache; $1 says where they come from.
+sdk_install() {
+	from=$1
+	shift
+	rm -rf "$cache.tmp"
+	mkdir -p "$cache.tmp"
+	cp "$@" "$cache.tmp/" || die "cannot copy the headers from $from"
+	echo "$deb_ver from $from" > "$cache.tmp/.complete"
+	rm -rf "$cache"
+	mv "$cache.tmp" "$cache"
+	say "DPDK $pc_ver driver SDK headers installed in $cache, from $from"
+}
+
+# The folder of headers of the same major.minor, given for suites whose source packages
+# this archive does not serve ($1 says why the source package could not be had).
+sdk_fallback() {
+	mm=$(echo "$pc_ver" | cut -d. -f1-2)
+	dir=${SHMLINK_SDK_FALLBACK:-}/$mm
+	if [ -z "${SHMLINK_SDK_FALLBACK:-}" ] || [ ! -f "$dir/ethdev_driver.h" ]; then
+		die "cannot get Debian's source package dpdk=$deb_ver ($1), and no folder of" \
+			"DPDK $mm driver SDK headers is given (SHMLINK_SDK_FALLBACK=DIR holding $mm/)"
+	fi
+	tag=$(cat "$dir/TAG" 2>/dev/null || echo "DPDK $mm")
+	say "no Debian source package dpdk=$deb_ver here ($1)"
+	for h in $SDK_HEADERS; do
+		[ -f "$dir/$(basename "$h")" ] || die "$dir lacks $(basename "$h")"
+	done
+	sdk_install "upstream $tag in $dir (NOT Debian's source package)" "$dir"/*.h
+	exit 0
+}
+
+# A deb-src entry for every archive and suite the binary packages come from.
+add_deb_src() {
 	say "adding deb-src entries in $SRC_LIST"
-	suites=$(. /etc/os-release && echo "$VERSION_CODENAME")
-	[ -n "$suites" ] || die "cannot tell the Debian suite from /etc/os-release"
-	cat > "$SRC_LIST" <<SRC
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $suites $suites-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: $suites-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
+	apt-get indextargets --format '$(SITE) $(CODENAME)' 'Identifier: Packages' \
+			2>/dev/null | sort -u | awk '
+		{ suites[$1] = suites[$1] " " $2 }
+		END {
+			for (site in suites) {
+				printf "Types: deb-src\nURIs: %s\nSuites:%s\n", site, suites[site]
+				printf "Components: main\n"
+				printf "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+			}
+		}' > "$SRC_LIST"
+	[ -s "$SRC_LIST" ] || die "cannot tell the archives of this machine's Debian packages"
 	apt_updated=0
-	apt_update
-fi
+	apt-get update -qq >/dev/null 2>&1 || {
+		rm -f "$SRC_LIST"
+		apt-get update -qq >/dev/null 2>&1
+		sdk_fallback "the archive has no source index for this suite"
+	}
+	apt_updated=1
+}
+
+apt-get indextargets --format '$(IDENTIFIER)' 2>/dev/null | grep -qx Sources || add_deb_src
 
 work=$(mktemp -d /tmp/shmlink-sdk.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 say "downloading Debian source package dpdk=$deb_ver"
 (cd "$work" && apt-get source -qq --download-only "dpdk=$deb_ver" >/dev/null 2>&1) || {
 	apt_update
-	(cd "$work" && apt-get source -qq --download-only "dpdk=$deb_ver" >/dev/null) ||
-		die "cannot download the source package dpdk=$deb_ver (is a deb-src entry for its suite configured?)"
+	(cd "$work" && apt-get source -qq --download-only "dpdk=$deb_ver" >/dev/null 2>&1) ||
+		sdk_fallback "apt-get source fails"
 }
 orig=$(ls "$work"/dpdk_*.orig.tar.* 2>/dev/null | head -n 1)
 [ -n "$orig" ] || die "source package dpdk=$deb_ver has no orig tarball"
@@ -102,11 +151,8 @@ tar -xf "$orig" -C "$work" $members || die "the tarball lacks one of:$SDK_HEADER
 ver_file=$(tar -xOf "$orig" "$top/VERSION" 2>/dev/null || true)
 [ "$ver_file" = "$pc_ver" ] ||
 	die "version mismatch: source VERSION is '$ver_file', installed DPDK is $pc_ver"
-mkdir -p "$cache.tmp"
+files=""
 for h in $SDK_HEADERS; do
-	cp "$work/$top/$h" "$cache.tmp/"
+	files="$files $work/$top/$h"
 done
-echo "$deb_ver" > "$cache.tmp/.complete"
-rm -rf "$cache"
-mv "$cache.tmp" "$cache"
-say "DPDK $pc_ver driver SDK headers installed in $cache"
+sdk_install "Debian's source package $(basename "$orig")" $files
