@@ -19,11 +19,17 @@ shmlink_notify_wanted(const struct shmlink_notify *n)
 bool
 shmlink_notify_signal(const struct shmlink_notify *n)
 {
+	if (!shmlink_notify_wanted(n))
+		return false;
+	return shmlink_notify_kick(n);
+}
+
+bool
+shmlink_notify_kick(const struct shmlink_notify *n)
+{
 	uint64_t one = 1;
 	ssize_t rc;
 
-	if (!shmlink_notify_wanted(n))
-		return false;
 	/* Only ever 1: a larger value could bring the peer's counter near 2^64 and make
 	 * its own writes fail (gVisor panics then). EAGAIN means it is already signalled. */
 	do {

@@ -43,6 +43,14 @@ struct shmlink_notify {
 bool shmlink_notify_signal(const struct shmlink_notify *n);
 
 /**
+ * Write the eventfd whatever the word says: wakes a thread of our own that sleeps on
+ * this eventfd (an rx interrupt) so that it polls the ring again. Writes only 1, ignores
+ * EAGAIN (already signalled).
+ * @return true if the eventfd was written.
+ */
+bool shmlink_notify_kick(const struct shmlink_notify *n);
+
+/**
  * Producer: true if the consumer's word asks for a signal (not SHMLINK_NOTIFY_OFF),
  * with the same ordering of the published ring before the load as
  * shmlink_notify_signal().
