@@ -105,33 +105,19 @@ port_setup(uint16_t port, struct rte_mempool *mp)
 	return 0;
 }
 
+/* Wait up to 20 s for the port's link to be @status. */
 static bool
-wait_up(uint16_t port)
+wait_link(uint16_t port, uint16_t status)
 {
 	struct rte_eth_link link;
 	double end = now_s() + 20;
 
 	do {
-		rte_eth_link_get_nowait(port, &link);
-		if (link.link_status == RTE_ETH_LINK_UP)
+		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == status)
 			return true;
 		usleep(10000);
 	} while (now_s() < end);
 	return false;
-}
-
-static void
-wait_down(uint16_t port)
-{
-	struct rte_eth_link link;
-	double end = now_s() + 20;
-
-	do {
-		rte_eth_link_get_nowait(port, &link);
-		if (link.link_status == RTE_ETH_LINK_DOWN)
-			return;
-		usleep(10000);
-	} while (now_s() < end);
 }
 
 /* Frames as testpmd txonly makes them: a fresh mbuf, headers written, fixed length. */
@@ -321,7 +307,7 @@ main(int argc, char **argv)
 	mp = rte_pktmbuf_pool_create("bench", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 			rte_socket_id());
 	if (mp == NULL || rte_eth_dev_count_avail() != 1 || port_setup(0, mp) != 0 ||
-			peer_attach(sock_path, &att, &sock) != 0 || !wait_up(0)) {
+			peer_attach(sock_path, &att, &sock) != 0 || !wait_link(0, RTE_ETH_LINK_UP)) {
 		fprintf(stderr, "bench: the port did not come up\n");
 		goto out;
 	}
@@ -362,7 +348,7 @@ out:
 	if (sock >= 0) {
 		shmlink_attach_release(&att);
 		close(sock);
-		wait_down(0);
+		wait_link(0, RTE_ETH_LINK_DOWN);
 	}
 	rte_eth_dev_stop(0);
 	rte_eth_dev_close(0);

@@ -139,8 +139,7 @@ wait_link(uint16_t port, int up)
 	double end = now_s() + 5;
 
 	do {
-		rte_eth_link_get_nowait(port, &link);
-		if (link.link_status == up)
+		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == up)
 			return true;
 		usleep(10000);
 	} while (now_s() < end);

@@ -343,8 +343,11 @@ class Testpmd(Proc):
 
     def mempools(self):
         """`dump_mempool`: per pool, its size and the objects available (in the common
-        pool plus every lcore cache), so size - available mbufs are in use."""
+        pool plus every lcore cache), so size - available mbufs are in use. testpmd of
+        DPDK 25.11 spells the command `dump mempool`."""
         out = self.cmd('dump_mempool', timeout=10)
+        if 'Command not found' in out:
+            out = self.cmd('dump mempool', timeout=10)
         pools = {}
         for block in re.split(r'^mempool <', out, flags=re.M)[1:]:
             name = block.split('>', 1)[0]

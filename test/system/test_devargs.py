@@ -5,7 +5,7 @@
 key, the value and what is allowed, leaves no port, no FD and no socket file; a socket
 path in use by a live listener is refused and left alone; a stale one is replaced.
 
-The probes run in shmlink_probe (built next to this file), which calls rte_dev_probe()
+The probes run in shmlink_probe (built next to this file), which calls rte_vdev_init()
 for each devargs string in one EAL process and reports the port count and its open FDs
 before and after each probe."""
 

@@ -11,13 +11,11 @@
  */
 
 #include <errno.h>
-#include <linux/membarrier.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <rte_alarm.h>
@@ -96,51 +94,9 @@ shmlink_ctl_flush_signals(struct pmd_internals *pmd)
 		struct shmlink_ep *ep = ctl_ep_of(pmd, i);
 
 		if (ep != NULL)
-			shmlink_sig_flush(&pmd->sig[i].deadline, ep);
+			shmlink_sig_flush(&pmd->sig[i], ep);
 	}
 	rte_spinlock_unlock(&pmd->lock);
-}
-
-bool shmlink_qlink_asym;
-
-static long
-ctl_membarrier(int cmd)
-{
-	return syscall(__NR_membarrier, cmd, 0, 0);
-}
-
-/* Before any port exists, so every burst and every detach agree on the scheme. */
-RTE_INIT(shmlink_qlink_init)
-{
-	long cmds = ctl_membarrier(MEMBARRIER_CMD_QUERY);
-
-	shmlink_qlink_asym = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
-			ctl_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-}
-
-/*
- * After queues were pointed at another endpoint (or none): wait until no burst still
- * uses the one they had. One barrier on every thread, then each flag (see struct
- * shmlink_qlink); queues not given may be NULL.
- */
-static void
-ctl_wait_idle(struct shmlink_qlink *const *links, unsigned int n)
-{
-	unsigned int i;
-
-	if (shmlink_qlink_asym &&
-			ctl_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0) {
-		/* Registered, so it cannot fail; should it, a burst in flight ends well
-		 * within a second. */
-		SHMLINK_LOG(ERR, "membarrier: %s", strerror(errno));
-		rte_delay_us_sleep(1000 * 1000);
-	}
-	for (i = 0; i < n; i++) {
-		if (links[i] == NULL)
-			continue;
-		while (__atomic_load_n(&links[i]->busy, __ATOMIC_SEQ_CST))
-			rte_pause();
-	}
 }
 
 /* An application sleeping on an rx interrupt must not miss frames that came before it
@@ -148,10 +104,7 @@ ctl_wait_idle(struct shmlink_qlink *const *links, unsigned int n)
 static void
 ctl_wake(struct shmlink_ep *ep)
 {
-	const struct shmlink_notify *n = shmlink_ep_rx_notify(ep);
-	uint64_t one = 1;
-
-	if (write(n->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (!shmlink_notify_kick(shmlink_ep_rx_notify(ep)))
 		SHMLINK_LOG(DEBUG, "cannot wake the rx interrupt: %s", strerror(errno));
 }
 
@@ -166,16 +119,15 @@ ctl_link_queues(struct pmd_internals *pmd)
 		struct shmlink_rxq *rxq = pmd->rxq[i];
 
 		if (rxq != NULL) {
-			__atomic_store_n(&rxq->link.ep, ep, __ATOMIC_SEQ_CST);
-			/* seq_cst against shmlink_ctl_rx_intr(): of "store ep, load intr_on"
-			 * here and "store intr_on, load ep" there, one sees the other. */
-			if (ep != NULL && __atomic_load_n(&rxq->intr_on, __ATOMIC_SEQ_CST)) {
+			shmlink_qlink_set(&rxq->link, ep);
+			/* Against shmlink_ctl_rx_intr(), see shmlink_qlink.h. */
+			if (ep != NULL && shmlink_qlink_flag_load(&rxq->intr_on)) {
 				shmlink_notify_arm(shmlink_ep_rx_notify(ep));
 				ctl_wake(ep);
 			}
 		}
 		if (pmd->txq[i] != NULL)
-			__atomic_store_n(&pmd->txq[i]->link.ep, ep, __ATOMIC_SEQ_CST);
+			shmlink_qlink_set(&pmd->txq[i]->link, ep);
 	}
 }
 
@@ -185,9 +137,9 @@ shmlink_ctl_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 {
 	rte_spinlock_lock(&pmd->lock);
 	if (rxq != NULL)
-		__atomic_store_n(&rxq->link.ep, ctl_ep_of(pmd, rxq->queue_id), __ATOMIC_SEQ_CST);
+		shmlink_qlink_set(&rxq->link, ctl_ep_of(pmd, rxq->queue_id));
 	if (txq != NULL)
-		__atomic_store_n(&txq->link.ep, ctl_ep_of(pmd, txq->queue_id), __ATOMIC_SEQ_CST);
+		shmlink_qlink_set(&txq->link, ctl_ep_of(pmd, txq->queue_id));
 	rte_spinlock_unlock(&pmd->lock);
 }
 
@@ -202,10 +154,10 @@ shmlink_ctl_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 
 	rte_spinlock_lock(&pmd->lock);
 	if (rxq != NULL)
-		__atomic_store_n(&rxq->link.ep, NULL, __ATOMIC_SEQ_CST);
+		shmlink_qlink_set(&rxq->link, NULL);
 	if (txq != NULL)
-		__atomic_store_n(&txq->link.ep, NULL, __ATOMIC_SEQ_CST);
-	ctl_wait_idle(links, RTE_DIM(links));
+		shmlink_qlink_set(&txq->link, NULL);
+	shmlink_qlink_wait_idle(links, RTE_DIM(links));
 	rte_spinlock_unlock(&pmd->lock);
 }
 
@@ -217,18 +169,16 @@ shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 
 	if (q == NULL)
 		return -EINVAL;
-	__atomic_store_n(&q->intr_on, on, __ATOMIC_SEQ_CST);
-	/* Against ctl_link_queues(): the load of ep below must not pass this store, and
-	 * shmlink_qlink_enter() may order them only for the compiler. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* Against ctl_link_queues(), see shmlink_qlink.h. */
+	shmlink_qlink_flag_store(&q->intr_on, on);
 	/* Called by the lcore that polls the queue, so the endpoint's receive side is
 	 * ours; hold it against a concurrent detach like a burst does. */
 	ep = shmlink_qlink_enter(&q->link);
 	if (ep == NULL)
 		return 0;	/* armed when a peer attaches */
 	/* The application is about to sleep: no signal may wait for its next burst. */
-	if (on && q->sig_deadline != NULL)
-		shmlink_sig_flush(q->sig_deadline, ep);
+	if (on && q->sig != NULL)
+		shmlink_sig_flush(q->sig, ep);
 	/* EAL reads nothing from the rx interrupt FD (an epoll set): the signals the
 	 * peer counted in its eventfd are consumed here, before the counter can reach its
 	 * limit and make the peer's writes fail. */
@@ -302,7 +252,7 @@ ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 		links[2 * i] = pmd->rxq[i] != NULL ? &pmd->rxq[i]->link : NULL;
 		links[2 * i + 1] = pmd->txq[i] != NULL ? &pmd->txq[i]->link : NULL;
 	}
-	ctl_wait_idle(links, RTE_DIM(links));
+	shmlink_qlink_wait_idle(links, RTE_DIM(links));
 	for (i = 0; i < pmd->nb_qp; i++) {
 		struct shmlink_ep_stats s;
 
@@ -444,7 +394,7 @@ ctl_on_broken(void *arg)
 	rte_spinlock_lock(&pmd->lock);
 	if (pmd->attached && !pmd->closing)
 		ctl_detach_locked(pmd, "the peer damaged a ring", false);
-	__atomic_store_n(&pmd->broken_reported, false, __ATOMIC_RELEASE);
+	rte_atomic_store_explicit(&pmd->broken_reported, false, rte_memory_order_release);
 	ctl_unlock(pmd);
 }
 
@@ -452,10 +402,10 @@ void
 shmlink_ctl_report_broken(struct pmd_internals *pmd)
 {
 	/* Once per peer: the bursts keep finding the endpoint broken until it is gone. */
-	if (__atomic_exchange_n(&pmd->broken_reported, true, __ATOMIC_ACQ_REL))
+	if (rte_atomic_exchange_explicit(&pmd->broken_reported, true, rte_memory_order_acq_rel))
 		return;
 	if (rte_eal_alarm_set(1, ctl_on_broken, pmd) != 0)
-		__atomic_store_n(&pmd->broken_reported, false, __ATOMIC_RELEASE);
+		rte_atomic_store_explicit(&pmd->broken_reported, false, rte_memory_order_release);
 }
 
 /* Any input or hang-up on the control socket means the peer is gone. */

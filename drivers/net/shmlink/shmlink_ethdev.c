@@ -521,7 +521,7 @@ shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 	q->port_id = dev->data->port_id;
 	q->data_room = room - RTE_PKTMBUF_HEADROOM;
 	q->scatter = (offloads & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
-	q->sig_deadline = pmd->signal_delay_us != 0 ? &pmd->sig[qid].deadline : NULL;
+	q->sig = pmd->signal_delay_us != 0 ? &pmd->sig[qid] : NULL;
 	q->evict_min = shmlink_frame_evict_works() ? pmd->rx_evict : 0;
 	pmd->rxq[qid] = q;
 	dev->data->rx_queues[qid] = q;
@@ -542,15 +542,18 @@ shmlink_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 		return -ENOMEM;
 	q->pmd = pmd;
 	q->queue_id = qid;
-	q->sig_deadline = pmd->signal_delay_us != 0 ? &pmd->sig[qid].deadline : NULL;
+	q->sig = pmd->signal_delay_us != 0 ? &pmd->sig[qid] : NULL;
 	pmd->txq[qid] = q;
 	dev->data->tx_queues[qid] = q;
 	shmlink_ctl_link_queue(pmd, NULL, q);
 	return 0;
 }
 
+/* @qst holds the per-queue counters: @st itself before DPDK 25.11 (shmlink_compat.h),
+ * and since 25.11 it may be NULL: ethdev then wants no per-queue counters. */
 static int
-shmlink_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
+shmlink_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st,
+		shmlink_queue_stats_t *qst)
 {
 	struct pmd_internals *pmd = dev->data->dev_private;
 	uint16_t i;
@@ -564,10 +567,10 @@ shmlink_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 		st->ibytes += q->st.bytes;
 		st->ierrors += q->st.dropped + q->st.errors;
 		st->rx_nombuf += q->st.nombuf;
-		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
-			st->q_ipackets[i] = q->st.packets;
-			st->q_ibytes[i] = q->st.bytes;
-			st->q_errors[i] = q->st.dropped + q->st.errors;
+		if (qst != NULL && i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			qst->q_ipackets[i] = q->st.packets;
+			qst->q_ibytes[i] = q->st.bytes;
+			qst->q_errors[i] = q->st.dropped + q->st.errors;
 		}
 	}
 	for (i = 0; i < dev->data->nb_tx_queues; i++) {
@@ -578,13 +581,14 @@ shmlink_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 		st->opackets += q->st.packets;
 		st->obytes += q->st.bytes;
 		st->oerrors += q->st.errors;
-		if (i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
-			st->q_opackets[i] = q->st.packets;
-			st->q_obytes[i] = q->st.bytes;
+		if (qst != NULL && i < RTE_ETHDEV_QUEUE_STAT_CNTRS) {
+			qst->q_opackets[i] = q->st.packets;
+			qst->q_obytes[i] = q->st.bytes;
 		}
 	}
 	return 0;
 }
+SHMLINK_STATS_GET_OP(shmlink_stats_get)
 
 static int
 shmlink_stats_reset(struct rte_eth_dev *dev)
@@ -713,7 +717,7 @@ static const struct eth_dev_ops shmlink_ops = {
 	.tx_queue_release = shmlink_tx_queue_release,
 	.rx_queue_intr_enable = shmlink_rx_intr_enable,
 	.rx_queue_intr_disable = shmlink_rx_intr_disable,
-	.stats_get = shmlink_stats_get,
+	.stats_get = shmlink_stats_get_op,
 	.stats_reset = shmlink_stats_reset,
 	.xstats_get = shmlink_xstats_get,
 	.xstats_get_names = shmlink_xstats_get_names,
@@ -854,7 +858,7 @@ RTE_INIT(shmlink_vdev_register)
 	shmlink_vdev_drv.driver.name = RTE_STR(net_shmlink);
 	rte_vdev_register(&shmlink_vdev_drv);
 }
-RTE_PMD_EXPORT_NAME(net_shmlink, __COUNTER__);
+SHMLINK_PMD_EXPORT_NAME(net_shmlink);
 RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_SOCKET "=<path> "
 	ARG_LISTEN "=<yes|no> "

@@ -25,6 +25,10 @@
 
 #include <shmlink.h>
 
+#include "shmlink_compat.h"
+#include "shmlink_qlink.h"
+#include "shmlink_sigq.h"
+
 extern int shmlink_logtype;
 #define SHMLINK_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, shmlink_logtype, "%s(): " fmt "\n", __func__, \
@@ -54,48 +58,15 @@ struct shmlink_qstats {
 	uint64_t dropped;
 };
 
-/*
- * A queue's link to the endpoint of its queue pair. The control thread swaps @ep; the
- * burst function raises @busy around its use, and detach waits for it to drop. It is a
- * Dekker handshake ("store busy, load ep" against "store ep, load busy"), so each side
- * needs a full barrier between its store and its load. The burst side runs millions of
- * times a second and detach a few times a lifetime, so the barrier is asymmetric when
- * the kernel allows it (shmlink_qlink_asym): bursts only keep the compiler from
- * reordering, and the control side makes every thread of the process execute a full
- * barrier with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) before it loads @busy.
- * Either a burst's store of @busy comes before that barrier, and detach sees it, or
- * the burst's load of @ep comes after it, and the burst sees NULL. Without membarrier
- * both sides use sequentially consistent accesses (an xchg on x86 per burst).
- */
-struct shmlink_qlink {
-	struct shmlink_ep *ep;
-	uint32_t busy;
-};
-
-/* True when the control path can use membarrier (set once, when the driver loads). */
-extern bool shmlink_qlink_asym;
-
-/*
- * Signal coalescing (devargs signal_delay_us, signal_batch): a burst sent to a peer that
- * sleeps sets a deadline instead of writing the peer's eventfd; the signal goes out once
- * signal_batch frames wait or, at the deadline, from the next burst of either queue of
- * the pair (an application polls its rx queues without pause). The two queues may run
- * on two lcores, so the deadline is claimed with an atomic exchange: whoever takes a
- * non-zero value signals.
- */
-struct shmlink_sigq {
-	uint64_t deadline;		/* TSC of the pending signal; 0: none */
-} __rte_cache_aligned;
-
 struct shmlink_rxq {
 	struct shmlink_qlink link;
-	uint64_t *sig_deadline;		/* the pair's pending signal; NULL: no coalescing */
+	struct shmlink_sigq *sig;	/* the pair's pending signal; NULL: no coalescing */
 	struct rte_mempool *mp;
 	struct pmd_internals *pmd;
 	uint16_t queue_id;
 	uint16_t port_id;
 	bool scatter;
-	bool intr_on;			/* the application enabled rx interrupts */
+	RTE_ATOMIC(bool) intr_on;	/* the application enabled rx interrupts */
 	uint32_t evict_min;		/* devarg rx_evict, 0 where the CPU cannot */
 	uint64_t evicted;		/* xstat rx_evicted_frames (not in st: the
 					 * xstats have their own reset) */
@@ -107,7 +78,7 @@ struct shmlink_rxq {
 
 struct shmlink_txq {
 	struct shmlink_qlink link;
-	uint64_t *sig_deadline;		/* the pair's pending signal; NULL: no coalescing */
+	struct shmlink_sigq *sig;	/* the pair's pending signal; NULL: no coalescing */
 	uint32_t sig_frames;		/* frames sent since the pending signal was set */
 	struct pmd_internals *pmd;
 	uint16_t queue_id;
@@ -175,7 +146,7 @@ struct pmd_internals {
 	bool reconnect_armed;
 	bool closing;
 	bool lsc_pending;		/* deliver an LSC event once the lock is dropped */
-	bool broken_reported;		/* a burst asked for a damaged peer to be dropped */
+	RTE_ATOMIC(bool) broken_reported;		/* a burst asked for a damaged peer to be dropped */
 	struct shmlink_handshake hs[SHMLINK_MAX_HANDSHAKES];	/* a connecting port
 								 * uses the first */
 	struct shmlink_attach att;
@@ -199,51 +170,7 @@ struct pmd_internals {
 	struct shmlink_sigq sig[SHMLINK_MAX_QUEUES];
 };
 
-/* Enter and leave a queue's endpoint from a burst (see struct shmlink_qlink). */
-static inline struct shmlink_ep *
-shmlink_qlink_enter(struct shmlink_qlink *l)
-{
-	struct shmlink_ep *ep;
-
-	if (likely(shmlink_qlink_asym)) {
-		__atomic_store_n(&l->busy, 1, __ATOMIC_RELAXED);
-		/* Only the compiler must keep the order; see struct shmlink_qlink. */
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		ep = __atomic_load_n(&l->ep, __ATOMIC_ACQUIRE);
-	} else {
-		__atomic_store_n(&l->busy, 1, __ATOMIC_SEQ_CST);
-		ep = __atomic_load_n(&l->ep, __ATOMIC_SEQ_CST);
-	}
-	if (unlikely(ep == NULL))
-		__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
-	return ep;
-}
-
-static inline void
-shmlink_qlink_leave(struct shmlink_qlink *l)
-{
-	__atomic_store_n(&l->busy, 0, __ATOMIC_RELEASE);
-}
-
 /* shmlink_rxtx.c */
-/* Send the pair's pending signal, if any (see struct shmlink_sigq). */
-static inline void
-shmlink_sig_flush(uint64_t *deadline, struct shmlink_ep *ep)
-{
-	if (__atomic_exchange_n(deadline, 0, __ATOMIC_ACQ_REL) != 0)
-		shmlink_ep_tx_signal(ep);
-}
-
-/* Send the pair's pending signal if its deadline has passed. */
-static inline void
-shmlink_sig_poll(uint64_t *deadline, struct shmlink_ep *ep)
-{
-	uint64_t d = __atomic_load_n(deadline, __ATOMIC_RELAXED);
-
-	if (unlikely(d != 0) && rte_rdtsc() >= d)
-		shmlink_sig_flush(deadline, ep);
-}
-
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 

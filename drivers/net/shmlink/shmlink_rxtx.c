@@ -116,8 +116,8 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 
 	if (ep == NULL)
 		return 0;
-	if (q->sig_deadline != NULL)
-		shmlink_sig_poll(q->sig_deadline, ep);
+	if (q->sig != NULL)
+		shmlink_sig_poll(q->sig, ep);
 	n = shmlink_ep_rx_burst(ep, q->frames, RTE_MIN(nb_pkts, SHMLINK_BURST_MAX), q->segs,
 			SHMLINK_BURST_SEGS);
 	if (n == 0) {
@@ -219,23 +219,19 @@ tx_describe(struct shmlink_txq *q, struct rte_mbuf **bufs, unsigned int nb,
 static void
 tx_signal(struct shmlink_txq *q, struct shmlink_ep *ep, unsigned int sent)
 {
-	uint64_t *deadline = q->sig_deadline;
+	struct shmlink_sigq *sig = q->sig;
 
 	if (sent == 0 || !shmlink_ep_tx_peer_waits(ep)) {
-		shmlink_sig_poll(deadline, ep);
+		shmlink_sig_poll(sig, ep);
 		return;
 	}
-	/* Only this lcore sets a deadline; the rx side only clears it. */
-	if (__atomic_load_n(deadline, __ATOMIC_ACQUIRE) == 0) {
+	if (shmlink_sig_arm(sig, q->pmd->signal_delay_tsc))
 		q->sig_frames = 0;
-		__atomic_store_n(deadline, rte_rdtsc() + q->pmd->signal_delay_tsc,
-				__ATOMIC_RELEASE);
-	}
 	q->sig_frames += sent;
 	if (q->sig_frames >= q->pmd->signal_batch)
-		shmlink_sig_flush(deadline, ep);
+		shmlink_sig_flush(sig, ep);
 	else
-		shmlink_sig_poll(deadline, ep);
+		shmlink_sig_poll(sig, ep);
 }
 
 uint16_t
@@ -269,7 +265,7 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 			break;
 		}
 	}
-	if (q->sig_deadline != NULL)
+	if (q->sig != NULL)
 		tx_signal(q, ep, total);
 	shmlink_qlink_leave(&q->link);
 	return (uint16_t)done;

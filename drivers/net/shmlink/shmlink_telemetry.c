@@ -65,16 +65,16 @@ tel_queues(struct pmd_internals *pmd, struct rte_tel_data *d)
 		shmlink_ep_buffers_get(pmd->ep[i], &b);
 		shmlink_ep_rings_get(pmd->ep[i], &r);
 		rte_tel_data_start_dict(q);
-		rte_tel_data_add_dict_u64(q, "tx_data_size", pmd->att.txq[i].data_size);
-		rte_tel_data_add_dict_u64(q, "rx_data_size", pmd->att.rxq[i].data_size);
-		rte_tel_data_add_dict_u64(q, "pipe_size", pmd->att.txq[i].tx_pipe_size);
-		rte_tel_data_add_dict_u64(q, "tx_ring_used", r.used[0]);
-		rte_tel_data_add_dict_u64(q, "tx_ring_size", r.size[0]);
-		rte_tel_data_add_dict_u64(q, "return_ring_used", r.used[1]);
-		rte_tel_data_add_dict_u64(q, "return_ring_size", r.size[1]);
+		shmlink_tel_add_u64(q, "tx_data_size", pmd->att.txq[i].data_size);
+		shmlink_tel_add_u64(q, "rx_data_size", pmd->att.rxq[i].data_size);
+		shmlink_tel_add_u64(q, "pipe_size", pmd->att.txq[i].tx_pipe_size);
+		shmlink_tel_add_u64(q, "tx_ring_used", r.used[0]);
+		shmlink_tel_add_u64(q, "tx_ring_size", r.size[0]);
+		shmlink_tel_add_u64(q, "return_ring_used", r.used[1]);
+		shmlink_tel_add_u64(q, "return_ring_size", r.size[1]);
 		if (pmd->att.role == SHMLINK_ROLE_CLIENT) {
-			rte_tel_data_add_dict_u64(q, "tx_chunks_inflight", b.tx_chunks_inflight);
-			rte_tel_data_add_dict_u64(q, "rx_bufs_posted", b.rx_bufs_posted);
+			shmlink_tel_add_u64(q, "tx_chunks_inflight", b.tx_chunks_inflight);
+			shmlink_tel_add_u64(q, "rx_bufs_posted", b.rx_bufs_posted);
 		}
 		snprintf(name, sizeof(name), "qp%u", i);
 		rte_tel_data_add_dict_container(qs, name, q, 0);
@@ -94,10 +94,10 @@ tel_errors(struct pmd_internals *pmd, struct rte_tel_data *d)
 	shmlink_ctl_stats(pmd, &st);
 	rte_tel_data_start_dict(e);
 	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
-		rte_tel_data_add_dict_u64(e, shmlink_err_name(i), st.err[i]);
-	rte_tel_data_add_dict_u64(e, "rx_oversize", st.rx_oversize);
-	rte_tel_data_add_dict_u64(e, "rx_runt", st.rx_runt);
-	rte_tel_data_add_dict_u64(e, "tx_oversize", st.tx_oversize);
+		shmlink_tel_add_u64(e, shmlink_err_name(i), st.err[i]);
+	shmlink_tel_add_u64(e, "rx_oversize", st.rx_oversize);
+	shmlink_tel_add_u64(e, "rx_runt", st.rx_runt);
+	shmlink_tel_add_u64(e, "tx_oversize", st.tx_oversize);
 	rte_tel_data_add_dict_container(d, "peer_errors", e, 0);
 }
 
@@ -123,7 +123,7 @@ tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_string(d, "mode", pmd->listen ? "listen" : "connect");
 	rte_tel_data_add_dict_string(d, "framing", pmd->raw_ip ? "ip" : "eth");
 	rte_tel_data_add_dict_int(d, "virtio_hdr", pmd->virtio_hdr);
-	rte_tel_data_add_dict_u64(d, "mtu", pmd->mtu);
+	shmlink_tel_add_u64(d, "mtu", pmd->mtu);
 	rte_tel_data_add_dict_int(d, "queue_pairs", pmd->nb_qp);
 	rte_tel_data_add_dict_string(d, "link",
 			pmd->dev->data->dev_link.link_status ? "up" : "down");
@@ -134,12 +134,12 @@ tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_string(d, "role", !pmd->attached ?
 			(pmd->role == SHMLINK_ROLE_SERVER ? "server" : "client") :
 			(pmd->att.role == SHMLINK_ROLE_SERVER ? "server" : "client"));
-	rte_tel_data_add_dict_u64(d, "attach_count", pmd->attach_count);
+	shmlink_tel_add_u64(d, "attach_count", pmd->attach_count);
 	if (pmd->attached) {
 		rte_tel_data_add_dict_int(d, "peer_pid", (int)pmd->peer_pid);
-		rte_tel_data_add_dict_u64(d, "peer_uid", pmd->peer_uid);
-		rte_tel_data_add_dict_u64(d, "peer_gid", pmd->peer_gid);
-		rte_tel_data_add_dict_u64(d, "buffer_size", pmd->att.peer.buffer_size != 0 &&
+		shmlink_tel_add_u64(d, "peer_uid", pmd->peer_uid);
+		shmlink_tel_add_u64(d, "peer_gid", pmd->peer_gid);
+		shmlink_tel_add_u64(d, "buffer_size", pmd->att.peer.buffer_size != 0 &&
 				!pmd->listen ? pmd->att.peer.buffer_size : pmd->buffer_size);
 	}
 	tel_queues(pmd, d);
