@@ -44,7 +44,7 @@ NB_MBUFS = 16384
 PROMPT = 'testpmd> '
 # What testpmd's interrupt thread and the driver's control path print at any time, even
 # in the middle of a command's output or of the prompt: LSC events ("\nPort 0: link
-# state change event\n") and driver log lines ("ctl_attach_locked(): ...\n").
+# state change event\n") and driver log lines ("peer_attach_locked(): ...\n").
 ASYNC_LINES = re.compile(r'\nPort \d+: [a-z ]+ event\n|[a-z_]+\(\): [^\n]*\n')
 
 

@@ -5,7 +5,7 @@
 /*
  * net_shmlink: a vdev ethdev over gVisor's sharedmem link protocol. This file holds the
  * probe, the devargs and the ethdev ops; the fast path is in shmlink_rxtx.c and the
- * control socket in shmlink_ctl.c. All protocol work is lib/shmlink's.
+ * control socket in shmlink_peer.c. All protocol work is lib/shmlink's.
  */
 
 #include <errno.h>
@@ -376,7 +376,7 @@ shmlink_dev_start(struct rte_eth_dev *dev)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
 	for (i = 0; i < dev->data->nb_tx_queues; i++)
 		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STARTED;
-	shmlink_ctl_update_link(pmd);
+	shmlink_peer_update_link(pmd);
 	return 0;
 }
 
@@ -391,8 +391,8 @@ shmlink_dev_stop(struct rte_eth_dev *dev)
 		dev->data->rx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
 	for (i = 0; i < dev->data->nb_tx_queues; i++)
 		dev->data->tx_queue_state[i] = RTE_ETH_QUEUE_STATE_STOPPED;
-	shmlink_ctl_flush_signals(pmd);
-	shmlink_ctl_update_link(pmd);
+	shmlink_peer_flush_signals(pmd);
+	shmlink_peer_update_link(pmd);
 	return 0;
 }
 
@@ -404,7 +404,7 @@ shmlink_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
 
 	if (q == NULL)
 		return;
-	shmlink_ctl_unlink_queue(pmd, q, NULL);
+	shmlink_peer_unlink_queue(pmd, q, NULL);
 	/* The xstat must not go back when a queue is set up again. */
 	pmd->rx_evicted_freed += q->evicted;
 	pmd->rxq[qid] = NULL;
@@ -420,7 +420,7 @@ shmlink_tx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
 
 	if (q == NULL)
 		return;
-	shmlink_ctl_unlink_queue(pmd, NULL, q);
+	shmlink_peer_unlink_queue(pmd, NULL, q);
 	pmd->txq[qid] = NULL;
 	dev->data->tx_queues[qid] = NULL;
 	rte_free(q);
@@ -453,7 +453,7 @@ shmlink_dev_close(struct rte_eth_dev *dev)
 	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
 		return 0;
 	pmd->started = false;
-	shmlink_ctl_stop(pmd);
+	shmlink_peer_stop(pmd);
 	for (i = 0; i < dev->data->nb_rx_queues; i++)
 		shmlink_rx_queue_release(dev, i);
 	for (i = 0; i < dev->data->nb_tx_queues; i++)
@@ -525,7 +525,7 @@ shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 	q->evict_min = shmlink_frame_evict_works() ? pmd->rx_evict : 0;
 	pmd->rxq[qid] = q;
 	dev->data->rx_queues[qid] = q;
-	shmlink_ctl_link_queue(pmd, q, NULL);
+	shmlink_peer_link_queue(pmd, q, NULL);
 	return 0;
 }
 
@@ -545,7 +545,7 @@ shmlink_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 	q->sig = pmd->signal_delay_us != 0 ? &pmd->sig[qid] : NULL;
 	pmd->txq[qid] = q;
 	dev->data->tx_queues[qid] = q;
-	shmlink_ctl_link_queue(pmd, NULL, q);
+	shmlink_peer_link_queue(pmd, NULL, q);
 	return 0;
 }
 
@@ -611,7 +611,7 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	struct shmlink_ep_stats st;
 	unsigned int i, k = 0;
 
-	shmlink_ctl_stats(pmd, &st);
+	shmlink_peer_stats(pmd, &st);
 	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
 		v[k++] = st.err[i];
 	v[k++] = st.rx_oversize;
@@ -693,7 +693,7 @@ shmlink_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 {
 	struct pmd_internals *pmd = dev->data->dev_private;
 
-	return shmlink_ctl_rx_intr(pmd, qid, true);
+	return shmlink_peer_rx_intr(pmd, qid, true);
 }
 
 static int
@@ -701,7 +701,7 @@ shmlink_rx_intr_disable(struct rte_eth_dev *dev, uint16_t qid)
 {
 	struct pmd_internals *pmd = dev->data->dev_private;
 
-	return shmlink_ctl_rx_intr(pmd, qid, false);
+	return shmlink_peer_rx_intr(pmd, qid, false);
 }
 
 static const struct eth_dev_ops shmlink_ops = {
@@ -812,7 +812,7 @@ shmlink_probe(struct rte_vdev_device *vdev)
 		SHMLINK_LOG(ERR, "%s: cannot set up rx interrupts: %s", name, strerror(-rc));
 		goto fail;
 	}
-	rc = shmlink_ctl_start(pmd);
+	rc = shmlink_peer_start(pmd);
 	if (rc != 0)
 		goto fail;
 	rte_eth_dev_probing_finish(dev);
@@ -824,7 +824,7 @@ shmlink_probe(struct rte_vdev_device *vdev)
 			pmd->nb_qp, RTE_ETHER_ADDR_BYTES(&pmd->mac));
 	return 0;
 fail:
-	shmlink_ctl_stop(pmd);
+	shmlink_peer_stop(pmd);
 	shmlink_free_intr(pmd);
 	rte_eth_dev_release_port(dev);
 	return rc;

@@ -5,10 +5,16 @@
 #ifndef SHMLINK_ETHDEV_H
 #define SHMLINK_ETHDEV_H
 
-/* Private state of net_shmlink, shared by its three files:
- *   shmlink_ethdev.c  probe, devargs, ethdev ops
- *   shmlink_rxtx.c    rx/tx bursts (the fast path)
- *   shmlink_ctl.c     control socket, attach/detach, link state
+/* Private state of net_shmlink, shared by its files:
+ *   shmlink_ethdev.c     probe, devargs, ethdev ops
+ *   shmlink_rxtx.c       rx/tx bursts (the fast path)
+ *   shmlink_peer.c       the port's side of the peer link: control socket,
+ *                        attach/detach, link state
+ *   shmlink_qlink.[ch]   queues entering and leaving their endpoint
+ *   shmlink_sigq.h       signal coalescing
+ *   shmlink_telemetry.c  telemetry commands
+ *   shmlink_once.c       one registration per process
+ *   shmlink_compat.h     differences between DPDK versions
  */
 
 #include <stdbool.h>
@@ -174,19 +180,19 @@ struct pmd_internals {
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 
-/* shmlink_ctl.c */
-int shmlink_ctl_start(struct pmd_internals *pmd);
-void shmlink_ctl_stop(struct pmd_internals *pmd);
-void shmlink_ctl_update_link(struct pmd_internals *pmd);
+/* shmlink_peer.c */
+int shmlink_peer_start(struct pmd_internals *pmd);
+void shmlink_peer_stop(struct pmd_internals *pmd);
+void shmlink_peer_update_link(struct pmd_internals *pmd);
 /* Send every pending coalesced signal: the bursts have stopped. */
-void shmlink_ctl_flush_signals(struct pmd_internals *pmd);
-void shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st);
-void shmlink_ctl_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
+void shmlink_peer_flush_signals(struct pmd_internals *pmd);
+void shmlink_peer_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st);
+void shmlink_peer_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq);
-void shmlink_ctl_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
+void shmlink_peer_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq);
-int shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on);
-void shmlink_ctl_report_broken(struct pmd_internals *pmd);
+int shmlink_peer_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on);
+void shmlink_peer_report_broken(struct pmd_internals *pmd);
 
 /* shmlink_ethdev.c */
 struct shmlink_ep_conf shmlink_ep_conf_of(const struct pmd_internals *pmd,

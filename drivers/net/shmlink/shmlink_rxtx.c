@@ -123,7 +123,7 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	if (n == 0) {
 		shmlink_ep_rx_release(ep);
 		if (unlikely(shmlink_ep_broken(ep)))
-			shmlink_ctl_report_broken(q->pmd);
+			shmlink_peer_report_broken(q->pmd);
 		shmlink_qlink_leave(&q->link);
 		return 0;
 	}
@@ -261,7 +261,7 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 		total += sent;
 		if (sent < nf) {
 			if (unlikely(shmlink_ep_broken(ep)))
-				shmlink_ctl_report_broken(q->pmd);
+				shmlink_peer_report_broken(q->pmd);
 			break;
 		}
 	}

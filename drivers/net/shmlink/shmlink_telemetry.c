@@ -91,7 +91,7 @@ tel_errors(struct pmd_internals *pmd, struct rte_tel_data *d)
 
 	if (e == NULL)
 		return;
-	shmlink_ctl_stats(pmd, &st);
+	shmlink_peer_stats(pmd, &st);
 	rte_tel_data_start_dict(e);
 	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
 		shmlink_tel_add_u64(e, shmlink_err_name(i), st.err[i]);

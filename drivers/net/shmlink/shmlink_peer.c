@@ -3,7 +3,7 @@
  */
 
 /*
- * The control path: the socket, attaching a peer and dropping it, link state. It runs
+ * The port's side of the peer link (the control path): the socket, attaching a peer and dropping it, link state. It runs
  * in the EAL interrupt thread (socket callbacks, reconnect alarm) and in the threads
  * that call ethdev ops; pmd->lock serialises them, and is never held while waiting
  * for a peer. The data path never takes it: it sees a queue's endpoint appear and
@@ -31,17 +31,17 @@
 /* A peer has this long to complete the handshake. */
 #define CTL_HANDSHAKE_US	(5 * 1000 * 1000)
 
-static void ctl_on_conn(void *arg);
-static void ctl_reconnect(void *arg);
-static void ctl_reconnect_later(struct pmd_internals *pmd);
+static void peer_on_conn(void *arg);
+static void peer_reconnect(void *arg);
+static void peer_reconnect_later(struct pmd_internals *pmd);
 
 /*
  * Report the link as up when a peer is attached and the port started. Lock held.
  * The application's LSC callback must not run under our lock (it may call ethdev ops
- * that take it): ctl_unlock() delivers the event once the lock is dropped.
+ * that take it): peer_unlock() delivers the event once the lock is dropped.
  */
 static void
-ctl_link_set(struct pmd_internals *pmd)
+peer_link_set(struct pmd_internals *pmd)
 {
 	struct rte_eth_link link = {
 		.link_speed = RTE_ETH_SPEED_NUM_100G,
@@ -58,7 +58,7 @@ ctl_link_set(struct pmd_internals *pmd)
 }
 
 static void
-ctl_unlock(struct pmd_internals *pmd)
+peer_unlock(struct pmd_internals *pmd)
 {
 	bool lsc = pmd->lsc_pending;
 
@@ -69,21 +69,21 @@ ctl_unlock(struct pmd_internals *pmd)
 }
 
 void
-shmlink_ctl_update_link(struct pmd_internals *pmd)
+shmlink_peer_update_link(struct pmd_internals *pmd)
 {
 	rte_spinlock_lock(&pmd->lock);
-	ctl_link_set(pmd);
-	ctl_unlock(pmd);
+	peer_link_set(pmd);
+	peer_unlock(pmd);
 }
 
 static struct shmlink_ep *
-ctl_ep_of(const struct pmd_internals *pmd, uint16_t qid)
+peer_ep_of(const struct pmd_internals *pmd, uint16_t qid)
 {
 	return pmd->attached && qid < pmd->nb_qp ? pmd->ep[qid] : NULL;
 }
 
 void
-shmlink_ctl_flush_signals(struct pmd_internals *pmd)
+shmlink_peer_flush_signals(struct pmd_internals *pmd)
 {
 	uint16_t i;
 
@@ -91,7 +91,7 @@ shmlink_ctl_flush_signals(struct pmd_internals *pmd)
 		return;
 	rte_spinlock_lock(&pmd->lock);
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
-		struct shmlink_ep *ep = ctl_ep_of(pmd, i);
+		struct shmlink_ep *ep = peer_ep_of(pmd, i);
 
 		if (ep != NULL)
 			shmlink_sig_flush(&pmd->sig[i], ep);
@@ -102,7 +102,7 @@ shmlink_ctl_flush_signals(struct pmd_internals *pmd)
 /* An application sleeping on an rx interrupt must not miss frames that came before it
  * armed the word, nor a new peer: wake it, and its poll finds whatever is there. */
 static void
-ctl_wake(struct shmlink_ep *ep)
+peer_wake(struct shmlink_ep *ep)
 {
 	if (!shmlink_notify_kick(shmlink_ep_rx_notify(ep)))
 		SHMLINK_LOG(DEBUG, "cannot wake the rx interrupt: %s", strerror(errno));
@@ -110,20 +110,20 @@ ctl_wake(struct shmlink_ep *ep)
 
 /* Point every configured queue at its queue pair's endpoint. Lock held. */
 static void
-ctl_link_queues(struct pmd_internals *pmd)
+peer_link_queues(struct pmd_internals *pmd)
 {
 	uint16_t i;
 
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
-		struct shmlink_ep *ep = ctl_ep_of(pmd, i);
+		struct shmlink_ep *ep = peer_ep_of(pmd, i);
 		struct shmlink_rxq *rxq = pmd->rxq[i];
 
 		if (rxq != NULL) {
 			shmlink_qlink_set(&rxq->link, ep);
-			/* Against shmlink_ctl_rx_intr(), see shmlink_qlink.h. */
+			/* Against shmlink_peer_rx_intr(), see shmlink_qlink.h. */
 			if (ep != NULL && shmlink_qlink_flag_load(&rxq->intr_on)) {
 				shmlink_notify_arm(shmlink_ep_rx_notify(ep));
-				ctl_wake(ep);
+				peer_wake(ep);
 			}
 		}
 		if (pmd->txq[i] != NULL)
@@ -132,19 +132,19 @@ ctl_link_queues(struct pmd_internals *pmd)
 }
 
 void
-shmlink_ctl_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
+shmlink_peer_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq)
 {
 	rte_spinlock_lock(&pmd->lock);
 	if (rxq != NULL)
-		shmlink_qlink_set(&rxq->link, ctl_ep_of(pmd, rxq->queue_id));
+		shmlink_qlink_set(&rxq->link, peer_ep_of(pmd, rxq->queue_id));
 	if (txq != NULL)
-		shmlink_qlink_set(&txq->link, ctl_ep_of(pmd, txq->queue_id));
+		shmlink_qlink_set(&txq->link, peer_ep_of(pmd, txq->queue_id));
 	rte_spinlock_unlock(&pmd->lock);
 }
 
 void
-shmlink_ctl_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
+shmlink_peer_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq)
 {
 	struct shmlink_qlink *links[2] = {
@@ -162,14 +162,14 @@ shmlink_ctl_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 }
 
 int
-shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
+shmlink_peer_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 {
 	struct shmlink_rxq *q = qid < SHMLINK_MAX_QUEUES ? pmd->rxq[qid] : NULL;
 	struct shmlink_ep *ep;
 
 	if (q == NULL)
 		return -EINVAL;
-	/* Against ctl_link_queues(), see shmlink_qlink.h. */
+	/* Against peer_link_queues(), see shmlink_qlink.h. */
 	shmlink_qlink_flag_store(&q->intr_on, on);
 	/* Called by the lcore that polls the queue, so the endpoint's receive side is
 	 * ours; hold it against a concurrent detach like a burst does. */
@@ -186,7 +186,7 @@ shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 	if (on) {
 		shmlink_notify_arm(shmlink_ep_rx_notify(ep));
 		if (shmlink_ep_rx_ready(ep))
-			ctl_wake(ep);
+			peer_wake(ep);
 	} else {
 		shmlink_notify_disarm(shmlink_ep_rx_notify(ep));
 	}
@@ -195,7 +195,7 @@ shmlink_ctl_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on)
 }
 
 void
-shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st)
+shmlink_peer_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st)
 {
 	uint16_t i;
 
@@ -216,7 +216,7 @@ shmlink_ctl_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st)
  * take it out of the epoll set.
  */
 static void
-ctl_intr_watch(struct pmd_internals *pmd, uint16_t qid)
+peer_intr_watch(struct pmd_internals *pmd, uint16_t qid)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 
@@ -227,7 +227,7 @@ ctl_intr_watch(struct pmd_internals *pmd, uint16_t qid)
 }
 
 static void
-ctl_intr_unwatch(struct pmd_internals *pmd, uint16_t qid)
+peer_intr_unwatch(struct pmd_internals *pmd, uint16_t qid)
 {
 	if (pmd->rx_epfd[qid] >= 0 && epoll_ctl(pmd->rx_epfd[qid], EPOLL_CTL_DEL,
 			shmlink_ep_rx_notify(pmd->ep[qid])->efd, NULL) != 0 && errno != ENOENT)
@@ -238,7 +238,7 @@ ctl_intr_unwatch(struct pmd_internals *pmd, uint16_t qid)
 /* Drop the peer: no burst uses its memory afterwards. Lock held; @in_cb: called from
  * the control socket's own callback. */
 static void
-ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
+peer_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 {
 	struct shmlink_qlink *links[2 * SHMLINK_MAX_QUEUES];
 	uint16_t i;
@@ -247,7 +247,7 @@ ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 	if (!pmd->attached)
 		return;
 	pmd->attached = false;
-	ctl_link_queues(pmd);
+	peer_link_queues(pmd);
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
 		links[2 * i] = pmd->rxq[i] != NULL ? &pmd->rxq[i]->link : NULL;
 		links[2 * i + 1] = pmd->txq[i] != NULL ? &pmd->txq[i]->link : NULL;
@@ -258,18 +258,18 @@ ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 
 		shmlink_ep_stats_get(pmd->ep[i], &s);
 		shmlink_ep_stats_add(&pmd->ep_saved, &s);
-		ctl_intr_unwatch(pmd, i);
+		peer_intr_unwatch(pmd, i);
 		shmlink_ep_destroy(pmd->ep[i]);
 		pmd->ep[i] = NULL;
 	}
 	shmlink_attach_release(&pmd->att);
 	/* Inside the socket's own callback the EAL removes it once the callback returns;
-	 * elsewhere it is not running (shmlink_ctl_stop unregistered it first). */
+	 * elsewhere it is not running (shmlink_peer_stop unregistered it first). */
 	if (in_cb)
-		rc = rte_intr_callback_unregister_pending(pmd->conn_intr, ctl_on_conn, pmd,
+		rc = rte_intr_callback_unregister_pending(pmd->conn_intr, peer_on_conn, pmd,
 				NULL);
 	else
-		rc = rte_intr_callback_unregister(pmd->conn_intr, ctl_on_conn, pmd);
+		rc = rte_intr_callback_unregister(pmd->conn_intr, peer_on_conn, pmd);
 	if (rc < 0 && rc != -ENOENT)
 		SHMLINK_LOG(DEBUG, "%s: unregistering the socket callback: %d",
 				pmd->socket_path, rc);
@@ -277,14 +277,14 @@ ctl_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 	pmd->conn_fd = -1;
 	SHMLINK_LOG(INFO, "%s: peer pid %d uid %u detached: %s", pmd->socket_path,
 			(int)pmd->peer_pid, (unsigned int)pmd->peer_uid, why);
-	ctl_link_set(pmd);
+	peer_link_set(pmd);
 	if (!pmd->listen && !pmd->closing && !pmd->reconnect_armed &&
-			rte_eal_alarm_set(CTL_RECONNECT_US, ctl_reconnect, pmd) == 0)
+			rte_eal_alarm_set(CTL_RECONNECT_US, peer_reconnect, pmd) == 0)
 		pmd->reconnect_armed = true;
 }
 
 static void
-ctl_peer_cred(struct shmlink_handshake *h, int fd)
+peer_cred(struct shmlink_handshake *h, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -302,7 +302,7 @@ ctl_peer_cred(struct shmlink_handshake *h, int fd)
 /* The peer's credentials against the allow-lists (no list: anyone who can reach the
  * socket, which its mode and group already restrict). */
 static bool
-ctl_peer_allowed(const struct pmd_internals *pmd, const struct shmlink_handshake *h)
+peer_allowed(const struct pmd_internals *pmd, const struct shmlink_handshake *h)
 {
 	uint16_t i;
 
@@ -318,7 +318,7 @@ ctl_peer_allowed(const struct pmd_internals *pmd, const struct shmlink_handshake
 }
 
 static void
-ctl_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
+peer_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->role = pmd->role;
@@ -336,7 +336,7 @@ ctl_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 /* Start using the link handshake @h made. Lock held. Returns 0, or -1 with nothing
  * kept (the caller closes the socket and releases the link). */
 static int
-ctl_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
+peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 {
 	int fd = h->hs.sock;
 	uint16_t i;
@@ -358,22 +358,22 @@ ctl_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 	}
 	pmd->conn_fd = fd;
 	if (rte_intr_fd_set(pmd->conn_intr, fd) != 0 ||
-			rte_intr_callback_register(pmd->conn_intr, ctl_on_conn, pmd) != 0) {
+			rte_intr_callback_register(pmd->conn_intr, peer_on_conn, pmd) != 0) {
 		SHMLINK_LOG(ERR, "%s: cannot watch the control socket", pmd->socket_path);
 		pmd->conn_fd = -1;
 		goto fail;
 	}
 	for (i = 0; i < pmd->nb_qp; i++)
-		ctl_intr_watch(pmd, i);
+		peer_intr_watch(pmd, i);
 	pmd->attached = true;
 	pmd->attach_count++;
-	ctl_link_queues(pmd);
+	peer_link_queues(pmd);
 	SHMLINK_LOG(INFO, "%s: peer pid %d uid %u attached; we are the %s, %u queue "
 			"pair(s), peer MAC " RTE_ETHER_ADDR_PRT_FMT, pmd->socket_path,
 			(int)pmd->peer_pid, (unsigned int)pmd->peer_uid,
 			pmd->att.role == SHMLINK_ROLE_SERVER ? "server" : "client", pmd->nb_qp,
 			RTE_ETHER_ADDR_BYTES((const struct rte_ether_addr *)pmd->att.peer.mac));
-	ctl_link_set(pmd);
+	peer_link_set(pmd);
 	return 0;
 fail:
 	for (i = 0; i < pmd->nb_qp; i++) {
@@ -387,50 +387,50 @@ fail:
 /* A burst saw a damaged ring: drop this peer (a listening port then waits for a new
  * one, with fresh files; a connecting one reconnects). */
 static void
-ctl_on_broken(void *arg)
+peer_on_broken(void *arg)
 {
 	struct pmd_internals *pmd = arg;
 
 	rte_spinlock_lock(&pmd->lock);
 	if (pmd->attached && !pmd->closing)
-		ctl_detach_locked(pmd, "the peer damaged a ring", false);
+		peer_detach_locked(pmd, "the peer damaged a ring", false);
 	rte_atomic_store_explicit(&pmd->broken_reported, false, rte_memory_order_release);
-	ctl_unlock(pmd);
+	peer_unlock(pmd);
 }
 
 void
-shmlink_ctl_report_broken(struct pmd_internals *pmd)
+shmlink_peer_report_broken(struct pmd_internals *pmd)
 {
 	/* Once per peer: the bursts keep finding the endpoint broken until it is gone. */
 	if (rte_atomic_exchange_explicit(&pmd->broken_reported, true, rte_memory_order_acq_rel))
 		return;
-	if (rte_eal_alarm_set(1, ctl_on_broken, pmd) != 0)
+	if (rte_eal_alarm_set(1, peer_on_broken, pmd) != 0)
 		rte_atomic_store_explicit(&pmd->broken_reported, false, rte_memory_order_release);
 }
 
 /* Any input or hang-up on the control socket means the peer is gone. */
 static void
-ctl_on_conn(void *arg)
+peer_on_conn(void *arg)
 {
 	struct pmd_internals *pmd = arg;
 
 	rte_spinlock_lock(&pmd->lock);
 	if (pmd->attached && !pmd->closing)
-		ctl_detach_locked(pmd, "control socket closed or written to", true);
-	ctl_unlock(pmd);
+		peer_detach_locked(pmd, "control socket closed or written to", true);
+	peer_unlock(pmd);
 }
 
 /* Install a link negotiated without the lock, unless the port went away or another
  * peer attached meanwhile. */
 static void
-ctl_install(struct pmd_internals *pmd, struct shmlink_handshake *h)
+peer_install(struct pmd_internals *pmd, struct shmlink_handshake *h)
 {
 	int rc = -1;
 
 	rte_spinlock_lock(&pmd->lock);
 	if (!pmd->closing && !pmd->attached)
-		rc = ctl_attach_locked(pmd, h);
-	ctl_unlock(pmd);
+		rc = peer_attach_locked(pmd, h);
+	peer_unlock(pmd);
 	if (rc != 0) {
 		shmlink_attach_release(&h->hs.a);
 		close(h->hs.sock);
@@ -443,12 +443,12 @@ ctl_install(struct pmd_internals *pmd, struct shmlink_handshake *h)
  * socket is readable, and an alarm ends a handshake the peer does not complete in
  * time.
  */
-static void ctl_on_handshake(void *arg);
-static void ctl_handshake_expired(void *arg);
-static void ctl_handshake_install(void *arg);
+static void peer_on_handshake(void *arg);
+static void peer_handshake_expired(void *arg);
+static void peer_handshake_install(void *arg);
 
 static struct shmlink_handshake *
-ctl_handshake_slot(struct pmd_internals *pmd)
+peer_handshake_slot(struct pmd_internals *pmd)
 {
 	uint16_t i;
 
@@ -460,15 +460,15 @@ ctl_handshake_slot(struct pmd_internals *pmd)
 
 /* Stop watching @h's socket; @in_cb: from its own callback. The socket stays open. */
 static void
-ctl_handshake_unwatch(struct shmlink_handshake *h, bool in_cb)
+peer_handshake_unwatch(struct shmlink_handshake *h, bool in_cb)
 {
 	int rc;
 
-	rte_eal_alarm_cancel(ctl_handshake_expired, h);
+	rte_eal_alarm_cancel(peer_handshake_expired, h);
 	if (in_cb)
-		rc = rte_intr_callback_unregister_pending(h->intr, ctl_on_handshake, h, NULL);
+		rc = rte_intr_callback_unregister_pending(h->intr, peer_on_handshake, h, NULL);
 	else
-		while ((rc = rte_intr_callback_unregister(h->intr, ctl_on_handshake, h)) ==
+		while ((rc = rte_intr_callback_unregister(h->intr, peer_on_handshake, h)) ==
 				-EAGAIN)
 			rte_pause();
 	if (rc < 0 && rc != -ENOENT)
@@ -478,7 +478,7 @@ ctl_handshake_unwatch(struct shmlink_handshake *h, bool in_cb)
 
 /* A handshake failed or was given up: a connecting port tries again later. */
 static void
-ctl_handshake_failed(struct shmlink_handshake *h, const char *why)
+peer_handshake_failed(struct shmlink_handshake *h, const char *why)
 {
 	struct pmd_internals *pmd = h->pmd;
 
@@ -486,11 +486,11 @@ ctl_handshake_failed(struct shmlink_handshake *h, const char *why)
 			(int)h->pid, (unsigned int)h->uid, why);
 	close(h->hs.sock);
 	if (!pmd->listen)
-		ctl_reconnect_later(pmd);
+		peer_reconnect_later(pmd);
 }
 
 static void
-ctl_on_handshake(void *arg)
+peer_on_handshake(void *arg)
 {
 	struct shmlink_handshake *h = arg;
 	char why[256];
@@ -501,7 +501,7 @@ ctl_on_handshake(void *arg)
 	rc = shmlink_attach_step(&h->hs, why, sizeof(why));
 	if (rc == -EINPROGRESS)
 		return;
-	ctl_handshake_unwatch(h, true);
+	peer_handshake_unwatch(h, true);
 	if (rc == 0) {
 		/*
 		 * Install from an alarm: the socket's watch for the peer leaving goes on
@@ -509,18 +509,18 @@ ctl_on_handshake(void *arg)
 		 * after this one, for this very event.
 		 */
 		h->done = true;
-		if (rte_eal_alarm_set(1, ctl_handshake_install, h) == 0)
+		if (rte_eal_alarm_set(1, peer_handshake_install, h) == 0)
 			return;
 		h->done = false;
 		shmlink_attach_release(&h->hs.a);
 		snprintf(why, sizeof(why), "cannot set an alarm");
 	}
 	h->active = false;
-	ctl_handshake_failed(h, why);
+	peer_handshake_failed(h, why);
 }
 
 static void
-ctl_handshake_install(void *arg)
+peer_handshake_install(void *arg)
 {
 	struct shmlink_handshake *h = arg;
 
@@ -528,66 +528,66 @@ ctl_handshake_install(void *arg)
 		return;
 	h->active = false;
 	h->done = false;
-	ctl_install(h->pmd, h);
+	peer_install(h->pmd, h);
 }
 
 static void
-ctl_handshake_expired(void *arg)
+peer_handshake_expired(void *arg)
 {
 	struct shmlink_handshake *h = arg;
 
 	if (!h->active || h->done)
 		return;
-	ctl_handshake_unwatch(h, false);
+	peer_handshake_unwatch(h, false);
 	h->active = false;
 	shmlink_attach_abort(&h->hs);
-	ctl_handshake_failed(h, "no answer in time");
+	peer_handshake_failed(h, "no answer in time");
 }
 
 /* Begin a handshake on connected socket @fd in slot @h; it owns @fd from here on. */
 static void
-ctl_handshake_begin(struct pmd_internals *pmd, struct shmlink_handshake *h, int fd)
+peer_handshake_begin(struct pmd_internals *pmd, struct shmlink_handshake *h, int fd)
 {
 	struct shmlink_attach_conf conf;
 	char why[256];
 	int rc;
 
-	ctl_attach_conf(pmd, &conf);
+	peer_attach_conf(pmd, &conf);
 	rc = shmlink_attach_begin(&h->hs, fd, &conf, pmd->listen, why, sizeof(why));
 	if (rc != -EINPROGRESS) {
-		ctl_handshake_failed(h, why);
+		peer_handshake_failed(h, why);
 		return;
 	}
 	if (rte_intr_fd_set(h->intr, fd) != 0 ||
-			rte_intr_callback_register(h->intr, ctl_on_handshake, h) != 0) {
+			rte_intr_callback_register(h->intr, peer_on_handshake, h) != 0) {
 		shmlink_attach_abort(&h->hs);
-		ctl_handshake_failed(h, "cannot watch the socket");
+		peer_handshake_failed(h, "cannot watch the socket");
 		return;
 	}
 	h->active = true;
-	if (rte_eal_alarm_set(CTL_HANDSHAKE_US, ctl_handshake_expired, h) != 0) {
-		ctl_handshake_unwatch(h, false);
+	if (rte_eal_alarm_set(CTL_HANDSHAKE_US, peer_handshake_expired, h) != 0) {
+		peer_handshake_unwatch(h, false);
 		h->active = false;
 		shmlink_attach_abort(&h->hs);
-		ctl_handshake_failed(h, "cannot set the handshake timer");
+		peer_handshake_failed(h, "cannot set the handshake timer");
 	}
 }
 
-static void ctl_on_connection(struct pmd_internals *pmd, int fd);
+static void peer_on_connection(struct pmd_internals *pmd, int fd);
 
 /* Take every pending connection: the EAL may report the socket readable only once. */
 static void
-ctl_on_listen(void *arg)
+peer_on_listen(void *arg)
 {
 	struct pmd_internals *pmd = arg;
 	int fd;
 
 	while ((fd = accept4(pmd->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
-		ctl_on_connection(pmd, fd);
+		peer_on_connection(pmd, fd);
 }
 
 static void
-ctl_on_connection(struct pmd_internals *pmd, int fd)
+peer_on_connection(struct pmd_internals *pmd, int fd)
 {
 	struct shmlink_handshake *h;
 	bool busy;
@@ -595,7 +595,7 @@ ctl_on_connection(struct pmd_internals *pmd, int fd)
 	rte_spinlock_lock(&pmd->lock);
 	busy = pmd->attached || pmd->closing;
 	rte_spinlock_unlock(&pmd->lock);
-	h = busy ? NULL : ctl_handshake_slot(pmd);
+	h = busy ? NULL : peer_handshake_slot(pmd);
 	if (h == NULL) {
 		SHMLINK_LOG(WARNING, "%s: refused a%s peer: %s", pmd->socket_path,
 				busy ? " second" : "", busy ? "one is attached" :
@@ -606,8 +606,8 @@ ctl_on_connection(struct pmd_internals *pmd, int fd)
 		close(fd);
 		return;
 	}
-	ctl_peer_cred(h, fd);
-	if (!ctl_peer_allowed(pmd, h)) {
+	peer_cred(h, fd);
+	if (!peer_allowed(pmd, h)) {
 		SHMLINK_LOG(WARNING, "%s: refused peer pid %d uid %u gid %u: not in "
 				"allow_uid/allow_gid", pmd->socket_path, (int)h->pid,
 				(unsigned int)h->uid, (unsigned int)h->gid);
@@ -616,22 +616,22 @@ ctl_on_connection(struct pmd_internals *pmd, int fd)
 		close(fd);
 		return;
 	}
-	ctl_handshake_begin(pmd, h, fd);
+	peer_handshake_begin(pmd, h, fd);
 }
 
 static void
-ctl_reconnect_later(struct pmd_internals *pmd)
+peer_reconnect_later(struct pmd_internals *pmd)
 {
 	rte_spinlock_lock(&pmd->lock);
 	if (!pmd->closing && !pmd->attached && !pmd->reconnect_armed &&
-			rte_eal_alarm_set(CTL_RECONNECT_US, ctl_reconnect, pmd) == 0)
+			rte_eal_alarm_set(CTL_RECONNECT_US, peer_reconnect, pmd) == 0)
 		pmd->reconnect_armed = true;
 	rte_spinlock_unlock(&pmd->lock);
 }
 
 /* Connecting side: one attempt; re-armed until a peer answers. */
 static void
-ctl_reconnect(void *arg)
+peer_reconnect(void *arg)
 {
 	struct pmd_internals *pmd = arg;
 	struct shmlink_handshake *h = &pmd->hs[0];
@@ -647,24 +647,24 @@ ctl_reconnect(void *arg)
 	/* Non-blocking: a listener with a full backlog must not stall us either. */
 	fd = shmlink_ctl_connect_nonblock(pmd->socket_path);
 	if (fd < 0) {
-		ctl_reconnect_later(pmd);
+		peer_reconnect_later(pmd);
 		return;
 	}
-	ctl_peer_cred(h, fd);
-	if (!ctl_peer_allowed(pmd, h)) {
+	peer_cred(h, fd);
+	if (!peer_allowed(pmd, h)) {
 		SHMLINK_LOG(WARNING, "%s: the listener (pid %d uid %u gid %u) is not in "
 				"allow_uid/allow_gid", pmd->socket_path, (int)h->pid,
 				(unsigned int)h->uid, (unsigned int)h->gid);
 		close(fd);
-		ctl_reconnect_later(pmd);
+		peer_reconnect_later(pmd);
 		return;
 	}
-	ctl_handshake_begin(pmd, h, fd);
+	peer_handshake_begin(pmd, h, fd);
 }
 
 /* A socket file nobody listens on is stale and may be replaced; a live one may not. */
 static int
-ctl_listen(struct pmd_internals *pmd)
+peer_listen(struct pmd_internals *pmd)
 {
 	int fd = shmlink_ctl_listen(pmd->socket_path);
 
@@ -718,7 +718,7 @@ ctl_listen(struct pmd_internals *pmd)
 }
 
 int
-shmlink_ctl_start(struct pmd_internals *pmd)
+shmlink_peer_start(struct pmd_internals *pmd)
 {
 	int rc;
 
@@ -738,19 +738,19 @@ shmlink_ctl_start(struct pmd_internals *pmd)
 			return -ENOMEM;
 	}
 	if (!pmd->listen) {
-		if (rte_eal_alarm_set(1, ctl_reconnect, pmd) != 0)
+		if (rte_eal_alarm_set(1, peer_reconnect, pmd) != 0)
 			return -ENOMEM;
 		pmd->reconnect_armed = true;
 		return 0;
 	}
-	rc = ctl_listen(pmd);
+	rc = peer_listen(pmd);
 	if (rc != 0)
 		return rc;
 	pmd->listen_intr = rte_intr_instance_alloc(RTE_INTR_INSTANCE_F_PRIVATE);
 	if (pmd->listen_intr == NULL ||
 			rte_intr_type_set(pmd->listen_intr, RTE_INTR_HANDLE_EXT) != 0 ||
 			rte_intr_fd_set(pmd->listen_intr, pmd->listen_fd) != 0 ||
-			rte_intr_callback_register(pmd->listen_intr, ctl_on_listen, pmd) != 0) {
+			rte_intr_callback_register(pmd->listen_intr, peer_on_listen, pmd) != 0) {
 		SHMLINK_LOG(ERR, "socket=%s: cannot watch the listening socket",
 				pmd->socket_path);
 		return -ENOMEM;
@@ -759,9 +759,9 @@ shmlink_ctl_start(struct pmd_internals *pmd)
 	return 0;
 }
 
-/* Undo shmlink_ctl_start() and drop any peer; nothing is left behind. */
+/* Undo shmlink_peer_start() and drop any peer; nothing is left behind. */
 void
-shmlink_ctl_stop(struct pmd_internals *pmd)
+shmlink_peer_stop(struct pmd_internals *pmd)
 {
 	uint16_t i;
 
@@ -770,10 +770,10 @@ shmlink_ctl_stop(struct pmd_internals *pmd)
 	rte_spinlock_unlock(&pmd->lock);
 
 	/* The callbacks and the alarms take the lock: wait for them without it. */
-	rte_eal_alarm_cancel(ctl_reconnect, pmd);
-	rte_eal_alarm_cancel(ctl_on_broken, pmd);
+	rte_eal_alarm_cancel(peer_reconnect, pmd);
+	rte_eal_alarm_cancel(peer_on_broken, pmd);
 	if (pmd->listen_registered) {
-		while (rte_intr_callback_unregister(pmd->listen_intr, ctl_on_listen, pmd) ==
+		while (rte_intr_callback_unregister(pmd->listen_intr, peer_on_listen, pmd) ==
 				-EAGAIN)
 			rte_pause();
 		pmd->listen_registered = false;
@@ -782,9 +782,9 @@ shmlink_ctl_stop(struct pmd_internals *pmd)
 		struct shmlink_handshake *h = &pmd->hs[i];
 
 		/* Once neither its timer nor its callback can run, the slot is ours. */
-		rte_eal_alarm_cancel(ctl_handshake_expired, h);
-		rte_eal_alarm_cancel(ctl_handshake_install, h);
-		while (rte_intr_callback_unregister(h->intr, ctl_on_handshake, h) == -EAGAIN)
+		rte_eal_alarm_cancel(peer_handshake_expired, h);
+		rte_eal_alarm_cancel(peer_handshake_install, h);
+		while (rte_intr_callback_unregister(h->intr, peer_on_handshake, h) == -EAGAIN)
 			rte_pause();
 		if (h->active) {
 			h->active = false;
@@ -794,14 +794,14 @@ shmlink_ctl_stop(struct pmd_internals *pmd)
 		}
 	}
 	if (pmd->conn_fd >= 0) {
-		while (rte_intr_callback_unregister(pmd->conn_intr, ctl_on_conn, pmd) ==
+		while (rte_intr_callback_unregister(pmd->conn_intr, peer_on_conn, pmd) ==
 				-EAGAIN)
 			rte_pause();
 	}
 
 	rte_spinlock_lock(&pmd->lock);
-	ctl_detach_locked(pmd, "port closed", false);
-	ctl_unlock(pmd);
+	peer_detach_locked(pmd, "port closed", false);
+	peer_unlock(pmd);
 
 	if (pmd->listen_fd >= 0) {
 		close(pmd->listen_fd);
