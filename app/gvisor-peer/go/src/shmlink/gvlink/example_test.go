@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -28,7 +29,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	addr := tcpip.AddressWithPrefix{Address: tcpip.Address("\x0a\x00\x00\x02"), PrefixLen: 24}
+	addr := tcpip.AddressWithPrefix{Address: gvlink.AddrFromIP(net.IPv4(10, 0, 0, 2)), PrefixLen: 24}
 	s, err := gvlink.NewStack(link.Endpoint, []tcpip.AddressWithPrefix{addr})
 	if err != nil {
 		log.Fatal(err)

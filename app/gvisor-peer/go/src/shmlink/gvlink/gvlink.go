@@ -152,7 +152,9 @@ func (l *Link) Done() <-chan struct{} { return l.done }
 
 // Close detaches: it stops the endpoint, shuts the control socket down (the
 // peer sees the link go down) and closes the queue files. If the endpoint is
-// in a stack, remove the NIC (or close the stack) first.
+// in a stack, remove the NIC first. (Not stack.Wait or Destroy: from gVisor
+// 2024-07 on they Wait for the endpoint too, and the client endpoint's Wait
+// closes its eventfd, so Close's would close that descriptor twice.)
 //
 // gVisor's server endpoint does not stop an idle receive loop on Close (it
 // re-enters its eventfd wait without checking; DEB and HEAD), so in the server
@@ -432,9 +434,11 @@ func offer(cfg *Config, sock int) (*Link, error) {
 }
 
 // closeEndpoint stops a sharedmem endpoint. Both kinds have a Close method,
-// outside stack.LinkEndpoint in this gVisor release (a stack closes a client
+// outside stack.LinkEndpoint in gVisor 2022-12 (a stack closes a client
 // endpoint with Attach(nil); a server endpoint would start with a nil
-// dispatcher instead).
+// dispatcher instead) and in it in 2024-07 (RemoveNIC calls it). Once the
+// endpoint is attached, a second Close only sets the stop flag again and
+// wakes the receive loop.
 func closeEndpoint(ep stack.LinkEndpoint) {
 	if c, ok := ep.(interface{ Close() }); ok {
 		c.Close()

@@ -5,6 +5,7 @@ package gvlink
 
 import (
 	"fmt"
+	"net"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
@@ -46,7 +47,7 @@ func NewStack(ep stack.LinkEndpoint, addrs []tcpip.AddressWithPrefix) (*stack.St
 	var routes []tcpip.Route
 	for _, a := range addrs {
 		proto := ipv4.ProtocolNumber
-		if len(a.Address) == 16 {
+		if len(AddrToIP(a.Address)) == net.IPv6len {
 			proto = ipv6.ProtocolNumber
 		}
 		pa := tcpip.ProtocolAddress{Protocol: proto, AddressWithPrefix: a}

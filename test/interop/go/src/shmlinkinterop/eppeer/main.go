@@ -28,7 +28,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gvisor.dev/gvisor/pkg/bufferv2"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/link/sharedmem"
@@ -70,7 +69,7 @@ type dispatcher struct {
 	want  []byte
 }
 
-func (d *dispatcher) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt stack.PacketBufferPtr) {
+func (d *dispatcher) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt packetBuffer) {
 	seq := d.done.Load()
 	if seq >= d.cfg.countRx {
 		ilib.Fail(prog, "received a frame beyond the %d expected", d.cfg.countRx)
@@ -101,9 +100,6 @@ func (d *dispatcher) DeliverNetworkPacket(proto tcpip.NetworkProtocolNumber, pkt
 	d.done.Add(1)
 }
 
-func (d *dispatcher) DeliverLinkPacket(tcpip.NetworkProtocolNumber, stack.PacketBufferPtr, bool) {
-}
-
 func queueConfig(first int) sharedmem.QueueConfig {
 	fds := make([]int, 5)
 	for i := range fds {
@@ -116,14 +112,11 @@ func queueConfig(first int) sharedmem.QueueConfig {
 	return c
 }
 
-func newPacket(ep stack.LinkEndpoint, cfg *config, seq uint64) stack.PacketBufferPtr {
+func newPacket(ep stack.LinkEndpoint, cfg *config, seq uint64) packetBuffer {
 	r := ilib.MsgRng(cfg.seedTx, seq)
 	b := make([]byte, ilib.FrameL3Len(&r, cfg.minTx, cfg.maxTx))
 	ilib.FillFrame(b, &r, seq)
-	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{
-		ReserveHeaderBytes: int(ep.MaxHeaderLength()),
-		Payload:            bufferv2.MakeWithData(b),
-	})
+	pkt := newPacketBuffer(int(ep.MaxHeaderLength()), b)
 	pkt.NetworkProtocolNumber = header.IPv4ProtocolNumber
 	pkt.EgressRoute.NetProto = header.IPv4ProtocolNumber
 	pkt.EgressRoute.LocalLinkAddress = goMAC

@@ -141,7 +141,7 @@ func send(s *stack.Stack, to tcpip.FullAddress, streams int) {
 		c, err := gonet.DialContextTCP(ctx, s, to, ipv4.ProtocolNumber)
 		cancel()
 		if err != nil {
-			die(1, "connecting to %v:%d: %v", net.IP(to.Addr), to.Port, err)
+			die(1, "connecting to %v:%d: %v", gvlink.AddrToIP(to.Addr), to.Port, err)
 		}
 		go func() {
 			buf := make([]byte, ioLen)
@@ -162,7 +162,7 @@ func parseAddr(v string) tcpip.AddressWithPrefix {
 		die(2, "bad -addr %q: want an IPv4 address/prefix", v)
 	}
 	ones, _ := n.Mask.Size()
-	return tcpip.AddressWithPrefix{Address: tcpip.Address(ip.To4()), PrefixLen: ones}
+	return tcpip.AddressWithPrefix{Address: gvlink.AddrFromIP(ip), PrefixLen: ones}
 }
 
 func parseHostPort(v string) tcpip.FullAddress {
@@ -172,7 +172,7 @@ func parseHostPort(v string) tcpip.FullAddress {
 	if err != nil || ip == nil || ip.To4() == nil || perr != nil {
 		die(2, "bad address %q: want IPv4:PORT", v)
 	}
-	return tcpip.FullAddress{NIC: gvlink.NIC, Addr: tcpip.Address(ip.To4()), Port: uint16(pn)}
+	return tcpip.FullAddress{NIC: gvlink.NIC, Addr: gvlink.AddrFromIP(ip), Port: uint16(pn)}
 }
 
 // direct links two stacks by one queue pair, as gVisor's sharedmem server

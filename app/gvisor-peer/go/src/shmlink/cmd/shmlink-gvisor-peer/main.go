@@ -71,16 +71,8 @@ func (l *addrList) Set(v string) error {
 		return err
 	}
 	ones, _ := n.Mask.Size()
-	*l = append(*l, tcpip.AddressWithPrefix{Address: ipAddr(ip), PrefixLen: ones})
+	*l = append(*l, tcpip.AddressWithPrefix{Address: gvlink.AddrFromIP(ip), PrefixLen: ones})
 	return nil
-}
-
-// ipAddr converts to gVisor's address (a 4- or 16-byte string in this release).
-func ipAddr(ip net.IP) tcpip.Address {
-	if v4 := ip.To4(); v4 != nil {
-		return tcpip.Address(v4)
-	}
-	return tcpip.Address(ip.To16())
 }
 
 // parseSize reads N, NK, NM or NG (powers of 1024).
@@ -113,7 +105,7 @@ func hostPort(s string) tcpip.FullAddress {
 	if err != nil || ip == nil || perr != nil {
 		die(2, "bad address %q: want HOST:PORT, an IP address and a port", s)
 	}
-	return tcpip.FullAddress{NIC: gvlink.NIC, Addr: ipAddr(ip), Port: uint16(port)}
+	return tcpip.FullAddress{NIC: gvlink.NIC, Addr: gvlink.AddrFromIP(ip), Port: uint16(port)}
 }
 
 func main() {
@@ -283,7 +275,7 @@ func command(cmd string, args []string) func(*stack.Stack) int {
 		if fs.NArg() != 1 || net.ParseIP(fs.Arg(0)) == nil || *size < 8 {
 			die(2, "usage: ping [-c N] [-i D] [-s BYTES>=8] [-W D] [-v] HOST")
 		}
-		dst := ipAddr(net.ParseIP(fs.Arg(0)))
+		dst := gvlink.AddrFromIP(net.ParseIP(fs.Arg(0)))
 		return func(s *stack.Stack) int {
 			return ping(s, dst, *count, *interval, *size, *wait, *verbose)
 		}

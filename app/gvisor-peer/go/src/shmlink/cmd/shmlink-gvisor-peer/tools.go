@@ -27,7 +27,7 @@ import (
 )
 
 func netProto(a tcpip.Address) tcpip.NetworkProtocolNumber {
-	if len(a) == 16 {
+	if len(gvlink.AddrToIP(a)) == net.IPv6len {
 		return ipv6.ProtocolNumber
 	}
 	return ipv4.ProtocolNumber
@@ -175,12 +175,12 @@ func ping(s *stack.Stack, dst tcpip.Address, count int, interval time.Duration, 
 		if ok {
 			rtts = append(rtts, time.Since(start))
 			if verbose {
-				fmt.Printf("%d bytes from %v: icmp_seq=%d time=%.1f us\n", len(req), net.IP(dst), seq,
+				fmt.Printf("%d bytes from %v: icmp_seq=%d time=%.1f us\n", len(req), gvlink.AddrToIP(dst), seq,
 					float64(rtts[len(rtts)-1])/1e3)
 			}
 		} else {
 			lost++
-			fmt.Printf("ping %v: no answer to seq %d within %v\n", net.IP(dst), seq, wait)
+			fmt.Printf("ping %v: no answer to seq %d within %v\n", gvlink.AddrToIP(dst), seq, wait)
 		}
 		time.Sleep(interval)
 	}
@@ -196,7 +196,7 @@ func ping(s *stack.Stack, dst tcpip.Address, count int, interval time.Duration, 
 	}
 	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	fmt.Printf("ping %v: %d sent, %d received, %d lost; rtt min/avg/median/max %.1f/%.1f/%.1f/%.1f us\n",
-		net.IP(dst), count, count-lost, lost, us(min), us(avg), us(med), us(max))
+		gvlink.AddrToIP(dst), count, count-lost, lost, us(min), us(avg), us(med), us(max))
 	if lost > 0 {
 		return 1
 	}
@@ -243,7 +243,7 @@ func udpEcho(s *stack.Stack, to tcpip.FullAddress, count, size int, wait time.Du
 		avg = float64(sum) / 1e3 / float64(count-lost)
 	}
 	fmt.Printf("udp-echo %v:%d: %d sent, %d echoed intact, %d lost; rtt avg %.1f us\n",
-		net.IP(to.Addr), to.Port, count, count-lost, lost, avg)
+		gvlink.AddrToIP(to.Addr), to.Port, count, count-lost, lost, avg)
 	if lost > 0 {
 		return 1
 	}
@@ -263,7 +263,7 @@ func udpEchoServer(s *stack.Stack, proto tcpip.NetworkProtocolNumber, port uint1
 	if terr != nil {
 		die(2, "udp echo server on port %d: %v", port, terr)
 	}
-	c := gonet.NewUDPConn(s, &wq, ep)
+	c := newUDPConn(s, &wq, ep)
 	go func() {
 		buf := make([]byte, 65536)
 		for {
@@ -283,7 +283,7 @@ func dialTCP(s *stack.Stack, to tcpip.FullAddress) *gonet.TCPConn {
 	defer cancel()
 	c, err := gonet.DialContextTCP(ctx, s, to, netProto(to.Addr))
 	if err != nil {
-		die(2, "connecting to %v:%d: %v", net.IP(to.Addr), to.Port, err)
+		die(2, "connecting to %v:%d: %v", gvlink.AddrToIP(to.Addr), to.Port, err)
 	}
 	return c
 }
@@ -307,7 +307,7 @@ func tcpSend(s *stack.Stack, to tcpip.FullAddress, n int64) int {
 	d := time.Since(start)
 	verified := int64(binary.LittleEndian.Uint64(ack[:]))
 	fmt.Printf("tcp-send %v:%d: %d bytes sent, %d verified by the sink, in %.3f s: %.1f Mbit/s\n",
-		net.IP(to.Addr), to.Port, n, verified, d.Seconds(), mbits(n, d))
+		gvlink.AddrToIP(to.Addr), to.Port, n, verified, d.Seconds(), mbits(n, d))
 	if verified != n {
 		return 1
 	}
@@ -330,7 +330,7 @@ func tcpRecv(s *stack.Stack, from tcpip.FullAddress, n int64) int {
 		err = fmt.Errorf("the source sent %d bytes", got)
 	}
 	fmt.Printf("tcp-recv %v:%d: %d of %d bytes received and verified in %.3f s: %.1f Mbit/s\n",
-		net.IP(from.Addr), from.Port, got, n, d.Seconds(), mbits(got, d))
+		gvlink.AddrToIP(from.Addr), from.Port, got, n, d.Seconds(), mbits(got, d))
 	if err != nil {
 		fmt.Printf("tcp-recv: %v\n", err)
 		return 1
@@ -440,7 +440,19 @@ func tcpSink(s *stack.Stack, port uint16, n int) int {
 			rc = 1
 		}
 	}
+	settle(s, 5*time.Second)
 	return rc
+}
+
+// settle waits, for up to d, until no TCP connection of @s is open any more,
+// so that what was written last (a sink's count) has been acknowledged: once
+// the process exits, nothing retransmits a segment that was lost, nor sends
+// one still queued.
+func settle(s *stack.Stack, d time.Duration) {
+	open := s.Stats().TCP.CurrentConnected
+	for end := time.Now().Add(d); open.Value() > 0 && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // serve starts the servers and returns; the stack answers pings by itself.
