@@ -81,6 +81,7 @@ run_in() {
 		mount --rbind /sys "$r/sys"
 		mount --rbind /dev "$r/dev"
 		mount -t tmpfs -o mode=755 tmpfs "$r/run"
+		mkdir -m 1777 "$r/run/lock"
 		mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 		mount --bind "$SHMLINK_TOP" "$r/shmlink"
 		if [ -n "$SHMLINK_SDK" ]; then

@@ -11,11 +11,27 @@
 #     the archive serves no source for this suite, from the folder named by
 #     $SHMLINK_SDK_FALLBACK (holding <major.minor>/ folders of the same headers). It
 #     prints which it used.
+# Usage: shmlink-setup.sh [--matrix]
+#   --matrix  only what the build and the suites of the DPDK matrix need (no clang for
+#             the fuzzers, no Sphinx or Doxygen, no matplotlib); SHMLINK_SETUP=matrix
+#             in the environment does the same for the scripts that call this one
 set -eu
 
+full=yes
+[ "${SHMLINK_SETUP:-}" = matrix ] && full=no	# as --matrix, through other scripts
+case "${1:-}" in
+--matrix) full=no ;;
+"") ;;
+*) echo "usage: $0 [--matrix]" >&2; exit 2 ;;
+esac
+
+# What the build and the tests of the DPDK matrix need (usertools/shmlink-compat.sh
+# runs --matrix in its chroots), then the fuzzers, docs and benchmark plots. dpkg-dev:
+# meson asks its dpkg-architecture for Debian's multiarch libdir (without it, meson
+# 1.7+ picks lib64, which ldconfig does not search).
 PACKAGES="dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config python3-pyelftools \
-golang-go golang-gvisor-gvisor-dev gcc clang xz-utils python3-matplotlib \
-python3-sphinx doxygen"
+golang-go golang-gvisor-gvisor-dev gcc xz-utils dpkg-dev"
+PACKAGES_FULL="clang python3-matplotlib python3-sphinx doxygen"
 SDK_HEADERS="lib/ethdev/ethdev_driver.h lib/ethdev/ethdev_vdev.h \
 drivers/bus/vdev/bus_vdev_driver.h lib/eal/include/dev_driver.h"
 SRC_LIST=/etc/apt/sources.list.d/shmlink-deb-src.sources
@@ -53,12 +69,16 @@ install_missing() {
 		>/dev/null || die "apt-get install failed for:$missing"
 }
 
-install_missing $PACKAGES
-# The fuzzers' libFuzzer runtime is named after the clang version (14 in Debian 12, 19
-# in Debian 13 ...): the one of the clang just installed.
-clang_major=$(clang -dumpversion | cut -d. -f1)
-[ -n "$clang_major" ] || die "cannot tell the version of clang"
-install_missing "libclang-rt-$clang_major-dev"
+if [ $full = yes ]; then
+	install_missing $PACKAGES $PACKAGES_FULL
+	# The fuzzers' libFuzzer runtime is named after the clang version (14 in Debian 12,
+	# 19 in Debian 13 ...): the one of the clang just installed.
+	clang_major=$(clang -dumpversion | cut -d. -f1)
+	[ -n "$clang_major" ] || die "cannot tell the version of clang"
+	install_missing "libclang-rt-$clang_major-dev"
+else
+	install_missing $PACKAGES
+fi
 
 # The SDK headers must come from exactly the DPDK that is installed.
 deb_ver=$(dpkg-query -W -f='${Version}' libdpdk-dev)

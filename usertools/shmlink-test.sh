@@ -3,8 +3,11 @@
 # Copyright(c) 2026 The shmlink authors
 #
 # The test command: set up the machine (idempotent), build with warnings as errors,
-# run the whole test suite, and end with one line "N passed, N failed".
+# run the whole test suite, then the DPDK matrix (usertools/shmlink-compat.sh: DPDK
+# 24.11 and 25.11 in Debian chroots, 22.11 from this run), and end with one line
+# "N passed, N failed" counting both.
 # Usage: usertools/shmlink-test.sh [meson test args, e.g. --suite unit]
+#   With meson test arguments, or SHMLINK_MATRIX=no, the matrix does not run.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,12 +32,26 @@ if ! ninja -C "$build"; then
 fi
 
 rc=0
+matrix=${SHMLINK_MATRIX:-yes}
+[ $# -eq 0 ] || matrix=no
 meson test -C "$build" --print-errorlogs "$@" || rc=$?
 
+counts=$top/build-compat/counts
+rm -f "$counts"
+if [ "$matrix" = yes ]; then
+	"$top/usertools/shmlink-compat.sh" --host-results "$build" || rc=1
+fi
+
 # Count from meson's own log, one entry per test program.
-/usr/bin/python3 - "$build/meson-logs/testlog.json" "$rc" <<'PY'
+/usr/bin/python3 - "$build/meson-logs/testlog.json" "$rc" "$counts" "$matrix" <<'PY'
 import json, sys
 passed = failed = skipped = 0
+if sys.argv[4] == 'yes':
+	try:
+		p, f = open(sys.argv[3]).read().split()
+		passed, failed = int(p), int(f)
+	except (OSError, ValueError):
+		failed = 1	# the matrix did not finish
 try:
 	with open(sys.argv[1]) as f:
 		for line in f:
@@ -46,7 +63,7 @@ try:
 			else:
 				failed += 1
 except OSError:
-	failed = 1
+	failed += 1
 if passed + failed == 0 or (int(sys.argv[2]) != 0 and failed == 0):
 	failed += 1
 line = f"{passed} passed, {failed} failed"
