@@ -41,7 +41,6 @@
 
 #define PEER_ETH_ALEN		6u
 #define PEER_ETH_HDR_LEN	14u
-#define PEER_ETH_VLAN_ROOM	8u	/* two VLAN tags, as the driver allows */
 
 enum peer_mode {
 	PEER_MODE_RXONLY,
@@ -51,11 +50,6 @@ enum peer_mode {
 	PEER_MODE_ICMPECHO,
 };
 
-enum peer_trim {
-	PEER_TRIM_AUTO,
-	PEER_TRIM_ON,
-	PEER_TRIM_OFF,
-};
 
 /* Everything the command line says; read-only once parsed. */
 struct peer_opts {
@@ -75,7 +69,7 @@ struct peer_opts {
 	uint8_t mac[PEER_ETH_ALEN];
 	bool peer_mac_set;
 	uint8_t peer_mac[PEER_ETH_ALEN];
-	enum peer_trim trim;
+	enum shmlink_trim trim;
 
 	enum peer_mode mode;
 	bool verify;

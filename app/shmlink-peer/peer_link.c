@@ -247,8 +247,7 @@ link_attach(struct peer_ctx *ctx)
 	ctx->attaches++;
 	ctx->refused = 0;
 	ctx->role = ctx->att.role;
-	/* The listener's files are cut in its buffer size. */
-	ctx->buffer_size = o->listen ? o->buffer_size : ctx->att.peer.buffer_size;
+	ctx->buffer_size = ctx->att.buffer_size;
 	memcpy(ctx->dst_mac, o->peer_mac_set ? o->peer_mac : ctx->att.peer.mac,
 			PEER_ETH_ALEN);
 	ctx->t_attach = peer_now();
@@ -273,15 +272,7 @@ int
 link_endpoints(struct peer_ctx *ctx)
 {
 	const struct peer_opts *o = ctx->o;
-	struct shmlink_ep_conf conf = {
-		.buffer_size = ctx->buffer_size,
-		/* What the driver takes: the MTU plus Ethernet and two VLAN tags. */
-		.max_frame = opts_max_frame(o),
-		.virtio_hdr = o->virtio_hdr,
-		.raw_ip = o->raw_ip,
-		.trim = o->trim == PEER_TRIM_ON ||
-			(o->trim == PEER_TRIM_AUTO && ctx->role == SHMLINK_ROLE_CLIENT),
-	};
+	struct shmlink_ep_conf conf = shmlink_attach_ep_conf(&ctx->att, o->trim);
 	uint16_t i;
 
 	for (i = 0; i < o->nb_qp; i++) {

@@ -480,7 +480,7 @@ opts_one(int c, const char *arg, struct peer_opts *o)
 		return opts_mac(name, arg, o->peer_mac);
 	case OPT_TRIM:
 		w = opts_word(name, arg, trims, 3);
-		o->trim = w == 1 ? PEER_TRIM_ON : w == 2 ? PEER_TRIM_OFF : PEER_TRIM_AUTO;
+		o->trim = w == 1 ? SHMLINK_TRIM_ON : w == 2 ? SHMLINK_TRIM_OFF : SHMLINK_TRIM_AUTO;
 		return w < 0 ? -1 : 0;
 	case OPT_MODE:
 		w = opts_word(name, arg, opts_modes, PEER_DIM(opts_modes));
@@ -622,10 +622,9 @@ opts_mode_name(enum peer_mode m)
 	return (unsigned int)m < PEER_DIM(opts_modes) ? opts_modes[m] : "?";
 }
 
-/* What net_shmlink takes: the MTU plus the Ethernet header and two VLAN tags, so that
- * frame sizes mean what they mean to dpdk-testpmd (64 to 1518 at MTU 1500). */
+/* What net_shmlink takes (shmlink_max_frame()). */
 uint32_t
 opts_max_frame(const struct peer_opts *o)
 {
-	return o->raw_ip ? o->mtu : o->mtu + PEER_ETH_HDR_LEN + PEER_ETH_VLAN_ROOM;
+	return shmlink_max_frame(o->mtu, o->raw_ip);
 }

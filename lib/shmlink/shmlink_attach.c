@@ -137,6 +137,9 @@ attach_offer_send(struct shmlink_attach_hs *hs, char *why, size_t why_len)
 	}
 	a->role = conf->role;
 	a->nb_qp = conf->nb_qp;
+	a->flags = conf->flags;
+	a->buffer_size = conf->buffer_size;
+	a->mtu = conf->mtu;
 	for (qp = 0; qp < conf->nb_qp; qp++) {
 		rc = attach_offer_qp(hs->sock, conf, a, qp, why, why_len);
 		/* A peer that rejected an early offer and closed: its answer says why. */
@@ -348,6 +351,9 @@ attach_answer_step(struct shmlink_attach_hs *hs, int timeout_ms, char *why, size
 	}
 	a->nb_qp = a->peer.nb_qp;
 	a->role = (enum shmlink_role)a->peer.role;
+	a->flags = a->peer.flags;
+	a->buffer_size = a->peer.buffer_size;
+	a->mtu = conf->mtu;
 	ok.role = a->peer.role;
 	ok.nb_qp = a->nb_qp;
 	ok.flags = a->peer.flags;
@@ -500,4 +506,20 @@ int
 shmlink_ctl_connect_nonblock(const char *path)
 {
 	return ctl_connect(path, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK);
+}
+
+struct shmlink_ep_conf
+shmlink_attach_ep_conf(const struct shmlink_attach *a, enum shmlink_trim trim)
+{
+	bool raw_ip = (a->flags & SHMLINK_CTL_F_RAW_IP) != 0;
+	struct shmlink_ep_conf c = {
+		.buffer_size = a->buffer_size,
+		.max_frame = shmlink_max_frame(a->mtu, raw_ip),
+		.virtio_hdr = (a->flags & SHMLINK_CTL_F_VIRTIO) != 0,
+		.raw_ip = raw_ip,
+		.trim = trim == SHMLINK_TRIM_ON ||
+			(trim == SHMLINK_TRIM_AUTO && a->role == SHMLINK_ROLE_CLIENT),
+	};
+
+	return c;
 }

@@ -50,10 +50,23 @@ struct shmlink_attach_conf {
 					 *   NewQueuePair does. */
 };
 
-/** An attached link: mapped queue pairs and what the peer said. */
+/** Whether received frames are cut to their L3 length (spec §8.1-1). */
+enum shmlink_trim {
+	SHMLINK_TRIM_AUTO = 0,		/**< in the client role only, against gVisor's
+					 *   server over-reporting frame sizes */
+	SHMLINK_TRIM_ON,		/**< always */
+	SHMLINK_TRIM_OFF,		/**< never */
+};
+
+/** An attached link: mapped queue pairs, what both sides agreed and what the peer
+ *  said. */
 struct shmlink_attach {
 	enum shmlink_role role;		/**< the role this side took */
 	uint16_t nb_qp;			/**< queue pairs attached */
+	uint16_t flags;			/**< agreed SHMLINK_CTL_F_* (framing) */
+	uint32_t buffer_size;		/**< agreed: the client's buffer size, the one the
+					 *   listener cut its files for */
+	uint32_t mtu;			/**< our L3 MTU, as we told the peer */
 	/** The TX queue (client to server) of each queue pair, mapped. */
 	struct shmlink_qmap txq[SHMLINK_CTL_MAX_QUEUE_PAIRS];
 	/** The RX queue (server to client) of each queue pair, mapped. */
@@ -114,6 +127,17 @@ int shmlink_attach_step(struct shmlink_attach_hs *hs, char *why, size_t why_len)
 
 /** Give up a handshake that is still in progress: unmap what it mapped. */
 void shmlink_attach_abort(struct shmlink_attach_hs *hs);
+
+/**
+ * The configuration of the endpoints of attached link @p a, as both sides agreed:
+ * buffer size, framing (raw IP, virtio header), the largest frame of our MTU
+ * (shmlink_max_frame()), and trimming as @p trim asks in the role this side took.
+ * @c defer_signals is false: the caller's own choice. Every caller of
+ * shmlink_ep_create() after an attach uses this, so that no rule of the link is
+ * written twice.
+ */
+struct shmlink_ep_conf shmlink_attach_ep_conf(const struct shmlink_attach *a,
+		enum shmlink_trim trim);
 
 /** Unmap every queue of an attached link. */
 void shmlink_attach_release(struct shmlink_attach *a);

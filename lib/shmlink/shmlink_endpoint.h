@@ -46,6 +46,19 @@ extern "C" {
 #define SHMLINK_VIRTIO_HDR_LEN	10u
 /** Default largest frame accepted on receive (not counting a virtio header). */
 #define SHMLINK_DEFAULT_MAX_FRAME 65535u
+/** Link-layer room on top of the MTU with Ethernet framing: the header, two VLAN tags. */
+#define SHMLINK_ETH_FRAME_ROOM	(14u + 2 * 4u)
+
+/**
+ * The largest frame of a link of L3 MTU @p mtu, not counting a virtio header: the MTU
+ * with raw IP framing, else the MTU plus an Ethernet header and two VLAN tags, so that
+ * frame sizes mean what they mean to DPDK applications (64 to 1518 at MTU 1500).
+ */
+static inline uint32_t
+shmlink_max_frame(uint32_t mtu, bool raw_ip)
+{
+	return raw_ip ? mtu : mtu + SHMLINK_ETH_FRAME_ROOM;
+}
 
 /** The gVisor role an endpoint plays. */
 enum shmlink_role {

@@ -367,8 +367,7 @@ peer_wait_flag(const uint32_t *p)
 
 /* --connect: take the port's next connection and offer it the server role. */
 static int
-peer_accept(struct test *t, struct peer *p, struct shmlink_attach_conf *conf,
-		struct shmlink_ep_conf *epc)
+peer_accept(struct test *t, struct peer *p, struct shmlink_attach_conf *conf)
 {
 	struct pollfd pfd = { .fd = t->lst_fd, .events = POLLIN };
 	char why[256] = "";
@@ -387,43 +386,23 @@ peer_accept(struct test *t, struct peer *p, struct shmlink_attach_conf *conf,
 		peer_fail(t, "peer %u: offer: %s", p->id, why);
 		return -1;
 	}
-	epc->buffer_size = conf->buffer_size;
-	p->ep = shmlink_ep_create(p->att.role, &p->att.txq[0], &p->att.rxq[0], epc);
-	if (p->ep == NULL) {
-		peer_fail(t, "peer %u: shmlink_ep_create: %s", p->id, strerror(errno));
-		return -1;
-	}
 	return 0;
 }
 
-/*
- * Connect and attach as the client. The port refuses a second peer until it has seen
- * the previous one leave (its interrupt thread handles the hang-up), so retry.
- */
+/* Connect to the port's socket and answer its offer as the client. The port refuses a
+ * second peer until it has seen the previous one leave (its interrupt thread handles
+ * the hang-up), so retry until PEER_WAIT_MS has passed. */
 static int
-peer_attach(struct test *t, struct peer *p)
+peer_connect(struct test *t, struct peer *p, struct shmlink_attach_conf *conf)
 {
-	struct shmlink_attach_conf conf = {
-		.role = SHMLINK_ROLE_CLIENT,
-		.role_any = true,
-		.nb_qp = 1,
-		.mtu = RTE_ETHER_MTU,
-		.buffer_size = SHMLINK_DEFAULT_BUFFER_SIZE,
-		.mac = { 0x02, 0, 0, 0, 0x5e, p->id },
-	};
-	struct shmlink_ep_conf epc = {
-		.max_frame = RTE_ETHER_MTU + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN,
-	};
 	uint64_t end = now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u;
 	char why[256] = "";
 	int rc = -ETIMEDOUT;
 
-	if (t->connect)
-		return peer_accept(t, p, &conf, &epc);
 	while (now_ns() < end) {
 		p->fd = shmlink_ctl_connect(t->sock_path);
 		if (p->fd >= 0) {
-			rc = shmlink_attach_answer(p->fd, &conf, &p->att, why, sizeof(why));
+			rc = shmlink_attach_answer(p->fd, conf, &p->att, why, sizeof(why));
 			if (rc == 0)
 				break;
 			close(p->fd);
@@ -442,7 +421,27 @@ peer_attach(struct test *t, struct peer *p)
 		peer_fail(t, "peer %u: the port assigned the server role", p->id);
 		return -1;
 	}
-	epc.buffer_size = p->att.peer.buffer_size;
+	return 0;
+}
+
+/* Attach as the client (with --connect by taking the port's connection) and create
+ * the endpoint the link agreed on. */
+static int
+peer_attach(struct test *t, struct peer *p)
+{
+	struct shmlink_attach_conf conf = {
+		.role = SHMLINK_ROLE_CLIENT,
+		.role_any = true,
+		.nb_qp = 1,
+		.mtu = RTE_ETHER_MTU,
+		.buffer_size = SHMLINK_DEFAULT_BUFFER_SIZE,
+		.mac = { 0x02, 0, 0, 0, 0x5e, p->id },
+	};
+	struct shmlink_ep_conf epc;
+
+	if ((t->connect ? peer_accept(t, p, &conf) : peer_connect(t, p, &conf)) != 0)
+		return -1;
+	epc = shmlink_attach_ep_conf(&p->att, SHMLINK_TRIM_OFF);
 	p->ep = shmlink_ep_create(p->att.role, &p->att.txq[0], &p->att.rxq[0], &epc);
 	if (p->ep == NULL) {
 		peer_fail(t, "peer %u: shmlink_ep_create: %s", p->id, strerror(errno));

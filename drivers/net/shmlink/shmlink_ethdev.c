@@ -324,31 +324,6 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 	return 0;
 }
 
-/* ---- endpoint settings ---- */
-
-static uint32_t
-shmlink_max_frame(const struct pmd_internals *pmd)
-{
-	return pmd->raw_ip ? pmd->mtu : pmd->mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
-}
-
-struct shmlink_ep_conf
-shmlink_ep_conf_of(const struct pmd_internals *pmd, enum shmlink_role role)
-{
-	struct shmlink_ep_conf c = {
-		.buffer_size = pmd->att.peer.buffer_size != 0 && !pmd->listen ?
-				pmd->att.peer.buffer_size : pmd->buffer_size,
-		.max_frame = shmlink_max_frame(pmd),
-		.virtio_hdr = pmd->virtio_hdr,
-		.raw_ip = pmd->raw_ip,
-		.trim = pmd->trim == SHMLINK_TRIM_ON ||
-			(pmd->trim == SHMLINK_TRIM_AUTO && role == SHMLINK_ROLE_CLIENT),
-		.defer_signals = pmd->signal_delay_us != 0,
-	};
-
-	return c;
-}
-
 /* ---- ethdev ops ---- */
 
 static int
@@ -473,7 +448,7 @@ shmlink_dev_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	 * VLAN tags, or nothing with raw IP framing. */
 	info->min_mtu = SHMLINK_MIN_MTU;
 	info->max_mtu = SHMLINK_MAX_MTU;
-	info->max_rx_pktlen = SHMLINK_MAX_MTU + shmlink_max_frame(pmd) - pmd->mtu;
+	info->max_rx_pktlen = shmlink_max_frame(SHMLINK_MAX_MTU, pmd->raw_ip);
 	info->max_rx_queues = pmd->nb_qp;
 	info->max_tx_queues = pmd->nb_qp;
 	info->min_rx_bufsize = 0;

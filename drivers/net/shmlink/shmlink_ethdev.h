@@ -49,12 +49,6 @@ extern int shmlink_logtype;
 /* Segments one burst may hand to the library: room for multi-segment frames. */
 #define SHMLINK_BURST_SEGS	(SHMLINK_BURST_MAX * 8)
 
-enum shmlink_trim {
-	SHMLINK_TRIM_AUTO = 0,	/* on when we are the client role */
-	SHMLINK_TRIM_ON,
-	SHMLINK_TRIM_OFF,
-};
-
 /* Per-queue counters; each written by one lcore only. */
 struct shmlink_qstats {
 	uint64_t packets;
@@ -193,10 +187,6 @@ void shmlink_peer_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rx
 		struct shmlink_txq *txq);
 int shmlink_peer_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on);
 void shmlink_peer_report_broken(struct pmd_internals *pmd);
-
-/* shmlink_ethdev.c */
-struct shmlink_ep_conf shmlink_ep_conf_of(const struct pmd_internals *pmd,
-		enum shmlink_role role);
 
 /* shmlink_once.c: false in a copy of the driver loaded after another one in the same
  * process; such a copy registers nothing. Call from constructors. */

@@ -339,15 +339,16 @@ static int
 peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 {
 	int fd = h->hs.sock;
+	struct shmlink_ep_conf conf;
 	uint16_t i;
 
 	pmd->att = h->hs.a;
 	pmd->peer_pid = h->pid;
 	pmd->peer_uid = h->uid;
 	pmd->peer_gid = h->gid;
+	conf = shmlink_attach_ep_conf(&pmd->att, pmd->trim);
+	conf.defer_signals = pmd->signal_delay_us != 0;
 	for (i = 0; i < pmd->nb_qp; i++) {
-		struct shmlink_ep_conf conf = shmlink_ep_conf_of(pmd, pmd->att.role);
-
 		pmd->ep[i] = shmlink_ep_create(pmd->att.role, &pmd->att.txq[i],
 				&pmd->att.rxq[i], &conf);
 		if (pmd->ep[i] == NULL) {

@@ -162,13 +162,6 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	return (uint16_t)k;
 }
 
-/* Largest frame we send or take: the MTU plus link headers (two VLAN tags). */
-static inline uint32_t
-tx_max_frame(const struct pmd_internals *pmd)
-{
-	return pmd->raw_ip ? pmd->mtu : pmd->mtu + RTE_ETHER_HDR_LEN + 2 * RTE_VLAN_HLEN;
-}
-
 static inline bool
 tx_unsendable(const struct rte_mbuf *m, uint32_t max)
 {
@@ -184,7 +177,7 @@ static unsigned int
 tx_describe(struct shmlink_txq *q, struct rte_mbuf **bufs, unsigned int nb,
 		unsigned int *skipped)
 {
-	uint32_t max = tx_max_frame(q->pmd);
+	uint32_t max = shmlink_max_frame(q->pmd->mtu, q->pmd->raw_ip);
 	unsigned int i, nsegs = 0;
 
 	for (i = 0; i < nb && tx_unsendable(bufs[i], max); i++) {

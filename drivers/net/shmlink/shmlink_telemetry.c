@@ -139,8 +139,7 @@ tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 		rte_tel_data_add_dict_int(d, "peer_pid", (int)pmd->peer_pid);
 		shmlink_tel_add_u64(d, "peer_uid", pmd->peer_uid);
 		shmlink_tel_add_u64(d, "peer_gid", pmd->peer_gid);
-		shmlink_tel_add_u64(d, "buffer_size", pmd->att.peer.buffer_size != 0 &&
-				!pmd->listen ? pmd->att.peer.buffer_size : pmd->buffer_size);
+		shmlink_tel_add_u64(d, "buffer_size", pmd->att.buffer_size);
 	}
 	tel_queues(pmd, d);
 	rte_spinlock_unlock(&pmd->lock);

@@ -99,11 +99,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	/* 2. An endpoint over queue pair 0, configured as the listener said: its buffer
-	 *    size (the files are cut for it) and its framing flags. */
-	ep_conf.buffer_size = att.peer.buffer_size;
-	ep_conf.raw_ip = (att.peer.flags & SHMLINK_CTL_F_RAW_IP) != 0;
-	ep_conf.virtio_hdr = (att.peer.flags & SHMLINK_CTL_F_VIRTIO) != 0;
+	/* 2. An endpoint over queue pair 0, configured as both sides agreed: the
+	 *    listener's buffer size (the files are cut for it), the framing, the largest
+	 *    frame of our MTU, trimming in the client role. */
+	ep_conf = shmlink_attach_ep_conf(&att, SHMLINK_TRIM_AUTO);
 	ep = shmlink_ep_create(att.role, &att.txq[0], &att.rxq[0], &ep_conf);
 	if (ep == NULL) {
 		perror("shmlink_ep_create");
