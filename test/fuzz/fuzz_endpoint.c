@@ -39,7 +39,7 @@
 
 #include "fuzz_common.h"
 #include "shmlink.h"
-#include "shmlink_ep_priv.h"
+#include "shmlink_testing.h"
 
 #ifdef FUZZ_ROLE_SERVER
 #define ROLE SHMLINK_ROLE_SERVER
@@ -325,43 +325,11 @@ check_ep(struct shmlink_ep *ep)
 			(unsigned long long)st.tx_oversize, broken,
 			P.poked, P.bad);
 
-#ifndef FUZZ_ROLE_SERVER
 	{
-		const struct client_tx *t = &ep->tx.c;
-		const struct client_rx *r = &ep->rx.c;
-		static uint8_t seen[EP_MAX_BUFFERS];
-		uint32_t k, posted = 0;
+		char why[160];
 
-		FZ_CHECK(t->nb_free_chunks <= t->nb_chunks && t->nb_free_ids <= t->nb_ids,
-				"%u of %u chunks, %u of %u ids free", t->nb_free_chunks,
-				t->nb_chunks, t->nb_free_ids, t->nb_ids);
-		memset(seen, 0, t->nb_ids);
-		for (k = 0; k < t->nb_free_ids; k++) {
-			FZ_CHECK(t->free_ids[k] < t->nb_ids && !seen[t->free_ids[k]] &&
-					t->id_chunk[t->free_ids[k]] == EP_NONE,
-					"id %u free twice or free while in flight", t->free_ids[k]);
-			seen[t->free_ids[k]] = 1;
-		}
-		/* The free chunks are a ring: nb_free_chunks of them from chunk_head on. */
-		memset(seen, 0, t->nb_chunks);
-		FZ_CHECK(t->chunk_head < t->nb_chunks && t->chunk_tail < t->nb_chunks &&
-				(t->chunk_head + t->nb_free_chunks) % t->nb_chunks == t->chunk_tail,
-				"chunk ring: head %u tail %u, %u free of %u", t->chunk_head,
-				t->chunk_tail, t->nb_free_chunks, t->nb_chunks);
-		for (k = 0; k < t->nb_free_chunks; k++) {
-			uint32_t c = t->free_chunks[(t->chunk_head + k) % t->nb_chunks];
-
-			FZ_CHECK(c < t->nb_chunks && !seen[c], "chunk %u free twice", c);
-			seen[c] = 1;
-		}
-		for (k = 0; k < r->nb_bufs; k++)
-			posted += r->posted[k];
-		FZ_CHECK(posted == r->nb_posted &&
-				r->nb_posted + r->nb_repost + r->nb_held == r->nb_bufs,
-				"RX buffers: %u posted (%u flagged), %u to post, %u held, of %u",
-				r->nb_posted, posted, r->nb_repost, r->nb_held, r->nb_bufs);
+		FZ_CHECK(shmlink_testing_ep_check(ep, why, sizeof(why)) == 0, "%s", why);
 	}
-#endif
 }
 
 /* ---- the endpoint's own calls ---- */
@@ -510,7 +478,7 @@ peer_init(void)
 
 /* Read descriptors; while honest, each must be a well-formed one of ours. */
 static void
-peer_read_desc(struct fz_in *in, const struct shmlink_ep *ep)
+peer_read_desc(struct fz_in *in, const struct shmlink_testing_ep *ep)
 {
 	unsigned int k = 1 + fz_u8(in) % 8;
 	const uint8_t *rec;
@@ -527,8 +495,8 @@ peer_read_desc(struct fz_in *in, const struct shmlink_ep *ep)
 					len == shmlink_txd_len((uint32_t)n),
 					"client wrote a %u-byte descriptor", len);
 			for (i = 0; i < n; i++) {
-				FZ_CHECK(b[i].offset % ep->tx.c.buf_size == 0 &&
-						b[i].size <= ep->tx.c.buf_size &&
+				FZ_CHECK(b[i].offset % ep->tx_buf_size == 0 &&
+						b[i].size <= ep->tx_buf_size &&
 						in_region(b[i].offset, b[i].size,
 							P.txq->map.data_size),
 						"client descriptor buffer %u: %llu+%u", i,
@@ -546,7 +514,7 @@ peer_read_desc(struct fz_in *in, const struct shmlink_ep *ep)
 }
 
 static void
-peer_read_fill(struct fz_in *in, const struct shmlink_ep *ep)
+peer_read_fill(struct fz_in *in, const struct shmlink_testing_ep *ep)
 {
 	unsigned int k = 1 + fz_u8(in) % 16;
 	const uint8_t *rec;
@@ -560,9 +528,9 @@ peer_read_fill(struct fz_in *in, const struct shmlink_ep *ep)
 			continue;
 		}
 		if (!P.poked)
-			FZ_CHECK(len == SHMLINK_RXP_SIZE && b.id < ep->rx.c.nb_bufs &&
-					b.offset == b.id * ep->rx.c.buf_size &&
-					b.size == ep->rx.c.buf_size && b.userdata == 0,
+			FZ_CHECK(len == SHMLINK_RXP_SIZE && b.id < ep->rx_nb_bufs &&
+					b.offset == b.id * ep->rx_buf_size &&
+					b.size == ep->rx_buf_size && b.userdata == 0,
 					"client posted %llu+%u id %llu",
 					(unsigned long long)b.offset, b.size,
 					(unsigned long long)b.id);
@@ -574,7 +542,7 @@ peer_read_fill(struct fz_in *in, const struct shmlink_ep *ep)
 }
 
 static void
-peer_complete_tx(struct fz_in *in, const struct shmlink_ep *ep)
+peer_complete_tx(struct fz_in *in, const struct shmlink_testing_ep *ep)
 {
 	uint8_t mode = fz_u8(in) % 8;
 	uint64_t id;
@@ -598,7 +566,7 @@ peer_complete_tx(struct fz_in *in, const struct shmlink_ep *ep)
 		P.bad = true;
 		break;
 	case 4:		/* at and past the end of the id table */
-		id = ep->tx.c.nb_ids - 1 + fz_u8(in) % 4;
+		id = ep->tx_nb_ids - 1 + fz_u8(in) % 4;
 		P.bad = true;
 		break;
 	case 5:
@@ -615,12 +583,12 @@ peer_complete_tx(struct fz_in *in, const struct shmlink_ep *ep)
 }
 
 static void
-peer_complete_rx(struct fz_in *in, const struct shmlink_ep *ep)
+peer_complete_rx(struct fz_in *in, const struct shmlink_testing_ep *ep)
 {
 	struct shmlink_buf b[SHMLINK_FRAME_MAX_BUFS + 2];
 	uint8_t nmode = fz_u8(in);
 	uint32_t n = nmode < 240 ? 1 + nmode % 3 : nmode < 250 ? 0 : SHMLINK_FRAME_MAX_BUFS + 1;
-	uint32_t bsz = ep->rx.c.buf_size, total, i;
+	uint32_t bsz = ep->rx_buf_size, total, i;
 	uint64_t ds = P.rxq->map.data_size, sum = 0;
 	bool ok = n >= 1 && n <= SHMLINK_FRAME_MAX_BUFS;
 
@@ -658,7 +626,7 @@ peer_complete_rx(struct fz_in *in, const struct shmlink_ep *ep)
 			ok = false;
 			break;
 		case 2:		/* an id never posted */
-			b[i].id = ep->rx.c.nb_bufs + fz_u8(in);
+			b[i].id = ep->rx_nb_bufs + fz_u8(in);
 			ok = false;
 			break;
 		case 8:		/* an id already returned */
@@ -707,20 +675,23 @@ peer_complete_rx(struct fz_in *in, const struct shmlink_ep *ep)
 static void
 peer_step(struct shmlink_ep *ep, struct fz_in *in, uint8_t op)
 {
+	struct shmlink_testing_ep v;
+
+	shmlink_testing_ep_get(ep, &v);
 	switch (op) {
 	case 0:
-		peer_read_desc(in, ep);
+		peer_read_desc(in, &v);
 		break;
 	case 1:
-		peer_read_fill(in, ep);
+		peer_read_fill(in, &v);
 		break;
 	case 2:
 	case 3:
-		peer_complete_tx(in, ep);
+		peer_complete_tx(in, &v);
 		break;
 	case 4:
 	case 5:
-		peer_complete_rx(in, ep);
+		peer_complete_rx(in, &v);
 		break;
 	default:
 		shmlink_pipe_rx_flush(&P.desc);
@@ -993,7 +964,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_CHECK(errno == EINVAL || errno == ENOMEM, "create: errno %d", errno);
 		return 0;
 	}
-	max_frame = ep->conf.max_frame;
+	{
+		struct shmlink_testing_ep v;
+
+		shmlink_testing_ep_get(ep, &v);
+		max_frame = v.max_frame;
+	}
 	memset(&last_st, 0, sizeof(last_st));
 	last_broken = false;
 	check_ep(ep);

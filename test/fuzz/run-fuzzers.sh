@@ -52,10 +52,11 @@ if [ -z "$cc" ]; then
 fi
 
 cflags="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-omit-frame-pointer
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$lib"
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+	-I$lib/include -I$lib/testing"
 libsrc="$lib/shmlink_pipe.c $lib/shmlink_queue.c $lib/shmlink_notify.c $lib/shmlink_qfile.c
 	$lib/shmlink_endpoint.c $lib/shmlink_client.c $lib/shmlink_server.c $lib/shmlink_ctl.c
-	$lib/shmlink_attach.c"
+	$lib/shmlink_attach.c $lib/shmlink_testing.c"
 
 # target -> "harness source|extra flags"
 harness() {
@@ -76,7 +77,8 @@ stale() {
 	bin=$1
 	shift
 	[ -x "$bin" ] || return 0
-	for f in "$@" "$lib"/*.h "$fz/fuzz_common.h" "$0"; do
+	for f in "$@" "$lib"/*.h "$lib"/include/*.h "$lib"/testing/*.h "$fz/fuzz_common.h" \
+			"$0"; do
 		[ "$f" -nt "$bin" ] && return 0
 	done
 	return 1

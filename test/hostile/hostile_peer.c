@@ -44,7 +44,7 @@
 #include <unistd.h>
 
 #include "shmlink.h"
-#include "shmlink_ep_priv.h"
+#include "shmlink_testing.h"
 
 #define NAME "shmlink-hostile"
 #define BURST 32
@@ -323,13 +323,12 @@ attack_headers_random(struct link *l)
 static void
 attack_headers_next(struct link *l)
 {
+	struct shmlink_testing_ep e;
 	struct shmlink_pipe_tx *w;
 	uint64_t off, len, v;
 
-	if (l->role == SHMLINK_ROLE_CLIENT)
-		w = rnd() & 1 ? &l->ep->tx.c.desc : &l->ep->rx.c.fill;
-	else
-		w = rnd() & 1 ? &l->ep->rx.s.compl : &l->ep->tx.s.compl;
+	shmlink_testing_ep_get(l->ep, &e);
+	w = rnd() & 1 ? e.txq_ours : e.rxq_ours;
 	len = w->ring_len;
 	off = w->tail & 0xffffffff;
 	switch (rnd_below(7)) {
@@ -418,10 +417,11 @@ push_garbage(struct shmlink_pipe_tx *w, uint32_t max)
 static void
 forge_client_records(struct link *l)
 {
-	struct client_tx *t = &l->ep->tx.c;
-	struct client_rx *r = &l->ep->rx.c;
 	struct shmlink_buf b[SHMLINK_FRAME_MAX_BUFS + 8];
+	struct shmlink_testing_ep e;
 	uint32_t i, n;
+
+	shmlink_testing_ep_get(l->ep, &e);
 
 	switch (rnd_below(5)) {
 	case 0: {	/* a TX descriptor naming memory outside TX data, or not enough */
@@ -430,35 +430,35 @@ forge_client_records(struct link *l)
 		n = rnd() & 1 ? 1 + rnd_below(3) : rnd_below(4) == 0 ? 0 :
 				SHMLINK_FRAME_MAX_BUFS + rnd_below(8);
 		for (i = 0; i < n; i++) {
-			b[i].offset = edge_offset(l->txq.data_size, t->buf_size);
-			b[i].size = edge_size(l->txq.data_size, t->buf_size);
+			b[i].offset = edge_offset(l->txq.data_size, e.tx_buf_size);
+			b[i].size = edge_size(l->txq.data_size, e.tx_buf_size);
 			sum += b[i].size;
 		}
-		if (shmlink_txd_push(&t->desc, rnd() & 1 ? rnd() : rnd_below(t->nb_ids),
+		if (shmlink_txd_push(e.txq_ours, rnd() & 1 ? rnd() : rnd_below(e.tx_nb_ids),
 				rnd() & 1 ? (uint32_t)(sum + 1) : (uint32_t)rnd(), b, n) == 0) {
-			shmlink_pipe_tx_flush(&t->desc);
+			shmlink_pipe_tx_flush(e.txq_ours);
 			rep.forged_records++;
 		}
 		break;
 	}
 	case 1:		/* a posted buffer outside RX data, empty, or a duplicate */
-		b[0].offset = rnd() & 1 ? edge_offset(l->rxq.data_size, r->buf_size) : 0;
-		b[0].size = edge_size(l->rxq.data_size, r->buf_size);
+		b[0].offset = rnd() & 1 ? edge_offset(l->rxq.data_size, e.rx_buf_size) : 0;
+		b[0].size = edge_size(l->rxq.data_size, e.rx_buf_size);
 		b[0].userdata = rnd();
 		b[0].id = rnd() & 1 ? 0 : rnd();
-		if (shmlink_rxp_push(&r->fill, &b[0]) == 0) {
-			shmlink_pipe_tx_flush(&r->fill);
+		if (shmlink_rxp_push(e.rxq_ours, &b[0]) == 0) {
+			shmlink_pipe_tx_flush(e.rxq_ours);
 			rep.forged_records++;
 		}
 		break;
 	case 2:
-		push_garbage(&t->desc, 15);	/* too short for a descriptor */
+		push_garbage(e.txq_ours, 15);	/* too short for a descriptor */
 		break;
 	case 3:
-		push_garbage(&r->fill, 31);	/* too short for a posted buffer */
+		push_garbage(e.rxq_ours, 31);	/* too short for a posted buffer */
 		break;
 	default:
-		push_garbage(&t->desc, 200);
+		push_garbage(e.txq_ours, 200);
 		break;
 	}
 }
@@ -466,17 +466,18 @@ forge_client_records(struct link *l)
 static void
 forge_server_records(struct link *l)
 {
-	struct server_rx *rx = &l->ep->rx.s;
-	struct server_tx *tx = &l->ep->tx.s;
 	struct shmlink_buf b[SHMLINK_FRAME_MAX_BUFS + 8];
 	uint32_t i, n, bsz = l->offer.buffer_size;
+	struct shmlink_testing_ep e;
+
+	shmlink_testing_ep_get(l->ep, &e);
 
 	switch (rnd_below(4)) {
 	case 0: {	/* a TX completion: an id never sent, sent and completed, or huge */
 		uint64_t id = rnd() & 1 ? rnd_below(4096) : rnd() & 1 ? rnd() : rnd_below(8);
 
-		if (shmlink_txc_push(&rx->compl, id) == 0) {
-			shmlink_pipe_tx_flush(&rx->compl);
+		if (shmlink_txc_push(e.txq_ours, id) == 0) {
+			shmlink_pipe_tx_flush(e.txq_ours);
 			rep.forged_records++;
 		}
 		break;
@@ -498,17 +499,17 @@ forge_server_records(struct link *l)
 			sum += b[i].size;
 		}
 		total = rnd() & 1 ? (uint32_t)(sum + 1 + rnd_below(100)) : (uint32_t)rnd();
-		if (shmlink_rxc_push(&tx->compl, total, b, n) == 0) {
-			shmlink_pipe_tx_flush(&tx->compl);
+		if (shmlink_rxc_push(e.rxq_ours, total, b, n) == 0) {
+			shmlink_pipe_tx_flush(e.rxq_ours);
 			rep.forged_records++;
 		}
 		break;
 	}
 	case 2:
-		push_garbage(&rx->compl, 16);	/* TX completions are exactly 8 bytes */
+		push_garbage(e.txq_ours, 16);	/* TX completions are exactly 8 bytes */
 		break;
 	default:
-		push_garbage(&tx->compl, 7 + 28);
+		push_garbage(e.rxq_ours, 7 + 28);
 		break;
 	}
 }
@@ -517,13 +518,12 @@ forge_server_records(struct link *l)
 static void
 attack_freed(struct link *l)
 {
+	struct shmlink_testing_ep e;
 	struct shmlink_pipe_rx *r;
 	uint64_t off, v;
 
-	if (l->role == SHMLINK_ROLE_CLIENT)
-		r = rnd() & 1 ? &l->ep->tx.c.compl : &l->ep->rx.c.compl;
-	else
-		r = rnd() & 1 ? &l->ep->rx.s.desc : &l->ep->tx.s.fill;
+	shmlink_testing_ep_get(l->ep, &e);
+	r = rnd() & 1 ? e.txq_theirs : e.rxq_theirs;
 	off = rnd() & 1 ? (r->tail & 0xffffffff) : rnd_below(r->ring_len / 8) * 8;
 	switch (rnd_below(4)) {
 	case 0:		/* more than the ring */

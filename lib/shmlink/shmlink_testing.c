@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+/* Test-only access to an endpoint's internals (testing/shmlink_testing.h). */
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "shmlink_ep_priv.h"
+#include "testing/shmlink_testing.h"
+
+void
+shmlink_testing_ep_get(struct shmlink_ep *ep, struct shmlink_testing_ep *t)
+{
+	*t = (struct shmlink_testing_ep){ .max_frame = ep->conf.max_frame };
+	if (ep->role == SHMLINK_ROLE_CLIENT) {
+		t->txq_ours = &ep->tx.c.desc;
+		t->txq_theirs = &ep->tx.c.compl;
+		t->rxq_ours = &ep->rx.c.fill;
+		t->rxq_theirs = &ep->rx.c.compl;
+		t->tx_buf_size = ep->tx.c.buf_size;
+		t->rx_buf_size = ep->rx.c.buf_size;
+		t->tx_nb_ids = ep->tx.c.nb_ids;
+		t->rx_nb_bufs = ep->rx.c.nb_bufs;
+	} else {
+		t->txq_ours = &ep->rx.s.compl;
+		t->txq_theirs = &ep->rx.s.desc;
+		t->rxq_ours = &ep->tx.s.compl;
+		t->rxq_theirs = &ep->tx.s.fill;
+	}
+}
+
+static int
+testing_fail(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Each of the @n values of @v (taken @stride apart in a ring of @ring from @first) is
+ * below @limit and seen once; @seen has @limit bytes. */
+static int
+testing_once(const uint32_t *v, uint32_t first, uint32_t n, uint32_t ring, uint32_t limit,
+		uint8_t *seen, const char *what, char *why, size_t why_len)
+{
+	uint32_t k;
+
+	memset(seen, 0, limit);
+	for (k = 0; k < n; k++) {
+		uint32_t x = v[(first + k) % ring];
+
+		if (x >= limit || seen[x])
+			return testing_fail(why, why_len, "%s %u out of range or free twice",
+					what, x);
+		seen[x] = 1;
+	}
+	return 0;
+}
+
+int
+shmlink_testing_ep_check(const struct shmlink_ep *ep, char *why, size_t why_len)
+{
+	const struct client_tx *t = &ep->tx.c;
+	const struct client_rx *r = &ep->rx.c;
+	uint32_t k, posted = 0;
+	uint8_t *seen;
+	int rc;
+
+	if (ep->role != SHMLINK_ROLE_CLIENT)
+		return 0;
+	if (t->nb_free_chunks > t->nb_chunks || t->nb_free_ids > t->nb_ids)
+		return testing_fail(why, why_len, "%u of %u chunks, %u of %u ids free",
+				t->nb_free_chunks, t->nb_chunks, t->nb_free_ids, t->nb_ids);
+	/* The free chunks are a ring: nb_free_chunks of them from chunk_head on. */
+	if (t->chunk_head >= t->nb_chunks || t->chunk_tail >= t->nb_chunks ||
+			(t->chunk_head + t->nb_free_chunks) % t->nb_chunks != t->chunk_tail)
+		return testing_fail(why, why_len, "chunk ring: head %u tail %u, %u free of %u",
+				t->chunk_head, t->chunk_tail, t->nb_free_chunks, t->nb_chunks);
+	seen = malloc(EP_MAX_BUFFERS);
+	if (seen == NULL)
+		return testing_fail(why, why_len, "out of memory");
+	rc = testing_once(t->free_ids, 0, t->nb_free_ids, t->nb_ids, t->nb_ids, seen,
+			"TX id", why, why_len);
+	for (k = 0; rc == 0 && k < t->nb_free_ids; k++)
+		if (t->id_chunk[t->free_ids[k]] != EP_NONE)
+			rc = testing_fail(why, why_len, "TX id %u free while in flight",
+					t->free_ids[k]);
+	if (rc == 0)
+		rc = testing_once(t->free_chunks, t->chunk_head, t->nb_free_chunks,
+				t->nb_chunks, t->nb_chunks, seen, "TX chunk", why, why_len);
+	free(seen);
+	if (rc != 0)
+		return rc;
+	for (k = 0; k < r->nb_bufs; k++)
+		posted += r->posted[k];
+	if (posted != r->nb_posted || r->nb_posted + r->nb_repost + r->nb_held != r->nb_bufs)
+		return testing_fail(why, why_len,
+				"RX buffers: %u posted (%u flagged), %u to post, %u held, of %u",
+				r->nb_posted, posted, r->nb_repost, r->nb_held, r->nb_bufs);
+	return 0;
+}
