@@ -193,7 +193,7 @@ check() {
 }
 
 # Chroots and set-ups side by side: they mostly wait for the archive.
-say "preparing$versions (set-up logs in $out/<version>.prepare.log)"
+say "preparing $(echo $versions) (set-up logs in $out/<version>.prepare.log)"
 pids=
 for v in $versions; do
 	prepare "$v" &

@@ -12,7 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "shmlink_ep_priv.h"
+#include "shmlink_frame.h"
 
 static uint64_t
 min_u64(uint64_t a, uint64_t b)
@@ -109,7 +109,7 @@ client_rx_create(struct shmlink_ep *ep, const struct shmlink_qmap *rxq)
 	return 0;
 }
 
-void
+static void
 client_destroy(struct shmlink_ep *ep)
 {
 	free(ep->tx.c.free_chunks);
@@ -121,7 +121,7 @@ client_destroy(struct shmlink_ep *ep)
 	free(ep->rx.c.held);
 }
 
-int
+static int
 client_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
 		const struct shmlink_qmap *rxq)
 {
@@ -130,9 +130,17 @@ client_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
 	rc = client_tx_create(ep, txq);
 	if (rc == 0)
 		rc = client_rx_create(ep, rxq);
-	if (rc != 0)
+	if (rc != 0) {
 		client_destroy(ep);
-	return rc;
+		return rc;
+	}
+	ep->ours[EP_TXQ] = &ep->tx.c.desc;
+	ep->theirs[EP_TXQ] = &ep->tx.c.compl;
+	ep->ours[EP_RXQ] = &ep->rx.c.fill;
+	ep->theirs[EP_RXQ] = &ep->rx.c.compl;
+	ep->rx_notify = &ep->rx.c.notify;
+	ep->tx_notify = &ep->tx.c.notify;
+	return 0;
 }
 
 /*
@@ -235,7 +243,7 @@ client_tx_give_back(struct client_tx *t, uint32_t id)
 	t->free_ids[t->nb_free_ids++] = id;
 }
 
-unsigned int
+static unsigned int
 client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsigned int n)
 {
 	struct client_tx *t = &ep->tx.c;
@@ -338,7 +346,7 @@ client_rx_take(struct client_rx *r, struct shmlink_buf *bufs, uint32_t nb, uint3
 	return ok && sum >= total;
 }
 
-unsigned int
+static unsigned int
 client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned int max,
 		struct shmlink_seg *segs, unsigned int max_segs)
 {
@@ -393,7 +401,7 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 	return nf;
 }
 
-void
+static void
 client_rx_release(struct shmlink_ep *ep)
 {
 	struct client_rx *r = &ep->rx.c;
@@ -402,3 +410,21 @@ client_rx_release(struct shmlink_ep *ep)
 		r->repost[r->nb_repost++] = r->held[--r->nb_held];
 	client_rx_post(r);
 }
+
+static void
+client_buffers_get(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b)
+{
+	b->tx_chunks = ep->tx.c.nb_chunks;
+	b->tx_chunks_inflight = ep->tx.c.nb_chunks - ep->tx.c.nb_free_chunks;
+	b->rx_bufs = ep->rx.c.nb_bufs;
+	b->rx_bufs_posted = ep->rx.c.nb_posted;
+}
+
+const struct ep_role_ops client_ops = {
+	.create = client_create,
+	.destroy = client_destroy,
+	.tx_burst = client_tx_burst,
+	.rx_burst = client_rx_burst,
+	.rx_release = client_rx_release,
+	.buffers_get = client_buffers_get,
+};

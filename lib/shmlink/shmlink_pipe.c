@@ -207,3 +207,14 @@ shmlink_pipe_rx_abort(struct shmlink_pipe_rx *rx)
 {
 	rx->head = rx->tail;
 }
+
+uint64_t
+shmlink_pipe_tx_used(const struct shmlink_pipe_tx *t)
+{
+	uint64_t free_ahead = t->head - t->next;	/* reclaimed, not yet written */
+
+	/* Across a revolution, the index space skips the bytes [ring_len, 2^32). */
+	if ((t->head >> 32) != (t->next >> 32))
+		free_ahead -= (UINT64_C(1) << 32) - t->ring_len;
+	return free_ahead >= t->ring_len ? 0 : t->ring_len - free_ahead;
+}

@@ -11,9 +11,9 @@
 
 #include <errno.h>
 
-#include "shmlink_ep_priv.h"
+#include "shmlink_frame.h"
 
-int
+static int
 server_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
 		const struct shmlink_qmap *rxq)
 {
@@ -32,6 +32,12 @@ server_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
 	t->data = rxq->data;
 	t->data_size = rxq->data_size;
 	shmlink_notify_disarm(&r->notify);
+	ep->ours[EP_TXQ] = &r->compl;
+	ep->theirs[EP_TXQ] = &r->desc;
+	ep->ours[EP_RXQ] = &t->compl;
+	ep->theirs[EP_RXQ] = &t->fill;
+	ep->rx_notify = &r->notify;
+	ep->tx_notify = &t->notify;
 	return 0;
 }
 
@@ -51,7 +57,7 @@ server_desc_ok(const struct server_rx *r, const struct shmlink_buf *bufs, uint32
 	return sum >= total;
 }
 
-unsigned int
+static unsigned int
 server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned int max,
 		struct shmlink_seg *segs, unsigned int max_segs)
 {
@@ -115,7 +121,7 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 	return nf;
 }
 
-void
+static void
 server_rx_release(struct shmlink_ep *ep)
 {
 	struct server_rx *r = &ep->rx.s;
@@ -243,7 +249,7 @@ server_tx_plan(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsign
 	return i;
 }
 
-unsigned int
+static unsigned int
 server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsigned int n)
 {
 	struct server_tx *t = &ep->tx.s;
@@ -296,3 +302,10 @@ server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 		ep_tx_signal(ep, &t->notify);
 	return done;
 }
+
+const struct ep_role_ops server_ops = {
+	.create = server_create,
+	.tx_burst = server_tx_burst,
+	.rx_burst = server_rx_burst,
+	.rx_release = server_rx_release,
+};

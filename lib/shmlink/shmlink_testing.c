@@ -14,21 +14,18 @@
 void
 shmlink_testing_ep_get(struct shmlink_ep *ep, struct shmlink_testing_ep *t)
 {
-	*t = (struct shmlink_testing_ep){ .max_frame = ep->conf.max_frame };
+	*t = (struct shmlink_testing_ep){
+		.txq_ours = ep->ours[EP_TXQ],
+		.txq_theirs = ep->theirs[EP_TXQ],
+		.rxq_ours = ep->ours[EP_RXQ],
+		.rxq_theirs = ep->theirs[EP_RXQ],
+		.max_frame = ep->conf.max_frame,
+	};
 	if (ep->role == SHMLINK_ROLE_CLIENT) {
-		t->txq_ours = &ep->tx.c.desc;
-		t->txq_theirs = &ep->tx.c.compl;
-		t->rxq_ours = &ep->rx.c.fill;
-		t->rxq_theirs = &ep->rx.c.compl;
 		t->tx_buf_size = ep->tx.c.buf_size;
 		t->rx_buf_size = ep->rx.c.buf_size;
 		t->tx_nb_ids = ep->tx.c.nb_ids;
 		t->rx_nb_bufs = ep->rx.c.nb_bufs;
-	} else {
-		t->txq_ours = &ep->rx.s.compl;
-		t->txq_theirs = &ep->rx.s.desc;
-		t->rxq_ours = &ep->tx.s.compl;
-		t->rxq_theirs = &ep->tx.s.fill;
 	}
 }
 

@@ -55,8 +55,8 @@ cflags="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-omit-frame-poin
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-I$lib/include -I$lib/testing"
 libsrc="$lib/shmlink_pipe.c $lib/shmlink_queue.c $lib/shmlink_notify.c $lib/shmlink_qfile.c
-	$lib/shmlink_endpoint.c $lib/shmlink_client.c $lib/shmlink_server.c $lib/shmlink_ctl.c
-	$lib/shmlink_attach.c $lib/shmlink_testing.c"
+	$lib/shmlink_endpoint.c $lib/shmlink_frame.c $lib/shmlink_client.c $lib/shmlink_server.c
+	$lib/shmlink_ctl.c $lib/shmlink_attach.c $lib/shmlink_testing.c"
 
 # target -> "harness source|extra flags"
 harness() {

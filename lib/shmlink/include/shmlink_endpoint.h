@@ -202,9 +202,6 @@ void shmlink_ep_stats_get(const struct shmlink_ep *ep, struct shmlink_ep_stats *
 /** Add the counters of @p from to @p to (to total endpoints or peers over time). */
 void shmlink_ep_stats_add(struct shmlink_ep_stats *to, const struct shmlink_ep_stats *from);
 
-/** The role of an endpoint. */
-enum shmlink_role shmlink_ep_role(const struct shmlink_ep *ep);
-
 /**
  * Client: how many TX buffers (chunks) and RX buffers the endpoint has, and how many of
  * each are with the peer now. Both "with peer" figures return to 0 and the posted count

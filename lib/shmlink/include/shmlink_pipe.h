@@ -97,6 +97,12 @@ void *shmlink_pipe_tx_push(struct shmlink_pipe_tx *tx, uint32_t size);
 /** Publish every slot pushed since the last flush, in push order. */
 void shmlink_pipe_tx_flush(struct shmlink_pipe_tx *tx);
 
+/**
+ * Bytes of the ring between what @p tx writes next and what the reader last gave back:
+ * the occupancy a monitor reports (0 to the ring length).
+ */
+uint64_t shmlink_pipe_tx_used(const struct shmlink_pipe_tx *tx);
+
 /** Forget every slot pushed since the last flush. */
 void shmlink_pipe_tx_abort(struct shmlink_pipe_tx *tx);
 
