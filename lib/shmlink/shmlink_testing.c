@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "shmlink_ep_priv.h"
+#include "shmlink_frame.h"
 #include "testing/shmlink_testing.h"
 
 void
@@ -101,4 +101,54 @@ shmlink_testing_ep_check(const struct shmlink_ep *ep, char *why, size_t why_len)
 				"RX buffers: %u posted (%u flagged), %u to post, %u held, of %u",
 				r->nb_posted, posted, r->nb_repost, r->nb_held, r->nb_bufs);
 	return 0;
+}
+
+void *
+shmlink_testing_pipe_tx_push(struct shmlink_pipe_tx *tx, uint32_t size, bool fast)
+{
+	return fast ? pipe_tx_push(tx, size) : shmlink_pipe_tx_push(tx, size);
+}
+
+void
+shmlink_testing_pipe_tx_flush(struct shmlink_pipe_tx *tx, bool fast)
+{
+	if (fast)
+		pipe_tx_flush(tx);
+	else
+		shmlink_pipe_tx_flush(tx);
+}
+
+const void *
+shmlink_testing_pipe_rx_pull(struct shmlink_pipe_rx *rx, uint32_t *len, bool fast)
+{
+	return fast ? pipe_rx_pull(rx, len) : shmlink_pipe_rx_pull(rx, len);
+}
+
+void
+shmlink_testing_pipe_rx_flush(struct shmlink_pipe_rx *rx, bool fast)
+{
+	if (fast)
+		pipe_rx_flush(rx);
+	else
+		shmlink_pipe_rx_flush(rx);
+}
+
+void
+shmlink_testing_fill(const struct shmlink_ep *ep, const struct shmlink_frame *f,
+		uint8_t *base, const struct shmlink_buf *bufs, uint32_t nb, uint32_t *used,
+		bool fast)
+{
+	if (fast)
+		ep_fill(ep, f, base, bufs, nb, used);
+	else
+		ep_fill_bufs(ep, f, base, bufs, nb, used);
+}
+
+bool
+shmlink_testing_frame(struct shmlink_ep *ep, uint8_t *base, const struct shmlink_buf *bufs,
+		uint32_t nb, uint32_t wire, struct shmlink_frame *f, struct shmlink_seg *segs,
+		bool fast)
+{
+	return fast ? ep_frame(ep, base, bufs, nb, wire, f, segs) :
+			ep_make_frame(ep, base, bufs, nb, wire, f, segs);
 }

@@ -12,6 +12,7 @@
  * (test/layering checks).
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,5 +42,24 @@ void shmlink_testing_ep_get(struct shmlink_ep *ep, struct shmlink_testing_ep *t)
  * @return 0, or -1 with @why saying what is wrong; 0 for a server.
  */
 int shmlink_testing_ep_check(const struct shmlink_ep *ep, char *why, size_t why_len);
+
+/*
+ * The twins: each fast path inlined into the hot loops has a full function it must
+ * behave exactly like (test/unit/test_twins.c runs both on the same inputs). @fast
+ * picks the inline one.
+ */
+void *shmlink_testing_pipe_tx_push(struct shmlink_pipe_tx *tx, uint32_t size, bool fast);
+void shmlink_testing_pipe_tx_flush(struct shmlink_pipe_tx *tx, bool fast);
+const void *shmlink_testing_pipe_rx_pull(struct shmlink_pipe_rx *rx, uint32_t *len,
+		bool fast);
+void shmlink_testing_pipe_rx_flush(struct shmlink_pipe_rx *rx, bool fast);
+/* ep_fill() (fast) or ep_fill_bufs(): write frame @f into @nb buffers at @base. */
+void shmlink_testing_fill(const struct shmlink_ep *ep, const struct shmlink_frame *f,
+		uint8_t *base, const struct shmlink_buf *bufs, uint32_t nb, uint32_t *used,
+		bool fast);
+/* ep_frame() (fast) or ep_make_frame(): the frame held by @nb received buffers. */
+bool shmlink_testing_frame(struct shmlink_ep *ep, uint8_t *base,
+		const struct shmlink_buf *bufs, uint32_t nb, uint32_t wire,
+		struct shmlink_frame *f, struct shmlink_seg *segs, bool fast);
 
 #endif /* SHMLINK_TESTING_H */
