@@ -386,14 +386,7 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 			ep->rx.st.err[SHMLINK_ERR_RX_COMPL]++;
 			continue;
 		}
-		if (nb > max_segs) {
-			ep->rx.st.rx_oversize++;
-			continue;
-		}
-		if (ep_frame(ep, r->data, bufs, nb, total, &frames[nf], &segs[nsegs])) {
-			nsegs += frames[nf].nb_segs;
-			nf++;
-		}
+		ep_rx_add(ep, r->data, bufs, nb, total, frames, &nf, segs, &nsegs, max_segs);
 	}
 	/* The records are decoded; the buffers stay held until the release. */
 	pipe_rx_flush(&r->compl);

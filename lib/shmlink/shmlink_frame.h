@@ -82,4 +82,21 @@ slow:
 	return ep_make_frame(ep, base, bufs, nb, wire, f, segs);
 }
 
+/* The last step of both roles' receive loops: the frame held by @nb buffers becomes
+ * frames[*nf], its segments from segs[*nsegs] on, unless it is dropped (counted). */
+static inline void
+ep_rx_add(struct shmlink_ep *ep, uint8_t *data, const struct shmlink_buf *bufs, uint32_t nb,
+		uint32_t total, struct shmlink_frame *frames, unsigned int *nf,
+		struct shmlink_seg *segs, unsigned int *nsegs, unsigned int max_segs)
+{
+	if (nb > max_segs) {
+		ep->rx.st.rx_oversize++;
+		return;
+	}
+	if (ep_frame(ep, data, bufs, nb, total, &frames[*nf], &segs[*nsegs])) {
+		*nsegs += frames[*nf].nb_segs;
+		(*nf)++;
+	}
+}
+
 #endif /* SHMLINK_FRAME_H */

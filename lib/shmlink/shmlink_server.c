@@ -108,14 +108,7 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 			ep->rx.st.err[SHMLINK_ERR_TX_DESC]++;
 			continue;
 		}
-		if (nb > max_segs) {
-			ep->rx.st.rx_oversize++;
-			continue;
-		}
-		if (ep_frame(ep, r->data, bufs, nb, total, &frames[nf], &segs[nsegs])) {
-			nsegs += frames[nf].nb_segs;
-			nf++;
-		}
+		ep_rx_add(ep, r->data, bufs, nb, total, frames, &nf, segs, &nsegs, max_segs);
 	}
 	ep->rx.pending = pulled || shmlink_pipe_tx_pending(&r->compl);
 	return nf;
