@@ -31,20 +31,12 @@
 #include <shmlink.h>
 
 #include "../common/driver_path.h"
+#include "../common/test_common.h"
 
 #define BENCH_MAX_BURST 64
 #define BENCH_WARMUP 20000u
 /* The sequence number, after Ethernet, IPv4 and UDP headers. */
 #define BENCH_SEQ_OFF 42
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Kept out of line and apart (no cloning or folding): callgrind counts everything under
  * these. */
@@ -110,13 +102,13 @@ static bool
 wait_link(uint16_t port, uint16_t status)
 {
 	struct rte_eth_link link;
-	double end = now_s() + 20;
+	double end = test_now_s() + 20;
 
 	do {
 		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == status)
 			return true;
 		usleep(10000);
-	} while (now_s() < end);
+	} while (test_now_s() < end);
 	return false;
 }
 
@@ -225,11 +217,11 @@ peer_attach(const char *path, struct shmlink_attach *att, int *sock)
 		.mac = { 2, 0, 0, 0, 0, 9 }, .timeout_ms = 5000,
 	};
 	char why[256];
-	double end = now_s() + 10;
+	double end = test_now_s() + 10;
 
 	do {
 		*sock = shmlink_ctl_connect(path);
-	} while (*sock < 0 && now_s() < end && usleep(10000) == 0);
+	} while (*sock < 0 && test_now_s() < end && usleep(10000) == 0);
 	if (*sock < 0)
 		return -1;
 	if (shmlink_attach_answer(*sock, &conf, att, why, sizeof(why)) != 0) {

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/test_common.h"
 #include "bench_pin.h"
 
 #define BUF	8832u		/* an MTU 9000 frame as testpmd saw it, rounded to lines */
@@ -48,15 +49,6 @@ static struct {
 } x;
 
 static uint8_t src[BUF] __attribute__((aligned(64)));
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
 
 __attribute__((target("sse2"))) static void
 copy_stream(uint8_t *d, const uint8_t *s)
@@ -82,13 +74,13 @@ producer(void *arg)
 
 		while (k - __atomic_load_n(&x.tail, __ATOMIC_ACQUIRE) >= AHEAD)
 			_mm_pause();
-		t = now_ns();
+		t = test_now_ns();
 		if (x.mode == STREAM)
 			copy_stream(d, src);
 		else
 			memcpy(d, src, BUF);
 		__atomic_store_n(&x.head, k + 1, __ATOMIC_RELEASE);
-		busy += now_ns() - t;
+		busy += test_now_ns() - t;
 	}
 	x.ns[0] = (double)busy / (double)x.n;
 	return NULL;
@@ -109,14 +101,14 @@ consumer(void *arg)
 
 		while (__atomic_load_n(&x.head, __ATOMIC_ACQUIRE) <= k)
 			_mm_pause();
-		t = now_ns();
+		t = test_now_ns();
 		memcpy(dst, s, BUF);
 		/* Keep the copy: nothing else reads dst. */
 		__asm__ volatile("" : : "r" (dst) : "memory");
 		if (x.mode == EVICT)
 			for (i = 0; i < BUF; i += 64)
 				__asm__ volatile("clflushopt %0" : "+m" (*(volatile char *)(s + i)));
-		busy += now_ns() - t;
+		busy += test_now_ns() - t;
 		__atomic_store_n(&x.tail, k + 1, __ATOMIC_RELEASE);
 	}
 	x.ns[1] = (double)busy / (double)x.n;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "../common/test_common.h"
 #include "bench_pin.h"
 
 #define BATCHES 5
@@ -45,15 +46,6 @@ pong(void *arg)
 		__atomic_store_n(&p->word, 2 * i, __ATOMIC_RELEASE);
 	}
 	return NULL;
-}
-
-static double
-now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
 static int
@@ -93,7 +85,7 @@ main(int argc, char **argv)
 		return 2;	/* the other thread spins forever: exit ends it */
 	}
 	for (b = 0; b < BATCHES; b++) {
-		double t0 = now_ns();
+		double t0 = (double)test_now_ns();
 		uint64_t end = i + p.rounds;
 
 		for (; i < end; i++) {
@@ -101,7 +93,7 @@ main(int argc, char **argv)
 			while (__atomic_load_n(&p.word, __ATOMIC_ACQUIRE) != 2 * i)
 				;
 		}
-		ns[b] = (now_ns() - t0) / (double)p.rounds;
+		ns[b] = ((double)test_now_ns() - t0) / (double)p.rounds;
 	}
 	pthread_join(t, NULL);
 	qsort(ns, BATCHES, sizeof(ns[0]), cmp_double);

@@ -46,6 +46,8 @@
 #include "shmlink.h"
 #include "shmlink_testing.h"
 
+#include "../common/test_common.h"
+
 #define NAME "shmlink-hostile"
 #define BURST 32
 #define FRAME_MAX 1514
@@ -94,15 +96,6 @@ static uint64_t
 rnd_below(uint64_t n)
 {
 	return n > 0 ? rnd() % n : 0;
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void
@@ -707,11 +700,11 @@ static int
 poison_eventfds(const char *path)
 {
 	struct link l;
-	double end = now_s() + 10;
+	double end = test_now_s() + 10;
 	uint64_t v = UINT64_MAX - 1;
 	int rc;
 
-	while ((rc = link_attach(&l, path)) > 0 && now_s() < end)
+	while ((rc = link_attach(&l, path)) > 0 && test_now_s() < end)
 		sleep_ms(20);
 	if (rc != 0) {
 		fprintf(stderr, NAME ": cannot attach\n");
@@ -731,9 +724,9 @@ probe_eventfds(const char *path)
 {
 	struct link l;
 	int rc, k, bad = 0;
-	double end = now_s() + 10;
+	double end = test_now_s() + 10;
 
-	while ((rc = link_attach(&l, path)) > 0 && now_s() < end)
+	while ((rc = link_attach(&l, path)) > 0 && test_now_s() < end)
 		sleep_ms(20);
 	if (rc != 0) {
 		fprintf(stderr, NAME ": cannot attach\n");
@@ -871,9 +864,9 @@ main(int argc, char **argv)
 	printf(NAME ": seed %" PRIu64 ", %.1f s against %s\n", seed, duration, path);
 	fflush(stdout);
 
-	t0 = now_s();
+	t0 = test_now_s();
 	end = t0 + duration;
-	while (now_s() < end) {
+	while (test_now_s() < end) {
 		struct link l;
 		enum attack a;
 		double ep_end;
@@ -888,13 +881,13 @@ main(int argc, char **argv)
 		/* Every kind of attack in turn, each for a random while. */
 		a = only >= 0 ? (enum attack)only : (enum attack)(next_attack++ % A_COUNT);
 		rep.episodes[a]++;
-		ep_end = now_s() + 0.05 + rnd_below(700) / 1000.0;
+		ep_end = test_now_s() + 0.05 + rnd_below(700) / 1000.0;
 		if (ep_end > end)
 			ep_end = end;
 		/* Some honest traffic first: the port's fast path is in full swing. */
 		for (int i = 0; i < 50; i++)
 			traffic(&l, true);
-		while (now_s() < ep_end) {
+		while (test_now_s() < ep_end) {
 			if (link_dropped(&l)) {
 				rep.dropped_by_port++;
 				break;
@@ -914,12 +907,12 @@ main(int argc, char **argv)
 			" bogus free headers, %" PRIu64 " word writes, %" PRIu64 " eventfd writes, "
 			"%" PRIu64 "/%" PRIu64 " truncations succeeded, %" PRIu64 " holes, %" PRIu64
 			" socket writes; %" PRIu64 " frames sent, %" PRIu64 " received\n",
-			now_s() - t0, rep.attaches, rep.as_client, rep.as_server,
+			test_now_s() - t0, rep.attaches, rep.as_client, rep.as_server,
 			rep.dropped_by_port, rep.refused_busy, rep.attach_failures, rep.header_writes,
 			rep.forged_records, rep.freed_writes, rep.word_writes, rep.eventfd_writes,
 			rep.truncate_succeeded, rep.truncate_attempts, rep.punch_holes,
 			rep.socket_writes, rep.frames_sent, rep.frames_received);
 	if (json != NULL)
-		write_json(json, seed, now_s() - t0);
+		write_json(json, seed, test_now_s() - t0);
 	return rep.attaches > 0 ? 0 : 1;
 }

@@ -32,17 +32,8 @@
 #include <shmlink.h>
 
 #include "../common/driver_path.h"
+#include "../common/test_common.h"
 
-static unsigned int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
 
 #define NB_FRAMES 64
 
@@ -53,15 +44,6 @@ struct peer {
 	struct shmlink_attach att;
 	struct shmlink_ep *ep[SHMLINK_CTL_MAX_QUEUE_PAIRS];
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int
 count_fds(void)
@@ -103,12 +85,12 @@ peer_attach(struct peer *p)
 	};
 	struct shmlink_ep_conf ec = { 0 };
 	char why[256];
-	double end = now_s() + 5;
+	double end = test_now_s() + 5;
 	uint16_t i;
 
 	do {
 		p->sock = shmlink_ctl_connect(p->path);
-	} while (p->sock < 0 && now_s() < end && usleep(10000) == 0);
+	} while (p->sock < 0 && test_now_s() < end && usleep(10000) == 0);
 	if (p->sock < 0)
 		return -1;
 	if (shmlink_attach_answer(p->sock, &conf, &p->att, why, sizeof(why)) != 0) {
@@ -136,13 +118,13 @@ static bool
 wait_link(uint16_t port, int up)
 {
 	struct rte_eth_link link;
-	double end = now_s() + 5;
+	double end = test_now_s() + 5;
 
 	do {
 		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status == up)
 			return true;
 		usleep(10000);
-	} while (now_s() < end);
+	} while (test_now_s() < end);
 	return false;
 }
 
@@ -158,14 +140,14 @@ exchange(uint16_t port, struct peer *p, struct rte_mempool *mp, const char *when
 		struct shmlink_seg segs[NB_FRAMES * 4], seg;
 		uint8_t payload[100] = { 0 };
 		unsigned int got = 0, sent = 0, i;
-		double end = now_s() + 5;
+		double end = test_now_s() + 5;
 
 		CHECK(rte_pktmbuf_alloc_bulk(mp, m, NB_FRAMES) == 0, "%s: alloc", when);
 		for (i = 0; i < NB_FRAMES; i++)
 			rte_pktmbuf_append(m[i], 100);
-		while (sent < NB_FRAMES && now_s() < end)
+		while (sent < NB_FRAMES && test_now_s() < end)
 			sent += rte_eth_tx_burst(port, q, m + sent, NB_FRAMES - sent);
-		while (got < NB_FRAMES && now_s() < end) {
+		while (got < NB_FRAMES && test_now_s() < end) {
 			got += shmlink_ep_rx_burst(p->ep[q], fr, NB_FRAMES, segs, NB_FRAMES * 4);
 			shmlink_ep_rx_release(p->ep[q]);
 		}
@@ -177,9 +159,9 @@ exchange(uint16_t port, struct peer *p, struct rte_mempool *mp, const char *when
 			fr[i] = (struct shmlink_frame){ .segs = &seg, .nb_segs = 1,
 					.len = sizeof(payload) };
 		sent = got = 0;
-		while (sent < NB_FRAMES && now_s() < end)
+		while (sent < NB_FRAMES && test_now_s() < end)
 			sent += shmlink_ep_tx_burst(p->ep[q], fr + sent, NB_FRAMES - sent);
-		while (got < NB_FRAMES && now_s() < end) {
+		while (got < NB_FRAMES && test_now_s() < end) {
 			unsigned int n = rte_eth_rx_burst(port, q, m, NB_FRAMES);
 
 			rte_pktmbuf_free_bulk(m, n);
@@ -282,9 +264,9 @@ main(int argc, char **argv)
 			__ATOMIC_RELEASE);
 	{
 		struct rte_mbuf *m[8];
-		double end = now_s() + 5;
+		double end = test_now_s() + 5;
 
-		while (wait_link(port, RTE_ETH_LINK_UP) && now_s() < end)
+		while (wait_link(port, RTE_ETH_LINK_UP) && test_now_s() < end)
 			rte_pktmbuf_free_bulk(m, rte_eth_rx_burst(port, 1, m, 8));
 	}
 	CHECK(wait_link(port, RTE_ETH_LINK_DOWN), "damaged ring: link still up");
@@ -320,6 +302,6 @@ main(int argc, char **argv)
 	rte_eal_cleanup();
 	snprintf(devargs, sizeof(devargs), "/var/run/dpdk/%s", prefix);
 	rmdir(devargs);
-	printf("test_lifecycle: %s (%u failed checks)\n", failures ? "FAIL" : "ok", failures);
-	return failures ? 1 : 0;
+	printf("test_lifecycle: %s (%u failed checks)\n", check_failures ? "FAIL" : "ok", check_failures);
+	return check_failures ? 1 : 0;
 }

@@ -64,6 +64,7 @@
 #include <unistd.h>
 
 #include "../common/driver_path.h"
+#include "../common/test_common.h"
 
 #include <rte_eal.h>
 #include <rte_epoll.h>
@@ -192,16 +193,6 @@ struct test {
 	char rx_err[256];
 };
 
-static unsigned int failures;
-
-#define CHECK(cond, ...) do { \
-	if (!(cond)) { \
-		failures++; \
-		fprintf(stderr, "FAIL %s: ", #cond); \
-		fprintf(stderr, __VA_ARGS__); \
-		fputc('\n', stderr); \
-	} \
-} while (0)
 
 /* ---- helpers ---- */
 
@@ -214,19 +205,13 @@ clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t
-now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
 /* Too short to sleep for (timer slack is 50 us), or to yield for: spin. */
 static void
 spin_ns(uint64_t ns)
 {
-	uint64_t end = now_ns() + ns;
+	uint64_t end = test_now_ns() + ns;
 
-	while (now_ns() < end)
+	while (test_now_ns() < end)
 		rte_pause();
 }
 
@@ -339,10 +324,10 @@ peer_fail(struct test *t, const char *fmt, ...)
 static bool
 peer_wait_u64(const uint64_t *p, uint64_t v, unsigned int timeout_ms, bool spin)
 {
-	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint64_t end = test_now_ns() + (uint64_t)timeout_ms * 1000000u;
 
 	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) < v) {
-		if (now_ns() > end)
+		if (test_now_ns() > end)
 			return false;
 		if (spin)
 			sched_yield();
@@ -355,10 +340,10 @@ peer_wait_u64(const uint64_t *p, uint64_t v, unsigned int timeout_ms, bool spin)
 static bool
 peer_wait_flag(const uint32_t *p)
 {
-	uint64_t end = now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u;
+	uint64_t end = test_now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u;
 
 	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) == 0) {
-		if (now_ns() > end)
+		if (test_now_ns() > end)
 			return false;
 		sleep_us(500);
 	}
@@ -395,11 +380,11 @@ peer_accept(struct test *t, struct peer *p, struct shmlink_attach_conf *conf)
 static int
 peer_connect(struct test *t, struct peer *p, struct shmlink_attach_conf *conf)
 {
-	uint64_t end = now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u;
+	uint64_t end = test_now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u;
 	char why[256] = "";
 	int rc = -ETIMEDOUT;
 
-	while (now_ns() < end) {
+	while (test_now_ns() < end) {
 		p->fd = shmlink_ctl_connect(t->sock_path);
 		if (p->fd >= 0) {
 			rc = shmlink_attach_answer(p->fd, conf, &p->att, why, sizeof(why));
@@ -492,7 +477,7 @@ peer_send_phase(struct test *t, struct peer *p, enum phase_id ph)
 			frames[i].len = segs[i].len;
 		}
 		/* One call per burst unless the rings are full (the receiver is behind). */
-		end = now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u;
+		end = test_now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u;
 		while (done < nb) {
 			unsigned int n = shmlink_ep_tx_burst(p->ep, frames + done, nb - done);
 
@@ -500,7 +485,7 @@ peer_send_phase(struct test *t, struct peer *p, enum phase_id ph)
 				tx->tx_calls++;
 			done += n;
 			if (done < nb) {
-				if (shmlink_ep_broken(p->ep) || now_ns() > end) {
+				if (shmlink_ep_broken(p->ep) || test_now_ns() > end) {
 					peer_fail(t, "peer %u: phase %s: cannot send burst %u",
 							p->id, phase_name[ph], b);
 					return -1;
@@ -757,7 +742,7 @@ static void
 rx_sleep_phase(struct test *t, enum phase_id ph)
 {
 	struct phase_rx *r = &t->rx[ph];
-	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall0 = now_ns();
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall0 = test_now_ns();
 	uint64_t progress = wall0;
 	enum rx_woke woke = RX_WOKE_NONE;
 	struct rte_epoll_event ev;
@@ -772,11 +757,11 @@ rx_sleep_phase(struct test *t, enum phase_id ph)
 			r->lost_wakeups++;
 		woke = RX_WOKE_NONE;
 		if (got > 0)
-			progress = now_ns();
+			progress = test_now_ns();
 		if (rx_phase_done(t, ph) || t->rx_bad > 0 ||
 				__atomic_load_n(&t->peer_failed, __ATOMIC_ACQUIRE) != 0)
 			break;
-		if (now_ns() - progress > (uint64_t)STALL_MS * 1000000u) {
+		if (test_now_ns() - progress > (uint64_t)STALL_MS * 1000000u) {
 			r->stalled = true;
 			break;
 		}
@@ -785,7 +770,7 @@ rx_sleep_phase(struct test *t, enum phase_id ph)
 		/* Frames that came before the word said "asleep" were not signalled. */
 		if (rx_poll(t) > 0) {
 			r->rearm_hits++;
-			progress = now_ns();
+			progress = test_now_ns();
 			if (!rx_intr_set(t, false))
 				break;
 			continue;
@@ -807,7 +792,7 @@ rx_sleep_phase(struct test *t, enum phase_id ph)
 		}
 	}
 	r->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-	r->wall_ns = now_ns() - wall0;
+	r->wall_ns = test_now_ns() - wall0;
 }
 
 /* Receive phase @ph busy-polling with interrupts disabled (left so by the last phase). */
@@ -815,21 +800,21 @@ static void
 rx_poll_phase(struct test *t, enum phase_id ph)
 {
 	struct phase_rx *r = &t->rx[ph];
-	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall0 = now_ns();
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), wall0 = test_now_ns();
 	uint64_t progress = wall0;
 
 	__atomic_store_n(&t->rx_polling, 1, __ATOMIC_RELEASE);
 	while (!rx_phase_done(t, ph) && t->rx_bad == 0 &&
 			__atomic_load_n(&t->peer_failed, __ATOMIC_ACQUIRE) == 0) {
 		if (rx_poll(t) > 0)
-			progress = now_ns();
-		else if (now_ns() - progress > (uint64_t)STALL_MS * 1000000u) {
+			progress = test_now_ns();
+		else if (test_now_ns() - progress > (uint64_t)STALL_MS * 1000000u) {
 			r->stalled = true;
 			break;
 		}
 	}
 	r->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
-	r->wall_ns = now_ns() - wall0;
+	r->wall_ns = test_now_ns() - wall0;
 }
 
 /* The port's tx_peer_signals xstat; UINT64_MAX if it cannot be read. */
@@ -850,11 +835,11 @@ static uint64_t
 echo_send(struct test *t, uint32_t nth)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(t->mp);
-	uint64_t end = now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u, sig0;
+	uint64_t end = test_now_ns() + (uint64_t)PEER_WAIT_MS * 1000000u, sig0;
 	uint8_t *d;
 
 	while (__atomic_load_n(&t->e_asleep, __ATOMIC_ACQUIRE) < nth &&
-			__atomic_load_n(&t->peer_failed, __ATOMIC_ACQUIRE) == 0 && now_ns() < end)
+			__atomic_load_n(&t->peer_failed, __ATOMIC_ACQUIRE) == 0 && test_now_ns() < end)
 		sleep_us(200);
 	sig0 = port_signals(t);
 	if (m == NULL || rte_pktmbuf_append(m, FRAME_MIN) == NULL) {
@@ -901,8 +886,8 @@ rx_echo_phase(struct test *t)
 	rte_eth_dev_stop(t->port);
 	CHECK(port_signals(t) == sig0 + 1, "phase E: rte_eth_dev_stop() did not send the "
 			"pending signal");
-	end = now_ns() + (uint64_t)E_WAIT_MS * 1000000u;
-	while (__atomic_load_n(&t->e_got, __ATOMIC_ACQUIRE) < E_FRAMES && now_ns() < end)
+	end = test_now_ns() + (uint64_t)E_WAIT_MS * 1000000u;
+	while (__atomic_load_n(&t->e_got, __ATOMIC_ACQUIRE) < E_FRAMES && test_now_ns() < end)
 		sleep_us(500);
 	CHECK(__atomic_load_n(&t->e_got, __ATOMIC_ACQUIRE) == E_FRAMES, "phase E: peer 2 "
 			"received %u of %u frames", __atomic_load_n(&t->e_got, __ATOMIC_ACQUIRE),
@@ -1205,7 +1190,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (port_setup(&t) != 0) {
-		failures++;
+		check_failures++;
 		goto cleanup;
 	}
 	fd_before = rte_eth_dev_rx_intr_ctl_q_get_fd(t.port, 0);
@@ -1217,11 +1202,11 @@ main(int argc, char **argv)
 	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		fprintf(stderr, "pthread_create: %s\n", strerror(rc));
-		failures++;
+		check_failures++;
 		goto stop;
 	}
 
-	t0 = now_ns();
+	t0 = test_now_ns();
 	rx_sleep_phase(&t, PH_A);
 	if (t.rx_bad == 0 && !t.rx[PH_A].stalled)
 		rx_sleep_phase(&t, PH_R);
@@ -1232,7 +1217,7 @@ main(int argc, char **argv)
 	fd_after = rte_eth_dev_rx_intr_ctl_q_get_fd(t.port, 0);
 	if (t.rx_bad == 0 && !t.rx[PH_B].stalled && rx_phase_done(&t, PH_B))
 		rx_echo_phase(&t);
-	run_ns = now_ns() - t0;
+	run_ns = test_now_ns() - t0;
 	__atomic_store_n(&t.rx_done, 1, __ATOMIC_RELEASE);
 	pthread_join(peer, NULL);
 
@@ -1266,7 +1251,7 @@ main(int argc, char **argv)
 			" (empty %" PRIu64 ") signals %" PRIu64 " polling-phase signals %" PRIu64
 			" timeouts %" PRIu64 " lost %" PRIu64 " receiver cpu %.2f%% of %.2f s"
 			" (run %.2f s) lsc up/down %u/%u\n",
-			failures == 0 ? "PASS" : "FAIL", seed,
+			check_failures == 0 ? "PASS" : "FAIL", seed,
 			t.rx[PH_A].frames + t.rx[PH_R].frames + t.rx[PH_P].frames +
 				t.rx[PH_B].frames,
 			t.plan[PH_A].nb_bursts + t.plan[PH_R].nb_bursts + t.plan[PH_P].nb_bursts +
@@ -1294,5 +1279,5 @@ cleanup:
 	unlink(t.sock_path);	/* normally gone with the port (or ours, --connect) */
 	for (i = 0; i < PH_COUNT; i++)
 		free(t.plan[i].bursts);
-	return failures == 0 ? 0 : 1;
+	return check_failures == 0 ? 0 : 1;
 }

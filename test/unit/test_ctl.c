@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "shmlink.h"
-#include "check.h"
+#include "../common/test_common.h"
 
 /* The OFFER of the worked example: server listener, 1 qp, eth, MTU 1500, 2048 B. */
 static const uint8_t example_offer[64] = {

@@ -29,52 +29,12 @@
 
 #include "shmlink.h"
 
+#include "../common/test_common.h"
+
 /* ---------------------------------------------------------------------------------------
  * Checks
  */
 
-#define MAX_PRINTED_FAILURES 300u
-
-static const char *cur_test = "";
-static unsigned long nb_checks;
-static unsigned long nb_failed;
-static unsigned long test_failed;
-
-static bool __attribute__((format(printf, 5, 6)))
-check_at(const char *file, int line, bool ok, const char *expr, const char *fmt, ...)
-{
-	va_list ap;
-
-	nb_checks++;
-	if (ok)
-		return true;
-	nb_failed++;
-	test_failed++;
-	if (nb_failed > MAX_PRINTED_FAILURES) {
-		if (nb_failed == MAX_PRINTED_FAILURES + 1)
-			printf("(further failures are counted, not printed)\n");
-		return false;
-	}
-	printf("%s:%d: FAIL [%s] %s: ", file, line, cur_test, expr);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return false;
-}
-
-static bool
-check_eq_at(const char *file, int line, const char *ea, const char *eb, uint64_t a,
-		uint64_t b)
-{
-	return check_at(file, line, a == b, "equality", "%s is %" PRIu64 " (0x%" PRIx64
-			"), expected %s = %" PRIu64, ea, a, a, eb, b);
-}
-
-/* CHECK(cond, fmt, ...) evaluates to cond; the message says what differed. */
-#define CHECK(cond, ...) check_at(__FILE__, __LINE__, (cond), #cond, __VA_ARGS__)
-/* Both arguments are evaluated once. */
-#define CHECK_EQ(a, b) check_eq_at(__FILE__, __LINE__, #a, #b, (uint64_t)(a), (uint64_t)(b))
 
 /* ---------------------------------------------------------------------------------------
  * Little-endian helpers for the fake peers' raw records
@@ -2355,23 +2315,15 @@ static const struct {
 	{ "evicted_frames", test_evicted_frames },
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int
 main(int argc, char **argv)
 {
 	unsigned int i, nb_run = 0, nb_tests_failed = 0;
-	double t0 = now_s();
+	double t0 = test_now_s();
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		unsigned int failed0 = check_failures;
 		double t1;
 		int a;
 		bool wanted = argc < 2;
@@ -2381,17 +2333,17 @@ main(int argc, char **argv)
 			wanted |= strcmp(argv[a], tests[i].name) == 0;
 		if (!wanted)
 			continue;
-		cur_test = tests[i].name;
-		test_failed = 0;
-		t1 = now_s();
+		check_test = tests[i].name;
+		t1 = test_now_s();
 		tests[i].fn();
 		nb_run++;
-		if (test_failed > 0)
+		if (check_failures > failed0)
 			nb_tests_failed++;
-		printf("%s %s (%.2f s, %lu failed checks)\n", test_failed > 0 ? "FAIL" : "ok  ",
-				tests[i].name, now_s() - t1, test_failed);
+		printf("%s %s (%.2f s, %u failed checks)\n",
+				check_failures > failed0 ? "FAIL" : "ok  ", tests[i].name,
+				test_now_s() - t1, check_failures - failed0);
 	}
-	printf("endpoint: %u tests, %u failed; %lu checks, %lu failed; %.2f s\n", nb_run,
-			nb_tests_failed, nb_checks, nb_failed, now_s() - t0);
-	return nb_failed > 0 || nb_run == 0 ? 1 : 0;
+	printf("endpoint: %u tests, %u failed; %u checks, %u failed; %.2f s\n", nb_run,
+			nb_tests_failed, check_count, check_failures, test_now_s() - t0);
+	return check_failures > 0 || nb_run == 0 ? 1 : 0;
 }

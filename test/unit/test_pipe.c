@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "shmlink_pipe.h"
-#include "check.h"
+#include "../common/test_common.h"
 
 #define FREE SHMLINK_PIPE_SLOT_FREE
 #define GOLDEN_RING 128

@@ -22,7 +22,7 @@
 
 #include "shmlink_notify.h"
 #include "shmlink_pipe.h"
-#include "check.h"
+#include "../common/test_common.h"
 
 struct stress {
 	uint64_t ring_size;
@@ -194,15 +194,6 @@ map_shared(int fd, uint64_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 stress_run(uint64_t ring_size, uint64_t count, bool sleepy)
 {
@@ -226,13 +217,13 @@ stress_run(uint64_t ring_size, uint64_t count, bool sleepy)
 	*(uint64_t *)s.wmap = SHMLINK_PIPE_SLOT_FREE;
 	shmlink_notify_disarm(&s.notify);
 
-	t0 = now_s();
+	t0 = test_now_s();
 	pthread_create(&r, NULL, stress_reader, &s);
 	pthread_create(&w, NULL, stress_writer, &s);
 	pthread_join(w, NULL);
 	pthread_join(r, NULL);
 	printf("  ring %6" PRIu64 "%s: %" PRIu64 " messages in %.2f s, %" PRIu64 " sleeps\n",
-			ring_size, sleepy ? " (sleeping reader)" : "", s.received, now_s() - t0,
+			ring_size, sleepy ? " (sleeping reader)" : "", s.received, test_now_s() - t0,
 			s.sleeps);
 	CHECK(s.received == count, "ring %" PRIu64 ": received %" PRIu64 " of %" PRIu64,
 			ring_size, s.received, count);

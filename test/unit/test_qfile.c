@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "shmlink.h"
-#include "check.h"
+#include "../common/test_common.h"
 
 static int
 count_fds(void)

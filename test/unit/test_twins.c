@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "../common/test_common.h"
 #include "shmlink.h"
 #include "shmlink_testing.h"
 
