@@ -53,7 +53,7 @@ make_chroot() {
 	t0=$(date +%s)
 	debootstrap --variant=minbase "$suite" "$tmp" "$mirror" >"$tmp.log" 2>&1 || {
 		tail -n 20 "$tmp.log" >&2
-		die "debootstrap of '$suite' from $mirror failed (no network to the archive?): " \
+		die "debootstrap of '$suite' from $mirror failed (no network to the archive?):" \
 			"cannot test this suite"
 	}
 	# The archive may serve a snapshot of sid past its Release file's Valid-Until.
