@@ -81,7 +81,7 @@ def build_option(name):
 
 def testpmd_plugin_dir():
     """The default plugin directory of the EAL that dpdk-testpmd really loads, read
-    from that librte_eal (independently of libdpdk.pc and drivers/find_pmd_dir.py)."""
+    from that librte_eal (independently of libdpdk.pc and buildtools/find_pmd_dir.py)."""
     ldd = run(['ldd', sysh.TESTPMD]).stdout
     m = re.search(r'librte_eal\.so\S* => (\S+)', ldd)
     assert m, 'dpdk-testpmd does not link librte_eal:\n' + ldd
