@@ -141,6 +141,32 @@ class LayeringTest(unittest.TestCase):
         self.assertIsNone(self.check('test/hostile/hostile_peer.c', TESTING, TESTING))
 
 
+class DriverLogTest(unittest.TestCase):
+    """The system tests remove the driver's log lines from testpmd's output by the
+    function name that starts them (test/system/shmlink_sys.py, DRIVER_LOG_PREFIXES):
+    every driver function that logs must have one of those prefixes."""
+
+    def test_every_logging_function_has_a_filtered_prefix(self):
+        text = read(os.path.join(TOP, 'test/system/shmlink_sys.py'))
+        prefixes = re.search(r'DRIVER_LOG_PREFIXES = \(([^)]*)\)', text).group(1)
+        prefixes = tuple(re.findall(r"'(\w+)'", prefixes))
+        self.assertTrue(prefixes)
+        bad = []
+        folder = os.path.join(TOP, DRIVER)
+        for f in sorted(os.listdir(folder)):
+            if not f.endswith('.c'):
+                continue
+            fn = None
+            for line in read(os.path.join(folder, f)).splitlines():
+                m = re.match(r'([a-z_]\w*)\(', line)
+                if m:
+                    fn = m.group(1)
+                if 'SHMLINK_LOG(' in line and fn is not None and \
+                        not fn.startswith(prefixes):
+                    bad.append('%s: %s()' % (f, fn))
+        self.assertEqual(bad, [], 'log from functions the harness does not filter')
+
+
 class CodeMapTest(unittest.TestCase):
 
     def test_the_code_map_names_every_file(self):

@@ -44,8 +44,14 @@ NB_MBUFS = 16384
 PROMPT = 'testpmd> '
 # What testpmd's interrupt thread and the driver's control path print at any time, even
 # in the middle of a command's output or of the prompt: LSC events ("\nPort 0: link
-# state change event\n") and driver log lines ("peer_attach_locked(): ...\n").
-ASYNC_LINES = re.compile(r'\nPort \d+: [a-z ]+ event\n|[a-z_]+\(\): [^\n]*\n')
+# state change event\n") and driver log lines ("peer_attach_locked(): ...\n"). A log
+# line can start inside the prompt ("testp" "peer_handshake_failed(): ...\n" "md> "), so
+# it is known by the driver's function prefixes, not by any lower-case word: the
+# latter took "testp" with it. test/layering checks that every function of the driver
+# that logs has one of these prefixes.
+DRIVER_LOG_PREFIXES = ('shmlink_', 'peer_', 'arg_')
+ASYNC_LINES = re.compile(r'\nPort \d+: [a-z ]+ event\n|(?:%s)[a-z_]*\(\): [^\n]*\n' %
+                         '|'.join(DRIVER_LOG_PREFIXES))
 
 
 def eal_args(prefix, vdevs, lcores=None, log_level='info'):
