@@ -25,7 +25,7 @@ case "${1:-}" in
 *) echo "usage: $0 [--matrix]" >&2; exit 2 ;;
 esac
 
-# What the build and the tests of the DPDK matrix need (usertools/shmlink-compat.sh
+# What the build and the tests of the DPDK matrix need (devtools/shmlink-compat.sh
 # runs --matrix in its chroots), then the fuzzers, docs and benchmark plots. dpkg-dev:
 # meson asks its dpkg-architecture for Debian's multiarch libdir (without it, meson
 # 1.7+ picks lib64, which ldconfig does not search).

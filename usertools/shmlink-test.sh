@@ -3,7 +3,7 @@
 # Copyright(c) 2026 The shmlink authors
 #
 # The test command: set up the machine (idempotent), build with warnings as errors,
-# run the whole test suite, then the DPDK matrix (usertools/shmlink-compat.sh: DPDK
+# run the whole test suite, then the DPDK matrix (devtools/shmlink-compat.sh: DPDK
 # 24.11 and 25.11 in Debian chroots, 22.11 from this run), and end with one line
 # "N passed, N failed" counting both.
 # Usage: usertools/shmlink-test.sh [meson test args, e.g. --suite unit]
@@ -39,7 +39,7 @@ meson test -C "$build" --print-errorlogs "$@" || rc=$?
 counts=$top/build-compat/counts
 rm -f "$counts"
 if [ "$matrix" = yes ]; then
-	"$top/usertools/shmlink-compat.sh" --host-results "$build" || rc=1
+	"$top/devtools/shmlink-compat.sh" --host-results "$build" || rc=1
 fi
 
 # Count from meson's own log, one entry per test program.

@@ -14,51 +14,22 @@ Each test file is run as `test_x.py DRIVER_SO GVISOR_PEER [unittest args]`.
 
 import os
 import re
-import shutil
-import signal
 import sys
 import time
-import unittest
 
-# The process harness is test/system's.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'system'))
-import shmlink_sys as sysh  # noqa: E402
-from shmlink_sys import (ASYNC_LINES, Proc, _Terminated, _on_sigterm,  # noqa: E402,F401
-                         wait_until, xstat_errors)
+import shmlink_sys as sysh
+from shmlink_sys import Proc, wait_until, xstat_errors  # noqa: F401
 
-TESTPMD = shutil.which('dpdk-testpmd') or '/usr/bin/dpdk-testpmd'
-DRIVER = None
 PEER = None
-TESTPMD_LCORES = '0@0,1@0'
 PEER_CPU = '1'
-NB_MBUFS = 16384
-PROMPT = 'testpmd> '
 LSC = r'Port %d: link state change event'
 
 
 class Testpmd(sysh.Testpmd):
-    """test/system's dpdk-testpmd driver, with several ports and this suite's EAL
-    arguments (testpmd's lcores on CPU 0)."""
+    """test/system's dpdk-testpmd, with several ports, its lcores on CPU 0."""
 
     def __init__(self, ws, name, vdevs, fwd, args=(), limit=120):
-        self.prefix = ws.prefix(name)
-        argv = ['stdbuf', '-o0', TESTPMD, '--no-huge', '-m', '512', '--no-pci', '--no-shconf',
-                '--file-prefix', self.prefix, '-d', os.path.basename(DRIVER),
-                '--log-level', 'pmd.net.shmlink,info', '--lcores', TESTPMD_LCORES]
-        for v in vdevs:
-            argv += ['--vdev', v]
-        argv += ['--', '-i', '--total-num-mbufs=%d' % NB_MBUFS, '--forward-mode=' + fwd]
-        argv += list(args)
-        Proc.__init__(self, ws, name, argv, limit, stdin=True)
-        self.nb_ports = len(vdevs)
-
-    def ready(self, timeout=30):
-        self.wait_clean(re.escape(PROMPT), 0, timeout)
-        out = self.cmd('show port summary all')
-        m = re.search(r'Number of available ports:\s*(\d+)', out)
-        if m is None or int(m.group(1)) != self.nb_ports:
-            raise AssertionError('%s: want %d ports:\n%s' % (self.name, self.nb_ports, out))
-        return self
+        super().__init__(ws, name, vdevs, side=0, fwd=fwd, args=args, limit=limit)
 
     def stats(self, port=0):
         return self.port_stats(port)
@@ -142,21 +113,13 @@ class GvTestCase(sysh.SysTestCase):
 
 
 def main():
-    global DRIVER, PEER
+    global PEER
     if len(sys.argv) < 3:
         sys.stderr.write('usage: %s DRIVER_SO GVISOR_PEER [unittest args]\n' % sys.argv[0])
         sys.exit(2)
-    DRIVER = os.path.abspath(sys.argv[1])
     PEER = os.path.abspath(sys.argv[2])
-    for f in (DRIVER, PEER):
-        if not os.path.exists(f):
-            sys.stderr.write('missing %s\n' % f)
-            sys.exit(2)
-    # EAL refuses -d paths under a world-writable directory but loads a bare name
-    # from LD_LIBRARY_PATH.
-    os.environ['LD_LIBRARY_PATH'] = ':'.join(
-        p for p in (os.path.dirname(DRIVER), os.environ.get('LD_LIBRARY_PATH')) if p)
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    prog = unittest.main(module='__main__', argv=[sys.argv[0]] + sys.argv[3:], exit=False,
-                         verbosity=2)
-    sys.exit(0 if prog.result.wasSuccessful() else 1)
+    if not os.path.exists(PEER):
+        sys.stderr.write('missing %s\n' % PEER)
+        sys.exit(2)
+    sysh.use_driver(sys.argv[1])
+    sysh.run_tests(sys.argv[3:])

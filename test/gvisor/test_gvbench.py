@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 The shmlink authors
-"""Smoke run of usertools/shmlink-gvbench --quick: TCP between two gVisor stacks through
+"""Smoke run of devtools/shmlink-gvbench --quick: TCP between two gVisor stacks through
 dpdk-testpmd and net_shmlink (with and without coalesced signals, in two processes and in
 one, and a variant with rx_evict), over a direct sharedmem link between their two
 processes, and in one process, one short window each. Checks that the tool produces valid

@@ -12,8 +12,6 @@ import runpy
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
 
 def main():
     if len(sys.argv) < 4:
@@ -27,8 +25,6 @@ def main():
         sys.exit(1)
     # Read by shmlink_sys when it is first imported (test_hostile imports it).
     os.environ['SHMLINK_SYS_ASAN_LIB'] = libasan
-    sys.path.insert(0, HERE)
-    sys.path.insert(0, os.path.join(src_dir, 'test', 'system'))
     import test_hostile as th
     th.SRC_DIR = src_dir
     th.ASAN_DIR = os.path.join(build_dir, 'test', 'hostile', 'asan')

@@ -28,8 +28,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'system'))
-import shmlink_sys as sysh  # noqa: E402
+import shmlink_sys as sysh
 
 HOSTILE_S = float(os.environ.get('SHMLINK_HOSTILE_SECONDS', '10'))
 GOOD_S = '3'
@@ -83,16 +82,11 @@ class AsanTestpmd(sysh.Testpmd):
     is not) and unbuffered output (libstdbuf, as stdbuf -o0 would do)."""
 
     def __init__(self, ws, name, vdev, side=0, fwd='io', args=(), limit=180):
-        self.prefix = ws.prefix(name)
         env = ['env', 'LD_PRELOAD=%s:%s' % (LIBASAN, LIBSTDBUF), '_STDBUF_O=0',
                'LD_LIBRARY_PATH=' + os.path.dirname(sysh.DRIVER),
                'ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1',
                'UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1']
-        vdevs = [vdev] if isinstance(vdev, str) else list(vdev)
-        argv = (env + [sysh.TESTPMD] + sysh.eal_args(self.prefix, vdevs, sysh.LCORES[side]) +
-                ['--', '-i', '--total-num-mbufs=%d' % sysh.NB_MBUFS, '--forward-mode=' + fwd] +
-                list(args))
-        sysh.Proc.__init__(self, ws, name, argv, limit)
+        super().__init__(ws, name, vdev, side, fwd, args, limit, launcher=env)
 
 
 class HostilePeerTest(sysh.SysTestCase):

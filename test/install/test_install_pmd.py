@@ -31,14 +31,13 @@ import json
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'system'))
-import shmlink_sys as sysh  # noqa: E402
+import shmlink_sys as sysh
+from shmlink import testpmd as tpmd
 
 BUILD = None
 SRC = None
@@ -50,8 +49,9 @@ DURATION = '1.5'
 MIN_FRAMES = 20000
 
 
-def run(argv, env=None, check=True, timeout=120):
-    p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
+def run(argv, env=None, check=True, timeout=120, cwd=None):
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout,
+                       cwd=cwd)
     if check and p.returncode != 0:
         raise AssertionError('%s failed (%d):\n%s%s' % (' '.join(argv), p.returncode,
                                                         p.stdout[-3000:], p.stderr[-3000:]))
@@ -60,7 +60,7 @@ def run(argv, env=None, check=True, timeout=120):
 
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items()
-           if k not in ('LD_LIBRARY_PATH', 'DESTDIR', 'PKG_CONFIG_PATH')}
+           if k not in ('LD_LIBRARY_PATH', 'DESTDIR', 'PKG_CONFIG_PATH', 'PYTHONPATH')}
     env.update(extra)
     return env
 
@@ -127,30 +127,17 @@ def uninstall_tool(destdir=None):
                env=env)
 
 
-class NoDTestpmd(sysh.Testpmd):
+class NoDTestpmd(tpmd.Testpmd):
     """dpdk-testpmd at its prompt, with the EAL options of the system tests but no -d
     (unless @extra says so) and the environment given (no LD_LIBRARY_PATH by default)."""
 
     def __init__(self, ws, name, vdev, env=(), extra=(), limit=120):
-        self.prefix = ws.prefix(name)
-        argv = (['env', '-u', 'LD_LIBRARY_PATH'] + list(env) +
-                ['stdbuf', '-o0', sysh.TESTPMD, '--no-huge', '-m', '512', '--no-pci',
-                 '--no-shconf', '--file-prefix', self.prefix,
-                 '--log-level', 'pmd.net.shmlink,info', '--lcores', sysh.LCORES[0]] +
-                list(extra) +
-                ['--vdev', vdev, '--', '-i', '--total-num-mbufs=%d' % sysh.NB_MBUFS,
-                 '--forward-mode=io', '--no-flush-rx'])
-        sysh.Proc.__init__(self, ws, name, argv, limit)
-
-
-def telemetry(path, cmd):
-    """One command over the v2 telemetry socket, as dpdk-telemetry.py does it."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-        s.settimeout(5)
-        s.connect(path)
-        json.loads(s.recv(4096).decode())
-        s.send(cmd.encode())
-        return json.loads(s.recv(65536).decode())
+        super().__init__(ws, name, [vdev],
+                         tpmd.eal_args(None, sysh.LCORES[0], 'info') + list(extra),
+                         ['--total-num-mbufs=%d' % tpmd.NB_MBUFS, '--forward-mode=io',
+                          '--no-flush-rx'], limit=limit,
+                         launcher=['env', '-u', 'LD_LIBRARY_PATH'] + list(env) +
+                         ['stdbuf', '-o0'])
 
 
 class InstallTest(sysh.SysTestCase):
@@ -210,6 +197,14 @@ class InstallTest(sysh.SysTestCase):
         peer = staged(dest, os.path.join(bindir, 'shmlink-peer'))
         out = run([peer, '--help'], env=clean_env(LD_LIBRARY_PATH=staged(dest, libdir)))
         self.assertIn('usage: shmlink-peer', out.stdout)
+        # The user tools, on the staged toolbox (test_2 runs them where they were told
+        # it is installed).
+        toolbox = staged(dest, os.path.join(prefix, build_option('datadir'), 'shmlink',
+                                            'python'))
+        for t in ('shmlink-top', 'shmlink-sockinfo'):
+            out = run([staged(dest, os.path.join(bindir, t)), '--help'],
+                      env=clean_env(PYTHONPATH=toolbox))
+            self.assertIn('usage: ' + t, out.stdout)
         for dst in plan.values():
             p = staged(dest, dst)
             self.assertTrue(os.path.lexists(p), 'not installed: ' + p)
@@ -296,6 +291,12 @@ class InstallTest(sysh.SysTestCase):
         sock = self.ws.path('s')
         tp = NoDTestpmd(self.ws, 'testpmd', 'net_shmlink0,socket=' + sock).ready()
         self.assertNotRegex(tp.output, r'No probed ethernet devices|Fail to configure port')
+        # The installed shmlink-top finds the installed toolbox (no PYTHONPATH, run
+        # from elsewhere) and reports the port.
+        top = os.path.join(build_option('prefix'), build_option('bindir'), 'shmlink-top')
+        out = run([top, '--file-prefix', tp.prefix, '--count', '1', '--interval', '0.2',
+                   '--json'], env=clean_env(), cwd='/').stdout
+        self.assertEqual([p['socket'] for p in json.loads(out)['ports']], [sock], out)
         with open('/proc/%d/maps' % tp.pid) as f:
             maps = f.read()
         self.assertIn(pmd, maps)
@@ -312,10 +313,8 @@ class InstallTest(sysh.SysTestCase):
                          % (re.escape(os.path.join(drv, PMD)), re.escape(pmd)))
         summary = tp.cmd('show port summary all', done=r'Number of available ports: \d+')
         self.assertRegex(summary, r'Number of available ports: 1\b')
-        tel = os.path.join('/var/run/dpdk', tp.prefix, 'dpdk_telemetry.v2')
-        sysh.wait_until(lambda: os.path.exists(tel), 5, 'the telemetry socket')
-        self.assertEqual(telemetry(tel, '/shmlink/list'), {'/shmlink/list': [0]})
-        self.assertEqual(telemetry(tel, '/shmlink/info,0')['/shmlink/info']['socket'], sock2)
+        self.assertEqual(tp.telemetry('/shmlink/list'), [0])
+        self.assertEqual(tp.telemetry('/shmlink/info,0')['socket'], sock2)
         self.exchange(tp, peer, sock2)
         self.assertEqual(tp.quit(), 0)
 

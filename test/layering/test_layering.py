@@ -143,11 +143,11 @@ class LayeringTest(unittest.TestCase):
 
 class DriverLogTest(unittest.TestCase):
     """The system tests remove the driver's log lines from testpmd's output by the
-    function name that starts them (test/system/shmlink_sys.py, DRIVER_LOG_PREFIXES):
+    function name that starts them (python/shmlink/testpmd.py, DRIVER_LOG_PREFIXES):
     every driver function that logs must have one of those prefixes."""
 
     def test_every_logging_function_has_a_filtered_prefix(self):
-        text = read(os.path.join(TOP, 'test/system/shmlink_sys.py'))
+        text = read(os.path.join(TOP, 'python/shmlink/testpmd.py'))
         prefixes = re.search(r'DRIVER_LOG_PREFIXES = \(([^)]*)\)', text).group(1)
         prefixes = tuple(re.findall(r"'(\w+)'", prefixes))
         self.assertTrue(prefixes)
@@ -174,7 +174,8 @@ class CodeMapTest(unittest.TestCase):
         named = set(re.findall(r'``([^`]+)``', text))
         named |= {os.path.basename(n.rstrip('/')) for n in named}
         missing = []
-        for folder in ('lib', 'drivers', 'app', 'buildtools', 'usertools', 'test'):
+        for folder in ('lib', 'drivers', 'app', 'buildtools', 'usertools', 'devtools',
+                       'python', 'test'):
             for root, dirs, files in os.walk(os.path.join(TOP, folder)):
                 dirs[:] = [d for d in dirs if d not in ('corpus', '__pycache__')]
                 for f in files:

@@ -6,21 +6,10 @@ dpdk-telemetry.py queries them: the port before a peer (down, not attached), wit
 shmlink-peer attached (up, the peer's pid, role, sizes, buffers in flight, no errors),
 and after it left."""
 
-import json
 import os
-import socket
 
 import shmlink_sys as sysh
-
-
-def query(path, cmd):
-    """One command over the v2 telemetry socket, as dpdk-telemetry.py does it."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-        s.settimeout(5)
-        s.connect(path)
-        json.loads(s.recv(4096).decode())       # the greeting
-        s.send(cmd.encode())
-        return json.loads(s.recv(65536).decode())
+from shmlink import telemetry
 
 
 class TelemetryTest(sysh.SysTestCase):
@@ -31,15 +20,15 @@ class TelemetryTest(sysh.SysTestCase):
         sock = self.ws.path('s')
         lp = self.ws.testpmd('listener', 'net_shmlink0,socket=%s,mtu=9000' % sock, side=0,
                              fwd='io').ready()
-        tel = os.path.join('/var/run/dpdk', lp.prefix, 'dpdk_telemetry.v2')
-        sysh.wait_until(lambda: os.path.exists(tel), 5, 'the telemetry socket')
-        self.assertEqual(query(tel, '/shmlink/list'), {'/shmlink/list': [0]})
-        info = query(tel, '/shmlink/info,0')['/shmlink/info']
+        tel = telemetry.Telemetry(telemetry.socket_path(lp.prefix))
+        self.addCleanup(tel.close)
+        self.assertEqual(tel.query('/shmlink/list'), [0])
+        info = tel.query('/shmlink/info,0')
         self.assertEqual((info['socket'], info['mode'], info['link'], info['attached'],
                           info['role'], info['framing'], info['mtu'], info['queue_pairs']),
                          (sock, 'listen', 'down', 0, 'server', 'eth', 9000, 1), info)
         self.assertEqual(info.get('queues', {}), {})
-        self.assertIsNone(query(tel, '/shmlink/info,7')['/shmlink/info'])
+        self.assertIsNone(tel.query('/shmlink/info,7'))
 
         lp.start()
         exe = os.path.join(sysh.BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
@@ -48,7 +37,7 @@ class TelemetryTest(sysh.SysTestCase):
                            limit=30)
         lp.wait_for(r'attached; we are the server', 10)
         lp.wait_link('up')
-        info = query(tel, '/shmlink/info,0')['/shmlink/info']
+        info = tel.query('/shmlink/info,0')
         self.assertEqual((info['link'], info['attached'], info['role'], info['peer_pid'],
                           info['peer_uid'], info['attach_count'], info['buffer_size']),
                          ('up', 1, 'server', peer.pid, os.getuid(), 1, 2048), info)
@@ -62,7 +51,7 @@ class TelemetryTest(sysh.SysTestCase):
 
         self.assertEqual(peer.wait(30), 0, peer.tail())
         lp.wait_link('down')
-        info = query(tel, '/shmlink/info,0')['/shmlink/info']
+        info = tel.query('/shmlink/info,0')
         self.assertEqual((info['link'], info['attached'], info['attach_count']),
                          ('down', 0, 1), info)
         self.assertEqual(lp.quit(), 0)

@@ -15,8 +15,7 @@ import socket
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'system'))
-import shmlink_sys as sysh  # noqa: E402
+import shmlink_sys as sysh
 
 TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'usertools')
 TOP = os.path.join(TOOLS, 'shmlink-top')
@@ -33,18 +32,6 @@ def tool(argv, timeout=20, env=None):
                        timeout=timeout, stdin=subprocess.DEVNULL,
                        env=None if env is None else dict(os.environ, **env))
     return p.returncode, p.stdout.decode(), p.stderr.decode()
-
-
-class MultiTestpmd(sysh.Testpmd):
-    """sysh.Testpmd with several --vdev ports."""
-
-    def __init__(self, ws, name, vdevs, side=0, fwd='io', args=(), limit=60, env=()):
-        self.prefix = ws.prefix(name)
-        argv = (['env'] + list(env) + ['stdbuf', '-o0', sysh.TESTPMD] +
-                sysh.eal_args(self.prefix, vdevs, sysh.LCORES[side]) +
-                ['--', '-i', '--total-num-mbufs=%d' % sysh.NB_MBUFS,
-                 '--forward-mode=' + fwd] + list(args))
-        sysh.Proc.__init__(self, ws, name, argv, limit)
 
 
 def pids(procs):
@@ -65,7 +52,7 @@ class ToolsTest(sysh.SysTestCase):
         pb = self.peer('peer-listening', ['--socket', s1, '--listen', '--mode', 'rxonly',
                                           '--rx-mode', 'interrupt'])
         sysh.wait_until(lambda: os.path.exists(s1), 10, 'shmlink-peer to listen')
-        tp = MultiTestpmd(self.ws, 'testpmd', [
+        tp = sysh.Testpmd(self.ws, 'testpmd', [
             'net_shmlink0,socket=%s' % s0,
             'net_shmlink1,socket=%s,listen=no' % s1,
             'net_shmlink2,socket=%s' % s2], args=['--port-topology=loop']).ready()
@@ -190,7 +177,7 @@ class ToolsTest(sysh.SysTestCase):
         rc, out, err = tool([TOP, '--once'], env=env)
         self.assertEqual((rc, out), (1, ''))
         self.assertIn('no DPDK process with telemetry is running', err)
-        tp = MultiTestpmd(self.ws, 'testpmd-null', ['net_null0'],
+        tp = sysh.Testpmd(self.ws, 'testpmd-null', ['net_null0'],
                           env=['%s=%s' % kv for kv in env.items()]).ready()
         self.assertTrue(os.path.exists(os.path.join(env['RUNTIME_DIRECTORY'], 'dpdk',
                                                     tp.prefix, 'dpdk_telemetry.v2')))

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // Copyright(c) 2026 The shmlink authors
 
-// Command shmlink-gvbench is the Go side of usertools/shmlink-gvbench: bulk TCP
+// Command shmlink-gvbench is the Go side of devtools/shmlink-gvbench: bulk TCP
 // between two gVisor netstacks, either linked directly by gVisor's own sharedmem
 // queue pair (one process), or each attached to a net_shmlink port with package
 // gvlink (two processes, the DPDK application forwarding between the ports), or

@@ -6,10 +6,10 @@
 # packages them, and print one table (version x check -> pass/fail with counts).
 #
 #   22.11  Debian 12 "bookworm": this machine
-#   24.11  Debian 13 "trixie":   a chroot (usertools/shmlink-chroot.sh)
+#   24.11  Debian 13 "trixie":   a chroot (devtools/shmlink-chroot.sh)
 #   25.11  Debian unstable "sid": a chroot
 #
-# Usage: usertools/shmlink-compat.sh [--host-results BUILD] [VERSION...]
+# Usage: devtools/shmlink-compat.sh [--host-results BUILD] [VERSION...]
 #   VERSION          22.11, 24.11 or 25.11 (default: all three)
 #   --host-results   take 22.11's results from BUILD, a build of this machine whose
 #                    whole suite just ran (what usertools/shmlink-test.sh does), instead
@@ -65,7 +65,7 @@ on() {
 	if [ "$1" = 22.11 ]; then
 		sh -c "$2"
 	else
-		"$top/usertools/shmlink-chroot.sh" run "$(suite_of "$1")" \
+		"$top/devtools/shmlink-chroot.sh" run "$(suite_of "$1")" \
 			"export SHMLINK_SETUP=matrix; $2"
 	fi
 }
@@ -81,7 +81,7 @@ prepare() {
 	if [ "$v" = 22.11 ]; then
 		"$top/usertools/shmlink-setup.sh" >"$log" 2>&1
 	else
-		"$top/usertools/shmlink-chroot.sh" make "$(suite_of "$v")" >"$log" 2>&1 &&
+		"$top/devtools/shmlink-chroot.sh" make "$(suite_of "$v")" >"$log" 2>&1 &&
 			on "$v" ./usertools/shmlink-setup.sh >>"$log" 2>&1
 	fi
 }
