@@ -17,11 +17,18 @@
 #include <stdio.h>
 #include <time.h>
 
+/* The counters, and the running test's name printed with its failures (a test program
+ * that runs several sets it). A program of several files defines TEST_COMMON_EXTERN
+ * before it includes this header, and one of its files defines the three. */
+#ifdef TEST_COMMON_EXTERN
+extern unsigned int check_failures;
+extern unsigned int check_count;
+extern const char *check_test;
+#else
 static unsigned int check_failures __attribute__((unused));
 static unsigned int check_count __attribute__((unused));
-/* The running test's name, printed with its failures (a test program that runs several
- * sets it). */
 static const char *check_test __attribute__((unused)) = "";
+#endif
 
 #define CHECK_MAX_PRINTED 300u
 
