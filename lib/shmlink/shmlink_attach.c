@@ -76,6 +76,7 @@ attach_offer_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink
 		.flags = conf->flags,
 		.mtu = conf->mtu,
 		.buffer_size = conf->buffer_size,
+		.offloads = conf->offloads,
 	};
 	int fds[SHMLINK_CTL_FDS_PER_QP];
 	const char *err = NULL;
@@ -151,6 +152,35 @@ attach_offer_send(struct shmlink_attach_hs *hs, char *why, size_t why_len)
 	return -EINPROGRESS;
 }
 
+uint16_t
+shmlink_attach_offloads(uint16_t ours, uint16_t theirs)
+{
+	uint16_t o = 0;
+
+	if ((ours & SHMLINK_CTL_O_CSUM_TX) && (theirs & SHMLINK_CTL_O_CSUM_RX))
+		o |= SHMLINK_CTL_O_CSUM_TX;
+	if ((ours & SHMLINK_CTL_O_CSUM_RX) && (theirs & SHMLINK_CTL_O_CSUM_TX))
+		o |= SHMLINK_CTL_O_CSUM_RX;
+	return o;
+}
+
+/* Whether the offloads agreed (@agreed, from our side) are the ones this side requires;
+ * reason config (and why) if not. */
+static uint32_t
+attach_check_required(const struct shmlink_attach_conf *conf, uint16_t agreed, char *why,
+		size_t why_len)
+{
+	uint16_t missing = conf->offloads_required & ~agreed;
+
+	if (missing == 0)
+		return 0;
+	attach_why(why, why_len, "checksum offload required but not agreed: %s%s%s",
+			missing & SHMLINK_CTL_O_CSUM_TX ? "our Tx (the peer verifies)" : "",
+			missing == SHMLINK_CTL_O_KNOWN ? ", " : "",
+			missing & SHMLINK_CTL_O_CSUM_RX ? "the peer's Tx (it fills them)" : "");
+	return SHMLINK_CTL_R_CONFIG;
+}
+
 /* Listening side: take the peer's answer (waiting up to @timeout_ms; 0: no wait). */
 static int
 attach_offer_step(struct shmlink_attach_hs *hs, int timeout_ms, char *why, size_t why_len)
@@ -184,15 +214,19 @@ attach_offer_step(struct shmlink_attach_hs *hs, int timeout_ms, char *why, size_
 				a->peer.type);
 		return -EPROTO;
 	}
-	/* The accept states what the peer took: it must be what we offered. */
+	/* The accept states what the peer took: it must be what we offered, and it may
+	 * leave checksums unfilled only if we said we take that. */
 	if (a->peer.role == conf->role || a->peer.nb_qp != conf->nb_qp ||
-			a->peer.flags != conf->flags) {
+			a->peer.flags != conf->flags ||
+			((a->peer.offloads & SHMLINK_CTL_O_CSUM_TX) &&
+			 !(conf->offloads & SHMLINK_CTL_O_CSUM_RX))) {
 		attach_why(why, why_len, "the peer accepted something else than offered "
-				"(role %u, %u queue pairs, flags 0x%x)", a->peer.role,
-				a->peer.nb_qp, a->peer.flags);
+				"(role %u, %u queue pairs, flags 0x%x, offloads 0x%x)",
+				a->peer.role, a->peer.nb_qp, a->peer.flags, a->peer.offloads);
 		return -EPROTO;
 	}
-	return 0;
+	a->offloads = shmlink_attach_offloads(conf->offloads, a->peer.offloads);
+	return attach_check_required(conf, a->offloads, why, why_len) == 0 ? 0 : -EPROTO;
 }
 
 /* Check an offer against what this side wants; on mismatch, say why and return the
@@ -228,7 +262,8 @@ attach_check_offer(const struct shmlink_attach_conf *conf, const struct shmlink_
 		attach_why(why, why_len, "buffer size 0");
 		return SHMLINK_CTL_R_PROTOCOL;
 	}
-	return 0;
+	return attach_check_required(conf, shmlink_attach_offloads(conf->offloads,
+			m->offloads), why, why_len);
 }
 
 /* Receive offer @qp (waiting up to @timeout_ms; 0: no wait) and map its files. */
@@ -354,6 +389,10 @@ attach_answer_step(struct shmlink_attach_hs *hs, int timeout_ms, char *why, size
 	a->flags = a->peer.flags;
 	a->buffer_size = a->peer.buffer_size;
 	a->mtu = conf->mtu;
+	a->offloads = shmlink_attach_offloads(conf->offloads, a->peer.offloads);
+	/* We say we would leave checksums unfilled only where the listener takes that. */
+	ok.offloads = (conf->offloads & SHMLINK_CTL_O_CSUM_RX) |
+		(a->offloads & SHMLINK_CTL_O_CSUM_TX);
 	ok.role = a->peer.role;
 	ok.nb_qp = a->nb_qp;
 	ok.flags = a->peer.flags;

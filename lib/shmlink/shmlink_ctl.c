@@ -28,6 +28,17 @@
 #define CTL_OFF_MAC	24
 #define CTL_OFF_REASON	32
 #define CTL_OFF_TEXTLEN	36
+/* The extension of minor version 1 (OFFER and ACCEPT). */
+#define CTL_OFF_MINOR	64
+#define CTL_OFF_OFFLOAD	66
+
+/* Whether messages of type @type carry the extension: a REJECT keeps the 64-byte
+ * header, so that its text still fits in the 256 bytes every version accepts. */
+static bool
+ctl_extended(uint8_t type)
+{
+	return type == SHMLINK_CTL_OFFER || type == SHMLINK_CTL_ACCEPT;
+}
 
 /* The kernel's per-message FD limit (SCM_MAX_FD): room to see and close them all. */
 #define CTL_MAX_FDS_SEEN 253
@@ -54,16 +65,20 @@ shmlink_ctl_reason_name(uint32_t reason)
 uint32_t
 shmlink_ctl_encode(const struct shmlink_ctl_msg *m, uint8_t *buf)
 {
+	uint32_t hdr_len = ctl_extended(m->type) ? SHMLINK_CTL_HDR_LEN_1_1 : SHMLINK_CTL_HDR_LEN;
 	uint32_t text_len = 0;
 
-	memset(buf, 0, SHMLINK_CTL_HDR_LEN);
+	memset(buf, 0, hdr_len);
 	if (m->type == SHMLINK_CTL_REJECT) {
 		text_len = (uint32_t)strnlen(m->text, SHMLINK_CTL_TEXT_MAX);
-		memcpy(buf + SHMLINK_CTL_HDR_LEN, m->text, text_len);
+		memcpy(buf + hdr_len, m->text, text_len);
+	} else if (ctl_extended(m->type)) {
+		put_le16(buf + CTL_OFF_MINOR, SHMLINK_CTL_MINOR);
+		put_le16(buf + CTL_OFF_OFFLOAD, m->offloads & SHMLINK_CTL_O_KNOWN);
 	}
 	put_le32(buf + CTL_OFF_MAGIC, SHMLINK_CTL_MAGIC);
 	put_le16(buf + CTL_OFF_VERSION, SHMLINK_CTL_VERSION);
-	put_le16(buf + CTL_OFF_HDRLEN, SHMLINK_CTL_HDR_LEN);
+	put_le16(buf + CTL_OFF_HDRLEN, (uint16_t)hdr_len);
 	buf[CTL_OFF_TYPE] = m->type;
 	buf[CTL_OFF_ROLE] = m->role;
 	put_le16(buf + CTL_OFF_NB_QP, m->nb_qp);
@@ -74,7 +89,7 @@ shmlink_ctl_encode(const struct shmlink_ctl_msg *m, uint8_t *buf)
 	memcpy(buf + CTL_OFF_MAC, m->mac, sizeof(m->mac));
 	put_le32(buf + CTL_OFF_REASON, m->reason);
 	put_le32(buf + CTL_OFF_TEXTLEN, text_len);
-	return SHMLINK_CTL_HDR_LEN + text_len;
+	return hdr_len + text_len;
 }
 
 int
@@ -121,6 +136,12 @@ shmlink_ctl_decode(const uint8_t *buf, uint32_t len, struct shmlink_ctl_msg *m,
 		*why = "bad reason text length";
 	if (*why != NULL)
 		return -EPROTO;
+	/* Minor 1's extension; a minor 0 peer sends none and offers no offload. */
+	if (ctl_extended(m->type) && hdr_len >= SHMLINK_CTL_HDR_LEN_1_1) {
+		m->minor = get_le16(buf + CTL_OFF_MINOR);
+		if (m->minor >= 1)
+			m->offloads = get_le16(buf + CTL_OFF_OFFLOAD) & SHMLINK_CTL_O_KNOWN;
+	}
 	if (m->type == SHMLINK_CTL_REJECT) {
 		uint32_t i;
 

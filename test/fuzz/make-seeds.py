@@ -340,6 +340,36 @@ def attach_seeds():
     }
 
 
+# ---- fuzz_hdr: u8 mode | u16 contiguous | u8 cut 1 | u8 cut 2 | frame ----
+
+def hdr_seeds():
+    mac = b'\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02'
+    tcp = b'\x30\x39\x00\x50' + b'\0' * 8 + b'\x50\x10\xff\xff' + b'\0' * 4
+    udp = lambda n: b'\x30\x39\x00\x35' + struct.pack('>H', 8 + n) + b'\0\0'
+    payload = bytes(range(101))
+    v4 = lambda proto, l4: (b'\x45\x00' + struct.pack('>H', 20 + len(l4) + len(payload)) +
+                            b'\0\0\0\0\x40' + u8(proto) + b'\0\0' + b'\x0a\0\0\x01\x0a\0\0\x02')
+    v6 = lambda nh, l4, ext=b'': (b'\x60\0\0\0' +
+                                  struct.pack('>H', len(ext) + len(l4) + len(payload)) +
+                                  u8(nh) + b'\x40' + b'\xfe\x80' + b'\0' * 13 + b'\x01' +
+                                  b'\xfe\x80' + b'\0' * 13 + b'\x02' + ext)
+    head = lambda mode, contig=128: u8(mode) + u16(contig) + u8(3) + u8(9)
+    return {
+        'eth-ipv4-tcp': head(0) + mac + b'\x08\x00' + v4(6, tcp) + tcp + payload,
+        'vlan-ipv4-udp': head(0) + mac + b'\x81\x00\x00\x05\x08\x00' + v4(17, udp(101)) +
+        udp(101) + payload,
+        'qinq-ipv6-tcp': head(0) + mac + b'\x88\xa8\x00\x05\x81\x00\x00\x06\x86\xdd' +
+        v6(6, tcp) + tcp + payload,
+        'eth-ipv6-ext-udp': head(0) + mac + b'\x86\xdd' +
+        v6(60, udp(101), b'\x11\x00\x01\x04\0\0\0\0') + udp(101) + payload,
+        'raw-ipv4-udp': head(1) + v4(17, udp(101)) + udp(101) + payload,
+        'raw-ipv6-frag': head(1) + v6(44, udp(101), b'\x11\x00\x00\x01\0\0\0\x07') +
+        udp(101) + payload,
+        'eth-ipv4-scattered': head(0, 30) + mac + b'\x08\x00' + v4(6, tcp) + tcp + payload,
+        'arp': head(0) + eth_arp(),
+    }
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, 'corpus')
     sets = {
@@ -350,6 +380,7 @@ def main():
         'endpoint_client': ep_client_seeds(),
         'endpoint_server': ep_server_seeds(),
         'attach': attach_seeds(),
+        'hdr': hdr_seeds(),
     }
     for target, seeds in sets.items():
         d = os.path.join(out, target)

@@ -33,7 +33,7 @@ mkdir -p "$build"
 build=$(cd "$build" && pwd)
 lib=$src/lib/shmlink
 fz=$src/test/fuzz
-all="pipe_rx pipe_tx records ctl endpoint_client endpoint_server attach"
+all="pipe_rx pipe_tx records ctl endpoint_client endpoint_server attach hdr"
 targets=${*:-$all}
 
 cc=${SHMLINK_FUZZ_CC:-}
@@ -56,7 +56,7 @@ cflags="-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fno-omit-frame-poin
 	-I$lib/include -I$lib/testing"
 libsrc="$lib/shmlink_pipe.c $lib/shmlink_queue.c $lib/shmlink_notify.c $lib/shmlink_qfile.c
 	$lib/shmlink_endpoint.c $lib/shmlink_frame.c $lib/shmlink_client.c $lib/shmlink_server.c
-	$lib/shmlink_ctl.c $lib/shmlink_attach.c $lib/shmlink_testing.c"
+	$lib/shmlink_ctl.c $lib/shmlink_attach.c $lib/shmlink_cksum.c $lib/shmlink_testing.c"
 
 # target -> "harness source|extra flags"
 harness() {
@@ -68,6 +68,7 @@ harness() {
 	endpoint_client) echo "fuzz_endpoint.c|" ;;
 	endpoint_server) echo "fuzz_endpoint.c|-DFUZZ_ROLE_SERVER" ;;
 	attach) echo "fuzz_attach.c|" ;;
+	hdr) echo "fuzz_hdr.c|" ;;
 	*) return 1 ;;
 	esac
 }

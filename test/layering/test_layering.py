@@ -34,7 +34,7 @@ LAYERS = {
     'queue': 2, 'queue_inline': 2, 'notify': 2,
     'qfile': 3,
     'endpoint': 4, 'ep_priv': 4, 'copy': 4, 'frame': 4, 'client': 4, 'server': 4,
-    'ctl': 4,
+    'ctl': 4, 'cksum': 4,
     'attach': 5,
     'testing': 7,   # the test-only accessor, above the whole library
     '': 6,      # shmlink.h, the umbrella header

@@ -185,11 +185,13 @@ def testpmd_pair(ws, sock, listen_args='', conn_args='', fwd=('io', 'io'), args=
     return ls, cn
 
 
-# ---- control protocol v1 (lib/shmlink/shmlink_ctl.h) ----
+# ---- control protocol 1.1 (lib/shmlink/include/shmlink_ctl.h) ----
 
 CTL_MAGIC = 0x4c4d4853
 CTL_VERSION = 1
 CTL_HDR_LEN = 64
+CTL_HDR_LEN_1_1 = 72
+O_CSUM_TX, O_CSUM_RX = 0x1, 0x2
 CTL_OFFER, CTL_ACCEPT, CTL_REJECT = 1, 2, 3
 ROLE_CLIENT, ROLE_SERVER = 0, 1
 F_RAW_IP, F_VIRTIO = 0x1, 0x2
@@ -203,9 +205,14 @@ assert _HDR.size == CTL_HDR_LEN
 
 def ctl_pack(type, role=0, nb_qp=1, qp=0, flags=0, mtu=1500, buffer_size=2048,
              mac=b'\x02\x00\x00\x00\x00\x99', reason=0, text=b'', magic=CTL_MAGIC,
-             version=CTL_VERSION, hdr_len=CTL_HDR_LEN):
+             version=CTL_VERSION, hdr_len=CTL_HDR_LEN, offloads=None):
+    """A message of version 1.0 (64-byte header), or of 1.1 if @offloads is given."""
+    ext = b''
+    if offloads is not None:
+        hdr_len = max(hdr_len, CTL_HDR_LEN_1_1)
+        ext = struct.pack('<HHI', 1, offloads, 0)
     return _HDR.pack(magic, version, hdr_len, type, role, nb_qp, qp, flags, mtu,
-                     buffer_size, mac, 0, reason, len(text)) + text
+                     buffer_size, mac, 0, reason, len(text)) + ext + text
 
 
 def ctl_unpack(data):
@@ -215,6 +222,11 @@ def ctl_unpack(data):
     keys = ('magic', 'version', 'hdr_len', 'type', 'role', 'nb_qp', 'qp', 'flags', 'mtu',
             'buffer_size', 'mac', 'reserved', 'reason', 'text_len')
     m = dict(zip(keys, f))
+    m['minor'], m['offloads'] = 0, 0
+    if m['hdr_len'] >= CTL_HDR_LEN_1_1 and len(data) >= CTL_HDR_LEN_1_1:
+        m['minor'], m['offloads'] = struct.unpack_from('<HH', data, CTL_HDR_LEN)
+        if m['minor'] == 0:
+            m['offloads'] = 0
     m['text'] = data[m['hdr_len']:m['hdr_len'] + m['text_len']].decode('ascii', 'replace')
     return m
 

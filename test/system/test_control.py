@@ -275,14 +275,18 @@ class UnsealedOptInTest(sysh.SysTestCase):
         self.assertEqual(port.quit(), 0)
 
 
+# What a port with default devargs says of itself (control protocol 1.1).
+PORT_OFFLOADS = 0
+
+
 def check_offer(test, m, fds, mac):
     """An OFFER from a default listening port, and its 10 FDs, as the protocol says."""
     test.assertIsNotNone(m, 'the listener closed without an offer')
     test.assertEqual((m['magic'], m['version'], m['hdr_len'], m['type'], m['role'],
                       m['nb_qp'], m['qp'], m['flags'], m['mtu'], m['buffer_size'],
-                      m['mac'], m['text_len']),
-                     (sysh.CTL_MAGIC, 1, 64, sysh.CTL_OFFER, sysh.ROLE_CLIENT, 1, 0, 0,
-                      1500, 2048, mac_bytes(mac), 0), m)
+                      m['mac'], m['text_len'], m['minor'], m['offloads']),
+                     (sysh.CTL_MAGIC, 1, 72, sysh.CTL_OFFER, sysh.ROLE_CLIENT, 1, 0, 0,
+                      1500, 2048, mac_bytes(mac), 0, 1, PORT_OFFLOADS), m)
     test.assertEqual(len(fds), sysh.FDS_PER_QP)
     for q in (0, 5):
         data, event, txpipe, rxpipe, shared = fds[q:q + 5]

@@ -3,9 +3,10 @@
  */
 
 /*
- * Control protocol v1: the encoder against the bytes of the specification's worked
- * example (doc/guides/prog/control_protocol.rst), the decoder's checks, FD passing, and
- * the attach handshake with its reject paths, over socketpairs.
+ * Control protocol 1.1: the encoder against the bytes of the specification's worked
+ * example (doc/guides/prog/control_protocol.rst), the decoder's checks (and a 1.0 peer's
+ * messages), FD passing, the attach handshake with its reject paths, and the checksum
+ * offloads every pair of sides agrees on, over socketpairs.
  */
 
 #include <errno.h>
@@ -19,8 +20,21 @@
 #include "shmlink.h"
 #include "../common/test_common.h"
 
-/* The OFFER of the worked example: server listener, 1 qp, eth, MTU 1500, 2048 B. */
-static const uint8_t example_offer[64] = {
+/* The OFFER of the worked example: server listener, 1 qp, eth, MTU 1500, 2048 B, both
+ * checksum offloads said; version 1.1, a 72-byte header. */
+static const uint8_t example_offer[72] = {
+	0x53, 0x48, 0x4d, 0x4c, 0x01, 0x00, 0x48, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0xdc, 0x05, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+	0x00, 0x01, [64] = 0x01, [66] = 0x03,
+};
+/* The example's ACCEPT: the connector took the client role and says csum_tx. */
+static const uint8_t example_accept[72] = {
+	0x53, 0x48, 0x4d, 0x4c, 0x01, 0x00, 0x48, 0x00, 0x02, 0x00, 0x01, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0xdc, 0x05, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+	0x00, 0x02, [64] = 0x01, [66] = 0x01,
+};
+/* The same offer from a 1.0 listener: the 64-byte header, no offload. */
+static const uint8_t example_offer_1_0[64] = {
 	0x53, 0x48, 0x4d, 0x4c, 0x01, 0x00, 0x40, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00,
 	0x00, 0x00, 0xdc, 0x05, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
 	0x00, 0x01,
@@ -32,18 +46,47 @@ test_encode_example(void)
 	struct shmlink_ctl_msg m = {
 		.type = SHMLINK_CTL_OFFER, .role = SHMLINK_ROLE_CLIENT, .nb_qp = 1, .qp = 0,
 		.mtu = 1500, .buffer_size = 2048, .mac = { 2, 0, 0, 0, 0, 1 },
+		.offloads = SHMLINK_CTL_O_CSUM_TX | SHMLINK_CTL_O_CSUM_RX,
 	};
+	struct shmlink_ctl_msg r = { .type = SHMLINK_CTL_REJECT, .offloads = 3 };
 	uint8_t buf[SHMLINK_CTL_MSG_MAX];
 	struct shmlink_ctl_msg d;
 	const char *why;
 	uint32_t len;
 
 	len = shmlink_ctl_encode(&m, buf);
-	CHECK(len == 64, "offer length %u", len);
-	CHECK(memcmp(buf, example_offer, 64) == 0, "offer bytes differ from the spec");
+	CHECK(len == 72, "offer length %u", len);
+	CHECK(memcmp(buf, example_offer, 72) == 0, "offer bytes differ from the spec");
 	CHECK(shmlink_ctl_decode(buf, len, &d, &why) == 0, "decode: %s", why);
 	CHECK(d.type == m.type && d.role == m.role && d.nb_qp == 1 && d.mtu == 1500 &&
-			d.buffer_size == 2048 && memcmp(d.mac, m.mac, 6) == 0, "round trip");
+			d.buffer_size == 2048 && memcmp(d.mac, m.mac, 6) == 0 && d.minor == 1 &&
+			d.offloads == 3, "round trip");
+
+	m.type = SHMLINK_CTL_ACCEPT;
+	m.mac[5] = 2;
+	m.offloads = SHMLINK_CTL_O_CSUM_TX;
+	len = shmlink_ctl_encode(&m, buf);
+	CHECK(len == 72 && memcmp(buf, example_accept, 72) == 0,
+			"accept bytes differ from the spec");
+
+	/* A 1.0 peer's offer: minor 0, no offload. */
+	CHECK(shmlink_ctl_decode(example_offer_1_0, 64, &d, &why) == 0 && d.minor == 0 &&
+			d.offloads == 0, "1.0 offer: %s, minor %u offloads %u", why, d.minor,
+			d.offloads);
+	/* Offload bits a later minor version defines are not ours to act on. */
+	memcpy(buf, example_offer, 72);
+	buf[66] = 0xff;
+	buf[67] = 0xff;
+	CHECK(shmlink_ctl_decode(buf, 72, &d, &why) == 0 && d.offloads == 3,
+			"unknown offload bits: offloads 0x%x", d.offloads);
+	/* Minor 0 in a 72-byte header: the offload field means nothing. */
+	buf[64] = 0;
+	CHECK(shmlink_ctl_decode(buf, 72, &d, &why) == 0 && d.offloads == 0, "minor 0");
+	/* A REJECT keeps the 64-byte header: its text still fits in 256 bytes. */
+	memset(r.text, 'x', SHMLINK_CTL_TEXT_MAX);
+	len = shmlink_ctl_encode(&r, buf);
+	CHECK(len == SHMLINK_CTL_MSG_MAX && buf[6] == 64, "reject length %u, header %u",
+			len, buf[6]);
 }
 
 /* One field changed at a time: each is refused with a reason. */
@@ -66,7 +109,7 @@ test_decode_rejects(void)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		memcpy(buf, example_offer, 64);
+		memcpy(buf, example_offer_1_0, 64);
 		buf[cases[i].off] = cases[i].val;
 		why = NULL;
 		CHECK(shmlink_ctl_decode(buf, 64, &d, &why) == -EPROTO && why != NULL,
@@ -76,8 +119,8 @@ test_decode_rejects(void)
 	CHECK(shmlink_ctl_decode(example_offer, 4, &d, &why) == -EPROTO, "4 bytes accepted");
 
 	/* A longer header (a later extension) is accepted, its extra bytes ignored. */
-	memcpy(buf, example_offer, 64);
-	memset(buf + 64, 0xee, 16);
+	memcpy(buf, example_offer, 72);
+	memset(buf + 72, 0xee, 8);
 	buf[6] = 80;
 	CHECK(shmlink_ctl_decode(buf, 80, &d, &why) == 0, "80-byte header refused: %s", why);
 }
@@ -211,21 +254,21 @@ test_answer_rejects(void)
 	int pfd[2];
 
 	REQUIRE(pipe(pfd) == 0, "pipe");
-	memcpy(msg, example_offer, 64);
+	memcpy(msg, example_offer_1_0, 64);
 	msg[0] = 0;
 	expect_reject("bad magic", msg, 64, efd, 10, SHMLINK_CTL_R_PROTOCOL);
-	memcpy(msg, example_offer, 64);
+	memcpy(msg, example_offer_1_0, 64);
 	msg[4] = 9;
 	expect_reject("version 9", msg, 64, efd, 10, SHMLINK_CTL_R_PROTOCOL);
-	expect_reject("truncated", example_offer, 40, efd, 10, SHMLINK_CTL_R_PROTOCOL);
-	expect_reject("no FDs", example_offer, 64, -1, 0, SHMLINK_CTL_R_FDS);
-	expect_reject("9 FDs", example_offer, 64, efd, 9, SHMLINK_CTL_R_FDS);
-	expect_reject("pipes for files", example_offer, 64, pfd[0], 10, SHMLINK_CTL_R_FDS);
-	expect_reject("eventfds for files", example_offer, 64, efd, 10, SHMLINK_CTL_R_FDS);
-	memcpy(msg, example_offer, 64);
+	expect_reject("truncated", example_offer_1_0, 40, efd, 10, SHMLINK_CTL_R_PROTOCOL);
+	expect_reject("no FDs", example_offer_1_0, 64, -1, 0, SHMLINK_CTL_R_FDS);
+	expect_reject("9 FDs", example_offer_1_0, 64, efd, 9, SHMLINK_CTL_R_FDS);
+	expect_reject("pipes for files", example_offer_1_0, 64, pfd[0], 10, SHMLINK_CTL_R_FDS);
+	expect_reject("eventfds for files", example_offer_1_0, 64, efd, 10, SHMLINK_CTL_R_FDS);
+	memcpy(msg, example_offer_1_0, 64);
 	msg[14] = SHMLINK_CTL_F_RAW_IP;
 	expect_reject("framing differs", msg, 64, efd, 10, SHMLINK_CTL_R_CONFIG);
-	memcpy(msg, example_offer, 64);
+	memcpy(msg, example_offer_1_0, 64);
 	msg[10] = 2;
 	expect_reject("queue count differs", msg, 64, efd, 10, SHMLINK_CTL_R_CONFIG);
 	close(efd);
@@ -342,6 +385,80 @@ test_attach_nonblocking(void)
 	CHECK(open_fds() == fds_before, "fds: %u before, %u after", fds_before, open_fds());
 }
 
+/* One handshake in one thread, listener offloads @lo (@lreq required), connector @co
+ * (@creq). Returns the listener's result; the agreed offloads in *lagreed, *cagreed. */
+static int
+negotiate(uint16_t lo, uint16_t lreq, uint16_t co, uint16_t creq, uint16_t *lagreed,
+		uint16_t *cagreed, int *crc)
+{
+	struct shmlink_attach_conf lc = {
+		.role = SHMLINK_ROLE_SERVER, .nb_qp = 1, .mtu = 1500, .buffer_size = 2048,
+		.offloads = lo, .offloads_required = lreq,
+	};
+	struct shmlink_attach_conf cc = answer_conf;
+	struct shmlink_attach_hs l, c;
+	char why[256] = "";
+	int sv[2], rc;
+
+	memset(&l, 0, sizeof(l));
+	memset(&c, 0, sizeof(c));
+	if (!CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv) == 0,
+			"socketpair"))
+		return -1;
+	cc.offloads = co;
+	cc.offloads_required = creq;
+	rc = shmlink_attach_begin(&l, sv[0], &lc, true, why, sizeof(why));
+	if (rc == -EINPROGRESS)
+		rc = shmlink_attach_begin(&c, sv[1], &cc, false, why, sizeof(why));
+	*crc = rc == -EINPROGRESS ? shmlink_attach_step(&c, why, sizeof(why)) : rc;
+	rc = shmlink_attach_step(&l, why, sizeof(why));
+	*lagreed = l.a.offloads;
+	*cagreed = c.a.offloads;
+	if (*crc == 0)
+		shmlink_attach_release(&c.a);
+	if (rc == 0)
+		shmlink_attach_release(&l.a);
+	else if (rc == -EINPROGRESS)
+		shmlink_attach_abort(&l);
+	close(sv[0]);
+	close(sv[1]);
+	return rc;
+}
+
+/* Every pair of what the two sides say: each side agrees on the same two directions,
+ * mirrored; a side that requires what the other does not say gets no link. */
+static void
+test_offload_agreement(void)
+{
+	const uint16_t tx = SHMLINK_CTL_O_CSUM_TX, rx = SHMLINK_CTL_O_CSUM_RX;
+	uint16_t lo, co, la, ca;
+	int lrc, crc;
+
+	for (lo = 0; lo < 4; lo++) {
+		for (co = 0; co < 4; co++) {
+			uint16_t want_l = ((lo & tx) && (co & rx) ? tx : 0) |
+				((lo & rx) && (co & tx) ? rx : 0);
+			uint16_t want_c = ((co & tx) && (lo & rx) ? tx : 0) |
+				((co & rx) && (lo & tx) ? rx : 0);
+
+			lrc = negotiate(lo, 0, co, 0, &la, &ca, &crc);
+			CHECK(lrc == 0 && crc == 0, "L 0x%x C 0x%x: rc %d %d", lo, co, lrc, crc);
+			CHECK(la == want_l && ca == want_c, "L 0x%x C 0x%x: agreed 0x%x 0x%x, "
+					"want 0x%x 0x%x", lo, co, la, ca, want_l, want_c);
+		}
+	}
+	/* The connector requires the listener's unfilled checksums: not said, rejected. */
+	lrc = negotiate(rx, 0, rx, rx, &la, &ca, &crc);
+	CHECK(crc == -EPROTO && lrc == -ECONNREFUSED, "connector requirement: %d %d", crc,
+			lrc);
+	/* The listener requires to send them: the connector does not take them. */
+	lrc = negotiate(tx, tx, 0, 0, &la, &ca, &crc);
+	CHECK(crc == 0 && lrc == -EPROTO, "listener requirement: %d %d", crc, lrc);
+	lrc = negotiate(tx, tx, rx, 0, &la, &ca, &crc);
+	CHECK(crc == 0 && lrc == 0 && la == tx, "listener requirement met: %d %d 0x%x", crc,
+			lrc, la);
+}
+
 int
 main(void)
 {
@@ -353,5 +470,6 @@ main(void)
 	test_attach_pair(false);
 	test_attach_pair(true);
 	test_attach_nonblocking();
+	test_offload_agreement();
 	return check_report("test_ctl");
 }

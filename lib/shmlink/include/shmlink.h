@@ -15,8 +15,9 @@
  *   shmlink_notify.h    shared word + eventfd notification
  *   shmlink_qfile.h     creating and mapping the five files of a queue
  *   shmlink_endpoint.h  client (sharedmem.New) and server (NewServerEndpoint) roles
- *   shmlink_ctl.h       control protocol v1 messages over an AF_UNIX seqpacket socket
+ *   shmlink_ctl.h       control protocol 1.1 messages over an AF_UNIX seqpacket socket
  *   shmlink_attach.h    the handshake that turns a connection into mapped queue pairs
+ *   shmlink_cksum.h     frame headers and checksums, for the checksum offloads
  */
 
 #include "shmlink_pipe.h"
@@ -26,5 +27,6 @@
 #include "shmlink_endpoint.h"
 #include "shmlink_ctl.h"
 #include "shmlink_attach.h"
+#include "shmlink_cksum.h"
 
 #endif /* SHMLINK_H */

@@ -43,6 +43,11 @@ struct shmlink_attach_conf {
 					 *   of a fresh one, so it stays the same across peers
 					 *   (NULL: fresh eventfds) */
 	int timeout_ms;			/**< bound on each wait for the peer (0: 5000) */
+	uint16_t offloads;		/**< SHMLINK_CTL_O_* this side says of itself: it
+					 *   would send frames with unfilled TCP/UDP
+					 *   checksums (CSUM_TX), it takes them (CSUM_RX) */
+	uint16_t offloads_required;	/**< of those, the ones the link must agree on, or
+					 *   there is no link (reason config) */
 	bool allow_unsealed;		/**< connecting side: accept files not sealed against
 					 *   shrinking. UNSAFE: a peer that truncates one makes
 					 *   our next access to it fault (SIGBUS). For peers
@@ -67,6 +72,9 @@ struct shmlink_attach {
 	uint32_t buffer_size;		/**< agreed: the client's buffer size, the one the
 					 *   listener cut its files for */
 	uint32_t mtu;			/**< our L3 MTU, as we told the peer */
+	uint16_t offloads;		/**< agreed, from our side (shmlink_attach_offloads()):
+					 *   CSUM_TX we may leave TCP/UDP checksums unfilled,
+					 *   CSUM_RX the peer may */
 	/** The TX queue (client to server) of each queue pair, mapped. */
 	struct shmlink_qmap txq[SHMLINK_CTL_MAX_QUEUE_PAIRS];
 	/** The RX queue (server to client) of each queue pair, mapped. */
@@ -138,6 +146,14 @@ void shmlink_attach_abort(struct shmlink_attach_hs *hs);
  */
 struct shmlink_ep_conf shmlink_attach_ep_conf(const struct shmlink_attach *a,
 		enum shmlink_trim trim);
+
+/**
+ * The offloads a link agrees on, seen from one side, given what this side says of
+ * itself (@p ours) and what the peer says (@p theirs): CSUM_TX if we may leave TCP/UDP
+ * checksums unfilled (we said CSUM_TX, the peer CSUM_RX); CSUM_RX if the peer may (it
+ * said CSUM_TX, we CSUM_RX).
+ */
+uint16_t shmlink_attach_offloads(uint16_t ours, uint16_t theirs);
 
 /** Unmap every queue of an attached link. */
 void shmlink_attach_release(struct shmlink_attach *a);

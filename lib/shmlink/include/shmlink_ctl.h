@@ -7,7 +7,8 @@
 
 /**
  * @file
- * Control protocol v1 (ours; gVisor defines none). See doc/guides/prog/control_protocol.rst.
+ * Control protocol 1.1 (ours; gVisor defines none). See
+ * doc/guides/prog/control_protocol.rst.
  *
  * An AF_UNIX SOCK_SEQPACKET connection. The listening side creates fresh queue files and
  * sends one OFFER per queue pair, each with that pair's 10 FDs (the TX queue's 5, then
@@ -34,7 +35,16 @@
  *    32    4 REJECT: reason code
  *    36    4 REJECT: length of the reason text that follows the header (0..192)
  *    40   24 reserved (0)
- *    64    n REJECT: reason text, not NUL-terminated
+ *
+ * Version 1.1 extends the header of OFFER and ACCEPT to 72 bytes (a 1.0 receiver skips
+ * the extension, as it skips any longer header); REJECT keeps the 64-byte header:
+ *
+ *    64    2 minor version (1)
+ *    66    2 offloads: bit 0 the sender's TCP/UDP checksums may be left unfilled (0);
+ *              bit 1 the sender accepts such frames (it does not verify checksums)
+ *    68    4 reserved (0)
+ *
+ *   hdr    n REJECT: reason text, not NUL-terminated, after the header
  */
 
 #include <stdint.h>
@@ -49,6 +59,10 @@ extern "C" {
 #define SHMLINK_CTL_VERSION		1u
 /** Length of the fixed message header in bytes. */
 #define SHMLINK_CTL_HDR_LEN		64u
+/** Length of the header of an OFFER or ACCEPT of version 1.1: with the extension. */
+#define SHMLINK_CTL_HDR_LEN_1_1		72u
+/** The minor version this library speaks; a 64-byte header is minor 0. */
+#define SHMLINK_CTL_MINOR		1u
 /** The longest reason text a REJECT carries after the header. */
 #define SHMLINK_CTL_TEXT_MAX		192u
 /** The longest message: header and reason text; a buffer for shmlink_ctl_encode(). */
@@ -62,6 +76,16 @@ extern "C" {
 #define SHMLINK_CTL_F_VIRTIO	0x2u	/**< frames carry a 10-byte virtio-net header */
 /** Every flag this version defines; a receiver rejects any other bit. */
 #define SHMLINK_CTL_F_KNOWN	(SHMLINK_CTL_F_RAW_IP | SHMLINK_CTL_F_VIRTIO)
+
+/**
+ * Offloads (minor 1, header offset 66), said by the sender of a message of itself.
+ * Frames from A to B may leave TCP and UDP checksums unfilled (0) when A says
+ * CSUM_TX and B says CSUM_RX; an ACCEPT says CSUM_TX only if the OFFER said CSUM_RX.
+ * Unknown bits are ignored: a later minor version may define them.
+ */
+#define SHMLINK_CTL_O_CSUM_TX	0x1u	/**< my TCP/UDP checksums may be 0 */
+#define SHMLINK_CTL_O_CSUM_RX	0x2u	/**< I take frames with unfilled checksums */
+#define SHMLINK_CTL_O_KNOWN	(SHMLINK_CTL_O_CSUM_TX | SHMLINK_CTL_O_CSUM_RX)
 
 /** Message types (header offset 8). */
 enum shmlink_ctl_type {
@@ -93,6 +117,10 @@ struct shmlink_ctl_msg {
 	uint32_t mtu;		/**< the sender's L3 MTU in bytes */
 	uint32_t buffer_size;	/**< OFFER: the client's buffer size; ACCEPT: echoed */
 	uint8_t mac[6];		/**< the sender's Ethernet address */
+	uint16_t minor;		/**< OFFER, ACCEPT: 1 with the extension, 0 without;
+				 *   shmlink_ctl_encode() writes SHMLINK_CTL_MINOR */
+	uint16_t offloads;	/**< OFFER, ACCEPT: SHMLINK_CTL_O_* of the sender (known
+				 *   bits only) */
 	uint32_t reason;	/**< REJECT: an enum shmlink_ctl_reason; otherwise 0 */
 	char text[SHMLINK_CTL_TEXT_MAX + 1];	/**< NUL-terminated */
 };
