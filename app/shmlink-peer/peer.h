@@ -70,6 +70,8 @@ struct peer_opts {
 	bool peer_mac_set;
 	uint8_t peer_mac[PEER_ETH_ALEN];
 	enum shmlink_trim trim;
+	uint16_t offloads;		/* --cksum-offload: SHMLINK_CTL_O_* we say */
+	bool udp_cksum;			/* fill the UDP checksums we may not leave 0 */
 
 	enum peer_mode mode;
 	bool verify;
@@ -147,10 +149,15 @@ void pkt_build(const struct pkt_gen *g, uint8_t *buf, unsigned int size_idx, uin
 /*
  * Check a frame of @len bytes. A test frame must have the length, IPv4 and UDP lengths
  * and checksum it was sent with; Ethernet addresses are not checked (macswap).
- * On PKT_OK, *qid and *seq are the sender's queue and sequence number.
+ * On PKT_OK, *qid and *seq are the sender's queue and sequence number, and *l4 says its
+ * UDP checksum: PKT_L4_NONE (0), PKT_L4_VALID or PKT_L4_BAD.
  */
 enum pkt_verdict pkt_check(bool raw_ip, const uint8_t *f, uint32_t len, uint16_t *qid,
-		uint64_t *seq);
+		uint64_t *seq, int *l4);
+enum { PKT_L4_NONE, PKT_L4_VALID, PKT_L4_BAD };
+
+/* Fill the UDP checksum of test frame @f of @len bytes. */
+void pkt_fill_udp_cksum(bool raw_ip, uint8_t *f, uint32_t len);
 
 /* CRC32C (Castagnoli) of @len bytes. */
 uint32_t pkt_crc32c(const void *p, size_t len);
@@ -176,6 +183,10 @@ struct peer_qstats {
 	uint64_t tx_dropped;		/* frames given up under back-pressure */
 	uint64_t tx_full;		/* bursts the link could not take whole */
 	uint64_t tx_unreturned;		/* txonly --verify: sent, never seen again */
+	uint64_t rx_cksum_none;		/* test frames with UDP checksum 0 */
+	uint64_t rx_cksum_valid;	/* ... with a valid one */
+	uint64_t rx_cksum_bad;		/* ... with an invalid one (corrupt, unless the link
+					 * agreed that we take unfilled checksums) */
 };
 
 #define PEER_QSTATS_FIELDS (sizeof(struct peer_qstats) / sizeof(uint64_t))

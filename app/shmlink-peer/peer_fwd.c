@@ -57,6 +57,7 @@ struct fwd_acc {
 	uint64_t foreign;
 	uint64_t corrupt;
 	uint64_t reordered;
+	uint64_t cksum[3];		/* by PKT_L4_* */
 	int64_t lost;			/* a late frame takes back a gap it left */
 };
 
@@ -75,6 +76,12 @@ fwd_publish_rx(struct peer_queue *q, const struct fwd_acc *a)
 		peer_ctr_add(&st->rx_corrupt, a->corrupt);
 	if (a->reordered > 0)
 		peer_ctr_add(&st->rx_reordered, a->reordered);
+	if (a->cksum[PKT_L4_NONE] > 0)
+		peer_ctr_add(&st->rx_cksum_none, a->cksum[PKT_L4_NONE]);
+	if (a->cksum[PKT_L4_VALID] > 0)
+		peer_ctr_add(&st->rx_cksum_valid, a->cksum[PKT_L4_VALID]);
+	if (a->cksum[PKT_L4_BAD] > 0)
+		peer_ctr_add(&st->rx_cksum_bad, a->cksum[PKT_L4_BAD]);
 	if (a->lost > 0 || (a->lost < 0 && st->rx_lost >= (uint64_t)-a->lost))
 		peer_ctr_add(&st->rx_lost, (uint64_t)a->lost);
 	else if (a->lost < 0)
@@ -119,16 +126,25 @@ static void
 fwd_check(struct peer_queue *q, unsigned int n, struct fwd_acc *a)
 {
 	bool raw_ip = q->ctx->o->raw_ip;
+	/* Unless the link agreed that we take unfilled checksums, a bad one is corruption,
+	 * as it is to gVisor without RXChecksumOffload. */
+	bool trusting = (q->ctx->att.offloads & SHMLINK_CTL_O_CSUM_RX) != 0;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
 		const struct shmlink_frame *f = &q->rx_frames[i];
 		uint64_t seq = 0;
 		uint16_t src = 0;
+		int l4 = PKT_L4_NONE;
 
 		a->rx_bytes += f->len;
-		switch (pkt_check(raw_ip, fwd_flat(q, f), f->len, &src, &seq)) {
+		switch (pkt_check(raw_ip, fwd_flat(q, f), f->len, &src, &seq, &l4)) {
 		case PKT_OK:
+			a->cksum[l4]++;
+			if (l4 == PKT_L4_BAD && !trusting) {
+				a->corrupt++;
+				break;
+			}
 			a->verified++;
 			fwd_seq(q, src, seq, a);
 			break;
@@ -415,6 +431,9 @@ fwd_txonly(struct peer_queue *q)
 	const struct pkt_gen *g = &q->ctx->gen;
 	unsigned int n = o->verify ? fwd_rx_check(q) : 0;
 	unsigned int want = fwd_tx_allowed(q, o->burst), have, i, sent;
+	/* UDP over IPv4 may go without a checksum (0), which is what we send when the link
+	 * agreed we may leave it unfilled, or when not asked to fill it. */
+	bool fill_cksum = o->udp_cksum && !(q->ctx->att.offloads & SHMLINK_CTL_O_CSUM_TX);
 	uint64_t bytes = 0;
 
 	if (want == 0)
@@ -425,6 +444,8 @@ fwd_txonly(struct peer_queue *q)
 
 		pkt_build(g, f->segs[0].addr, q->size_idx, q->qid, q->tx_seq + i);
 		f->len = g->size[q->size_idx];
+		if (fill_cksum)
+			pkt_fill_udp_cksum(o->raw_ip, f->segs[0].addr, f->len);
 		f->segs[0].len = f->len;
 		if (++q->size_idx == g->nb_sizes)
 			q->size_idx = 0;
@@ -570,8 +591,10 @@ fwd_thread(void *arg)
 
 /*
  * --window auto: the frames of the largest --txpkts size that the receive buffers of
- * the link hold, less a burst. As client we know how many buffers we post; as server,
- * the client's data regions bound what it can post.
+ * the link hold, less four bursts. As client we know how many buffers we post; as
+ * server, the client's data regions bound what it can post. The slack covers buffers
+ * of frames that came back whose completions the forwarder has not reaped yet: with
+ * one burst of slack, a forwarder descheduled on a loaded machine dropped a burst.
  */
 static uint32_t
 fwd_auto_window(const struct peer_queue *q)
@@ -598,7 +621,8 @@ fwd_auto_window(const struct peer_queue *q)
 				ctx->buffer_size;
 	}
 	bufs /= per_frame;
-	return bufs > 2u * o->burst ? (uint32_t)(bufs - o->burst) : (uint32_t)(bufs + 1) / 2;
+	return bufs > 8u * o->burst ? (uint32_t)(bufs - 4u * o->burst) :
+		(uint32_t)(bufs + 1) / 2;
 }
 
 /* Point each burst slot's frame at its own buffer. */

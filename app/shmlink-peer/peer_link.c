@@ -112,6 +112,7 @@ link_conf(const struct peer_ctx *ctx, struct shmlink_attach_conf *c)
 	c->sizes.tx_pipe = o->pipe_size != 0 ? o->pipe_size : PEER_LISTEN_PIPE_SIZE;
 	c->sizes.rx_pipe = c->sizes.tx_pipe;
 	c->timeout_ms = LINK_HANDSHAKE_MS;
+	c->offloads = o->offloads;
 }
 
 /* Whether to give up waiting: 1 on a signal or the end of --duration, -1 on timeout. */
@@ -263,6 +264,10 @@ link_attach(struct peer_ctx *ctx)
 			o->socket_path, pid, link_role_name(ctx->role), ctx->att.nb_qp,
 			o->raw_ip ? "ip" : "eth", o->virtio_hdr ? " + virtio header" : "",
 			ctx->buffer_size, m[0], m[1], m[2], m[3], m[4], m[5], ctx->att.peer.mtu);
+	peer_log("%s: protocol 1.%u; unfilled UDP/TCP checksums: from us %s, to us %s",
+			o->socket_path, ctx->att.peer.minor,
+			ctx->att.offloads & SHMLINK_CTL_O_CSUM_TX ? "yes" : "no",
+			ctx->att.offloads & SHMLINK_CTL_O_CSUM_RX ? "yes" : "no");
 	if (ctx->att.peer.mtu != 0 && ctx->att.peer.mtu != o->mtu)
 		peer_log("warning: the peer's MTU is %u, ours %u", ctx->att.peer.mtu, o->mtu);
 	return 0;

@@ -47,6 +47,8 @@ enum {
 	OPT_MAC,
 	OPT_PEER_MAC,
 	OPT_TRIM,
+	OPT_CKSUM_OFFLOAD,
+	OPT_UDP_CKSUM,
 	OPT_MODE,
 	OPT_VERIFY,
 	OPT_WINDOW,
@@ -83,6 +85,8 @@ static const struct option opts_long[] = {
 	{ "mac", required_argument, NULL, OPT_MAC },
 	{ "peer-mac", required_argument, NULL, OPT_PEER_MAC },
 	{ "trim", required_argument, NULL, OPT_TRIM },
+	{ "cksum-offload", required_argument, NULL, OPT_CKSUM_OFFLOAD },
+	{ "udp-cksum", no_argument, NULL, OPT_UDP_CKSUM },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "window", required_argument, NULL, OPT_WINDOW },
@@ -145,6 +149,12 @@ opts_usage(FILE *f)
 "  --peer-mac MAC           destination of generated frames (default: the peer's MAC)\n"
 "  --trim auto|on|off       client role: cut received frames to their L3 length\n"
 "                           (default: auto, which is on in the client role)\n"
+"  --cksum-offload LIST     what we say of ourselves (control protocol 1.1): tx, our\n"
+"                           UDP checksums may be left 0; rx, we take frames with\n"
+"                           unfilled checksums (a bad one is then counted, not corrupt);\n"
+"                           tx,rx both; none (default), as gVisor without offloads\n"
+"  --udp-cksum              txonly: fill the UDP checksums, unless the link agreed we\n"
+"                           may leave them 0 (default: 0, which UDP over IPv4 allows)\n"
 "\n"
 "Traffic:\n"
 "  --mode MODE              rxonly: count and check frames; txonly: generate test frames;\n"
@@ -398,6 +408,23 @@ opts_word(const char *name, const char *s, const char *const *words, unsigned in
 	return opts_bad("--%s %s: unknown value", name, s);
 }
 
+/* --cksum-offload: tx, rx, tx,rx (either order) or none. */
+static int
+opts_offloads(const char *name, const char *s, uint16_t *out)
+{
+	if (strcmp(s, "none") == 0)
+		*out = 0;
+	else if (strcmp(s, "tx") == 0)
+		*out = SHMLINK_CTL_O_CSUM_TX;
+	else if (strcmp(s, "rx") == 0)
+		*out = SHMLINK_CTL_O_CSUM_RX;
+	else if (strcmp(s, "tx,rx") == 0 || strcmp(s, "rx,tx") == 0)
+		*out = SHMLINK_CTL_O_CSUM_TX | SHMLINK_CTL_O_CSUM_RX;
+	else
+		return opts_bad("--%s %s: unknown value (tx, rx, tx,rx or none)", name, s);
+	return 0;
+}
+
 static void
 opts_defaults(struct peer_opts *o)
 {
@@ -482,6 +509,11 @@ opts_one(int c, const char *arg, struct peer_opts *o)
 		w = opts_word(name, arg, trims, 3);
 		o->trim = w == 1 ? SHMLINK_TRIM_ON : w == 2 ? SHMLINK_TRIM_OFF : SHMLINK_TRIM_AUTO;
 		return w < 0 ? -1 : 0;
+	case OPT_CKSUM_OFFLOAD:
+		return opts_offloads(name, arg, &o->offloads);
+	case OPT_UDP_CKSUM:
+		o->udp_cksum = true;
+		return 0;
 	case OPT_MODE:
 		w = opts_word(name, arg, opts_modes, PEER_DIM(opts_modes));
 		o->mode = (enum peer_mode)(w < 0 ? 0 : w);

@@ -17,7 +17,8 @@
 #define STATS_FIELDS(X) \
 	X(rx_packets) X(rx_bytes) X(rx_verified) X(rx_foreign) X(rx_lost) \
 	X(rx_reordered) X(rx_corrupt) X(rx_sleeps) X(tx_packets) X(tx_bytes) \
-	X(tx_dropped) X(tx_full) X(tx_unreturned)
+	X(tx_dropped) X(tx_full) X(tx_unreturned) X(rx_cksum_none) X(rx_cksum_valid) \
+	X(rx_cksum_bad)
 
 #define STATS_COUNT(f) + 1
 _Static_assert(0 STATS_FIELDS(STATS_COUNT) == PEER_QSTATS_FIELDS,
