@@ -558,6 +558,7 @@ shmlink_attach_ep_conf(const struct shmlink_attach *a, enum shmlink_trim trim)
 		.raw_ip = raw_ip,
 		.trim = trim == SHMLINK_TRIM_ON ||
 			(trim == SHMLINK_TRIM_AUTO && a->role == SHMLINK_ROLE_CLIENT),
+		.offloads = a->offloads,
 	};
 
 	return c;

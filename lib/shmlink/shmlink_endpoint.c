@@ -192,6 +192,12 @@ shmlink_ep_tx_peer_waits(const struct shmlink_ep *ep)
 	return shmlink_notify_wanted(ep->tx_notify);
 }
 
+uint16_t
+shmlink_ep_offloads(const struct shmlink_ep *ep)
+{
+	return ep->conf.offloads;
+}
+
 bool
 shmlink_ep_broken(const struct shmlink_ep *ep)
 {

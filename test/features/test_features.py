@@ -152,6 +152,8 @@ class FeaturesTest(sysh.SysTestCase):
         o['mtu_xstats'] = tp.xstats()
         self.assertEqual(tp.quit(), 0, 'testpmd did not exit cleanly')
 
+        self.probe_offloads(o)
+
         # 3. Rx interrupts, end to end: a receiver sleeping in rte_epoll_wait() is woken
         # for every burst of a peer, and link changes come as LSC events.
         rxintr = self.ws.run('test_rxintr', [
@@ -160,6 +162,66 @@ class FeaturesTest(sysh.SysTestCase):
         o['rxintr_rc'] = rxintr.wait(30)
         o['rxintr_out'] = rxintr.tail(2000)
         return o
+
+    def probe_offloads(self, o):
+        """4. Checksum offloads and packet types. testpmd enables the Rx checksum
+        offloads and forwards with its csum engine, asking the port for the IPv4 and UDP
+        checksums; the peer fills its UDP checksums and verifies what comes back. Then a
+        few frames in rxonly with verbose output show their packet types."""
+        sock = self.ws.path('s-csum')
+        tp = self.ws.testpmd('testpmd-csum', 'net_shmlink0,socket=%s' % sock, side=0,
+                             fwd='io', args=['--no-flush-rx', '--enable-rx-cksum'])
+        tp.ready()
+        o['rx_capa'] = tp.cmd('show port 0 rx_offload capabilities', done=r'Per Port')
+        o['tx_capa'] = tp.cmd('show port 0 tx_offload capabilities', done=r'Per Port')
+        tp.cmd('port stop 0', timeout=20, done=r'Done')
+        o['csum_set'] = tp.cmd('csum set ip hw 0') + tp.cmd('csum set udp hw 0')
+        tp.cmd('port start 0', timeout=20, done=r'Done')
+        tp.set_fwd('csum')
+        tp.cmd('clear port xstats 0')
+        tp.start()
+        o['csum_peer'], _ = self.run_peer(tp, sock, 'peer-csum', [
+            '--mode', 'txonly', '--verify', '--udp-cksum', '--txpkts', '64,1514,300'])
+        o['csum_fwd'] = tp.cmd('stop', timeout=20, done=r'Done\.')
+        o['csum_xstats'] = tp.xstats()
+        tp.set_fwd('rxonly')
+        tp.cmd('set verbose 1')
+        tp.start()
+        mark = tp.mark()
+        self.run_peer(tp, sock, 'peer-ptypes', ['--mode', 'txonly', '--tx-pps', '100'])
+        tp.stop()
+        tp.cmd('set verbose 0')
+        o['ptype_lines'] = re.findall(r'hw ptype: ([^\n]*)', tp.output[mark:])
+        self.assertEqual(tp.quit(), 0, 'testpmd did not exit cleanly')
+
+    def check_l3_checksum_offload(self, o):
+        t, x, fwd = o['csum_peer'], o['csum_xstats'], o['csum_fwd']
+        ok = ('IPV4_CKSUM' in o['rx_capa'] and 'IPV4_CKSUM' in o['tx_capa'] and
+              'not supported' not in o['csum_set'] and
+              re.search(r'Bad-ipcsum: 0\b', fwd) is not None and t['rx_verified'] > 0 and
+              t['rx_corrupt'] == 0 and x['tx_cksum_filled_frames'] > 0)
+        return ok, ('IPV4_CKSUM in Rx and Tx capabilities; csum engine: %s; the peer '
+                    'verified %d frames whose IPv4 checksum the port filled (%d)' % (
+                        ' '.join(re.findall(r'Bad-ipcsum: \d+', fwd)) or 'no counts',
+                        t['rx_verified'], x['tx_cksum_filled_frames']))
+
+    def check_l4_checksum_offload(self, o):
+        t, x, fwd = o['csum_peer'], o['csum_xstats'], o['csum_fwd']
+        ok = (all(c in o['rx_capa'] and c in o['tx_capa'] for c in ('TCP_CKSUM', 'UDP_CKSUM'))
+              and re.search(r'Bad-l4csum: 0\b', fwd) is not None and t['rx_packets'] > 0 and
+              t['rx_cksum_valid'] == t['rx_packets'] and t['rx_corrupt'] == 0 and
+              x['tx_cksum_filled_frames'] > 0)
+        return ok, ('TCP/UDP_CKSUM in Rx and Tx capabilities; Rx checked (%s), %d of %d '
+                    'UDP checksums filled on Tx came back valid' % (
+                        ' '.join(re.findall(r'Bad-l4csum: \d+', fwd)) or 'no counts',
+                        t['rx_cksum_valid'], t['rx_packets']))
+
+    def check_packet_type_parsing(self, o):
+        lines = o['ptype_lines']
+        ok = len(lines) > 0 and all('L2_ETHER' in ln and 'L3_IPV4' in ln and 'L4_UDP' in ln
+                                    for ln in lines)
+        return ok, '%d frames received with packet types, such as "%s"' % (
+            len(lines), lines[0].strip() if lines else '')
 
     # Each check returns (supported, evidence). The probed ones run whether claimed or not.
 
@@ -265,6 +327,9 @@ class FeaturesTest(sysh.SysTestCase):
         'Basic stats': check_basic_stats,
         'Extended stats': check_extended_stats,
         'Stats per queue': check_stats_per_queue,
+        'L3 checksum offload': check_l3_checksum_offload,
+        'L4 checksum offload': check_l4_checksum_offload,
+        'Packet type parsing': check_packet_type_parsing,
         'Linux': check_linux,
         'x86-64': check_x86_64,
         'Usage doc': check_usage_doc,
@@ -272,7 +337,8 @@ class FeaturesTest(sysh.SysTestCase):
     }
     PROBED = ('Link status', 'Link status event', 'Rx interrupt', 'Queue start/stop',
               'MTU update', 'Scattered Rx', 'Basic stats', 'Extended stats',
-              'Stats per queue')
+              'Stats per queue', 'L3 checksum offload', 'L4 checksum offload',
+              'Packet type parsing')
 
     def test_ini_claims_exactly_what_the_driver_does(self):
         claims = read_ini(INI)

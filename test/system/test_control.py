@@ -276,7 +276,7 @@ class UnsealedOptInTest(sysh.SysTestCase):
 
 
 # What a port with default devargs says of itself (control protocol 1.1).
-PORT_OFFLOADS = 0
+PORT_OFFLOADS = sysh.O_CSUM_TX | sysh.O_CSUM_RX
 
 
 def check_offer(test, m, fds, mac):

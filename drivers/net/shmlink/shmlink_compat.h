@@ -75,6 +75,27 @@ shmlink_tel_add_u64(struct rte_tel_data *d, const char *name, uint64_t val)
 #endif
 }
 
+/*
+ * Supported packet types: DPDK 24.03 gave the op a count; before, the list ended with
+ * RTE_PTYPE_UNKNOWN. @list ends with RTE_PTYPE_UNKNOWN for both, uncounted.
+ */
+#if SHMLINK_DPDK_AT_LEAST(24, 3)
+#define SHMLINK_PTYPES_GET_OP(name, list) \
+static const uint32_t * \
+name(struct rte_eth_dev *dev __rte_unused, size_t *no_of_elements) \
+{ \
+	*no_of_elements = RTE_DIM(list) - 1; \
+	return list; \
+}
+#else
+#define SHMLINK_PTYPES_GET_OP(name, list) \
+static const uint32_t * \
+name(struct rte_eth_dev *dev __rte_unused) \
+{ \
+	return list; \
+}
+#endif
+
 /* The driver's name record (for dpdk-pmdinfo.py): 25.07 dropped the second argument. */
 #if SHMLINK_DPDK_AT_LEAST(25, 7)
 #define SHMLINK_PMD_EXPORT_NAME(name) RTE_PMD_EXPORT_NAME(name)

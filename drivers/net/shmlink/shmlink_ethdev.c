@@ -57,12 +57,14 @@ RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
 #define ARG_SIGDELAY	"signal_delay_us"
 #define ARG_SIGBATCH	"signal_batch"
 #define ARG_RXEVICT	"rx_evict"
+#define ARG_RXCKSUM	"rx_cksum"
+#define ARG_TXCKSUM	"tx_cksum"
 
 static const char *const shmlink_valid_args[] = {
 	ARG_SOCKET, ARG_LISTEN, ARG_ROLE, ARG_MAC, ARG_MTU, ARG_BUFSZ, ARG_DATASZ,
 	ARG_PIPESZ, ARG_QUEUES, ARG_FRAMING, ARG_VIRTIO, ARG_TRIM, ARG_UNSEALED,
 	ARG_SOCKMODE, ARG_SOCKGROUP, ARG_ALLOWUID, ARG_ALLOWGID, ARG_SIGDELAY, ARG_SIGBATCH,
-	ARG_RXEVICT, NULL,
+	ARG_RXEVICT, ARG_RXCKSUM, ARG_TXCKSUM, NULL,
 };
 
 #define SHMLINK_MIN_MTU		68u
@@ -85,6 +87,8 @@ struct shmlink_xstat_name {
 static const char *const shmlink_xstat_extra[] = {
 	"rx_oversize_frames", "rx_runt_frames", "rx_trimmed_frames", "tx_oversize_frames",
 	"tx_peer_signals", "peer_attach_count", "rx_evicted_frames",
+	"rx_cksum_filled_frames", "rx_bad_header_frames", "rx_cksum_unchecked_frames",
+	"tx_cksum_filled_frames", "tx_bad_offload_frames",
 };
 #define SHMLINK_NB_XSTATS (SHMLINK_ERR_COUNT + RTE_DIM(shmlink_xstat_extra))
 
@@ -168,6 +172,28 @@ arg_group(const char *key, const char *value, struct pmd_internals *p)
 	}
 	p->socket_gid_set = true;
 	return 0;
+}
+
+/* rx_cksum, tx_cksum: whether the port says the offload @bit of itself (auto, the
+ * default), not (off), or has no link without it (required). */
+static int
+arg_cksum(const char *key, const char *value, uint16_t bit, struct pmd_internals *p)
+{
+	if (strcmp(value, "auto") == 0 || strcmp(value, "required") == 0) {
+		p->offloads |= bit;
+		if (value[0] == 'r')
+			p->offloads_required |= bit;
+		else
+			p->offloads_required &= (uint16_t)~bit;
+		return 0;
+	}
+	if (strcmp(value, "off") == 0) {
+		p->offloads &= (uint16_t)~bit;
+		p->offloads_required &= (uint16_t)~bit;
+		return 0;
+	}
+	SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: auto, off or required", key, value);
+	return -EINVAL;
 }
 
 static int
@@ -260,6 +286,10 @@ arg_handler(const char *key, const char *value, void *opaque)
 	} else if (strcmp(key, ARG_RXEVICT) == 0) {
 		rc = arg_u64(key, value, 0, UINT16_MAX, &v);
 		p->rx_evict = (uint32_t)v;
+	} else if (strcmp(key, ARG_RXCKSUM) == 0) {
+		rc = arg_cksum(key, value, SHMLINK_CTL_O_CSUM_RX, p);
+	} else if (strcmp(key, ARG_TXCKSUM) == 0) {
+		rc = arg_cksum(key, value, SHMLINK_CTL_O_CSUM_TX, p);
 	} else if (strcmp(key, ARG_TRIM) == 0) {
 		if (strcmp(value, "auto") == 0)
 			p->trim = SHMLINK_TRIM_AUTO;
@@ -292,6 +322,7 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 	p->nb_qp = 1;
 	p->socket_mode = -1;
 	p->signal_batch = SHMLINK_DEFAULT_SIGBATCH;
+	p->offloads = SHMLINK_CTL_O_CSUM_TX | SHMLINK_CTL_O_CSUM_RX;
 	rte_eth_random_addr(p->mac.addr_bytes);
 
 	kvlist = rte_kvargs_parse(params != NULL ? params : "", shmlink_valid_args);
@@ -299,7 +330,8 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 		SHMLINK_LOG(ERR, "%s: cannot parse \"%s\"; the keys are: socket, listen, role, "
 				"mac, mtu, buffer_size, data_size, pipe_size, queues, framing, "
 				"virtio_hdr, trim, allow_unsealed, socket_mode, socket_group, "
-				"allow_uid, allow_gid, signal_delay_us, signal_batch, rx_evict",
+				"allow_uid, allow_gid, signal_delay_us, signal_batch, rx_evict, "
+				"rx_cksum, tx_cksum",
 				name, params);
 		return -EINVAL;
 	}
@@ -380,8 +412,9 @@ shmlink_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
 	if (q == NULL)
 		return;
 	shmlink_peer_unlink_queue(pmd, q, NULL);
-	/* The xstat must not go back when a queue is set up again. */
+	/* The xstats must not go back when a queue is set up again. */
 	pmd->rx_evicted_freed += q->evicted;
+	shmlink_offload_stats_add(&pmd->ost_freed, &q->ost);
 	pmd->rxq[qid] = NULL;
 	dev->data->rx_queues[qid] = NULL;
 	rte_free(q);
@@ -396,6 +429,7 @@ shmlink_tx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
 	if (q == NULL)
 		return;
 	shmlink_peer_unlink_queue(pmd, NULL, q);
+	shmlink_offload_stats_add(&pmd->ost_freed, &q->ost);
 	pmd->txq[qid] = NULL;
 	dev->data->tx_queues[qid] = NULL;
 	rte_free(q);
@@ -452,10 +486,10 @@ shmlink_dev_infos_get(struct rte_eth_dev *dev, struct rte_eth_dev_info *info)
 	info->max_rx_queues = pmd->nb_qp;
 	info->max_tx_queues = pmd->nb_qp;
 	info->min_rx_bufsize = 0;
-	info->rx_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
-	info->tx_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
-	info->rx_queue_offload_capa = RTE_ETH_RX_OFFLOAD_SCATTER;
-	info->tx_queue_offload_capa = RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	info->rx_offload_capa = SHMLINK_RX_OFFLOADS;
+	info->tx_offload_capa = SHMLINK_TX_OFFLOADS;
+	info->rx_queue_offload_capa = SHMLINK_RX_OFFLOADS;
+	info->tx_queue_offload_capa = SHMLINK_TX_OFFLOADS;
 	info->speed_capa = RTE_ETH_LINK_SPEED_FIXED;
 	info->default_rxportconf.burst_size = 32;
 	info->default_txportconf.burst_size = 32;
@@ -496,6 +530,9 @@ shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 	q->port_id = dev->data->port_id;
 	q->data_room = room - RTE_PKTMBUF_HEADROOM;
 	q->scatter = (offloads & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
+	q->raw_ip = pmd->raw_ip;
+	q->offloads = offloads;
+	q->parse = pmd->ptypes_wanted || (offloads & SHMLINK_RX_CKSUM_OFFLOADS) != 0;
 	q->sig = pmd->signal_delay_us != 0 ? &pmd->sig[qid] : NULL;
 	q->evict_min = shmlink_frame_evict_works() ? pmd->rx_evict : 0;
 	pmd->rxq[qid] = q;
@@ -583,6 +620,7 @@ shmlink_stats_reset(struct rte_eth_dev *dev)
 static void
 shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 {
+	struct shmlink_offload_stats os;
 	struct shmlink_ep_stats st;
 	unsigned int i, k = 0;
 
@@ -596,9 +634,21 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	v[k++] = st.signals;
 	v[k++] = pmd->attach_count;
 	v[k] = pmd->rx_evicted_freed;
-	for (i = 0; i < RTE_DIM(pmd->rxq); i++)
-		if (pmd->rxq[i] != NULL)
+	os = pmd->ost_freed;
+	for (i = 0; i < RTE_DIM(pmd->rxq); i++) {
+		if (pmd->rxq[i] != NULL) {
 			v[k] += pmd->rxq[i]->evicted;
+			shmlink_offload_stats_add(&os, &pmd->rxq[i]->ost);
+		}
+		if (pmd->txq[i] != NULL)
+			shmlink_offload_stats_add(&os, &pmd->txq[i]->ost);
+	}
+	k++;
+	v[k++] = os.rx_filled;
+	v[k++] = os.rx_bad_header;
+	v[k++] = os.rx_unchecked;
+	v[k++] = os.tx_filled;
+	v[k] = os.tx_bad_offload;
 }
 
 static int
@@ -663,6 +713,24 @@ shmlink_promisc_noop(struct rte_eth_dev *dev __rte_unused)
 	return 0;
 }
 
+SHMLINK_PTYPES_GET_OP(shmlink_ptypes_get, shmlink_ptypes)
+
+/* An application that names packet types it wants has every frame parsed; mask 0 (what
+ * testpmd sets by default) leaves parsing to the checksum offloads. */
+static int
+shmlink_ptypes_set(struct rte_eth_dev *dev, uint32_t ptype_mask)
+{
+	struct pmd_internals *pmd = dev->data->dev_private;
+	uint16_t i;
+
+	pmd->ptypes_wanted = ptype_mask != 0;
+	for (i = 0; i < RTE_DIM(pmd->rxq); i++)
+		if (pmd->rxq[i] != NULL)
+			pmd->rxq[i]->parse = pmd->ptypes_wanted ||
+				(pmd->rxq[i]->offloads & SHMLINK_RX_CKSUM_OFFLOADS) != 0;
+	return 0;
+}
+
 static int
 shmlink_rx_intr_enable(struct rte_eth_dev *dev, uint16_t qid)
 {
@@ -698,6 +766,8 @@ static const struct eth_dev_ops shmlink_ops = {
 	.xstats_get_names = shmlink_xstats_get_names,
 	.xstats_reset = shmlink_xstats_reset,
 	.mtu_set = shmlink_mtu_set,
+	.dev_supported_ptypes_get = shmlink_ptypes_get,
+	.dev_ptypes_set = shmlink_ptypes_set,
 	.promiscuous_enable = shmlink_promisc_noop,
 	.promiscuous_disable = shmlink_promisc_noop,
 	.allmulticast_enable = shmlink_promisc_noop,
@@ -781,6 +851,7 @@ shmlink_probe(struct rte_vdev_device *vdev)
 	dev->dev_ops = &shmlink_ops;
 	dev->rx_pkt_burst = shmlink_rx_burst;
 	dev->tx_pkt_burst = shmlink_tx_burst;
+	dev->tx_pkt_prepare = shmlink_tx_prepare;
 
 	rc = shmlink_setup_intr(pmd);
 	if (rc != 0) {
@@ -854,4 +925,6 @@ RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_ALLOWGID "=<gid[:gid...]> "
 	ARG_SIGDELAY "=<0-10000> "
 	ARG_SIGBATCH "=<1-65535> "
-	ARG_RXEVICT "=<0-65535>");
+	ARG_RXEVICT "=<0-65535> "
+	ARG_RXCKSUM "=<auto|off|required> "
+	ARG_TXCKSUM "=<auto|off|required>");

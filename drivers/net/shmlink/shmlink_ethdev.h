@@ -8,6 +8,7 @@
 /* Private state of net_shmlink, shared by its files:
  *   shmlink_ethdev.c     probe, devargs, ethdev ops
  *   shmlink_rxtx.c       rx/tx bursts (the fast path)
+ *   shmlink_offload.c    checksum offloads and packet types
  *   shmlink_peer.c       the port's side of the peer link: control socket,
  *                        attach/detach, link state
  *   shmlink_qlink.[ch]   queues entering and leaving their endpoint
@@ -24,6 +25,7 @@
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
@@ -48,6 +50,25 @@ extern int shmlink_logtype;
 #define SHMLINK_BURST_MAX	64
 /* Segments one burst may hand to the library: room for multi-segment frames. */
 #define SHMLINK_BURST_SEGS	(SHMLINK_BURST_MAX * 8)
+/* Headers a Tx checksum is filled into (Ethernet, two tags, IPv4 with options or IPv6
+ * with extension headers, TCP or UDP); longer ones are refused. */
+#define SHMLINK_TX_HDR_MAX	128u
+#define SHMLINK_NB_PTYPES	11
+#define SHMLINK_RX_CKSUM_OFFLOADS	(RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | \
+		RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+#define SHMLINK_RX_OFFLOADS	(RTE_ETH_RX_OFFLOAD_SCATTER | SHMLINK_RX_CKSUM_OFFLOADS)
+#define SHMLINK_TX_OFFLOADS	(RTE_ETH_TX_OFFLOAD_MULTI_SEGS | \
+		RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | \
+		RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+
+/* Counters of the checksum offloads (xstats), per queue, written by its lcore. */
+struct shmlink_offload_stats {
+	uint64_t rx_filled;		/* TCP/UDP checksums the port filled */
+	uint64_t rx_bad_header;		/* frames whose headers the peer got wrong */
+	uint64_t rx_unchecked;		/* frames too scattered to check or fill */
+	uint64_t tx_filled;		/* frames whose asked-for checksums the port filled */
+	uint64_t tx_bad_offload;	/* mbufs whose offload request could not be met */
+};
 
 /* Per-queue counters; each written by one lcore only. */
 struct shmlink_qstats {
@@ -66,6 +87,11 @@ struct shmlink_rxq {
 	uint16_t queue_id;
 	uint16_t port_id;
 	bool scatter;
+	bool raw_ip;			/* frames start with the IP header */
+	bool parse;			/* the application wants checksums checked or packet
+					 * types: parse every frame */
+	uint64_t offloads;		/* RTE_ETH_RX_OFFLOAD_* the application enabled */
+	struct shmlink_offload_stats ost;
 	RTE_ATOMIC(bool) intr_on;	/* the application enabled rx interrupts */
 	uint32_t evict_min;		/* devarg rx_evict, 0 where the CPU cannot */
 	uint64_t evicted;		/* xstat rx_evicted_frames (not in st: the
@@ -83,8 +109,10 @@ struct shmlink_txq {
 	struct pmd_internals *pmd;
 	uint16_t queue_id;
 	struct shmlink_qstats st;
+	struct shmlink_offload_stats ost;
 	struct shmlink_frame frames[SHMLINK_BURST_MAX];
 	struct shmlink_seg segs[SHMLINK_BURST_SEGS];
+	uint8_t hdrs[SHMLINK_BURST_MAX][SHMLINK_TX_HDR_MAX];	/* headers with filled sums */
 } __rte_cache_aligned;
 
 struct pmd_internals;
@@ -116,6 +144,8 @@ struct pmd_internals {
 	bool virtio_hdr;
 	enum shmlink_trim trim;
 	bool allow_unsealed;
+	uint16_t offloads;		/* SHMLINK_CTL_O_* said to peers (rx_cksum, tx_cksum) */
+	uint16_t offloads_required;	/* of those, the ones without which there is no link */
 	int socket_mode;		/* -1: default 0600 */
 	gid_t socket_gid;
 	bool socket_gid_set;
@@ -129,6 +159,8 @@ struct pmd_internals {
 	uint64_t signal_delay_tsc;
 	uint32_t rx_evict;		/* evict received frames of this size or more; 0 none */
 	uint64_t rx_evicted_freed;	/* frames evicted by rx queues since released */
+	bool ptypes_wanted;		/* rte_eth_dev_set_ptypes() named some */
+	struct shmlink_offload_stats ost_freed;	/* of queues since released */
 
 	uint16_t port_id;
 	struct rte_eth_dev *dev;
@@ -163,7 +195,7 @@ struct pmd_internals {
 	int rx_epfd[SHMLINK_MAX_QUEUES];
 	/* Counters of detached endpoints, so stats survive reconnects. */
 	struct shmlink_ep_stats ep_saved;
-	uint64_t xstats_base[SHMLINK_ERR_COUNT + 8];
+	uint64_t xstats_base[SHMLINK_ERR_COUNT + 16];
 
 	struct shmlink_rxq *rxq[SHMLINK_MAX_QUEUES];
 	struct shmlink_txq *txq[SHMLINK_MAX_QUEUES];
@@ -173,6 +205,20 @@ struct pmd_internals {
 /* shmlink_rxtx.c */
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
+
+/* shmlink_offload.c */
+extern const uint32_t shmlink_ptypes[SHMLINK_NB_PTYPES + 1];
+/* Packet types and checksum flags of @n received mbufs (offloads @agreed). */
+void shmlink_rx_offload(struct shmlink_rxq *q, uint16_t agreed, struct rte_mbuf **bufs,
+		unsigned int n);
+/* Frame @f (segments from @segs, room for m->nb_segs + 1) for mbuf @m, which asks for
+ * checksums, as burst slot @i. Returns 0 (described), 1 (send it as it is) or -1 (it
+ * cannot be sent; counted). */
+int shmlink_tx_offload(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf *m,
+		unsigned int i, struct shmlink_frame *f, struct shmlink_seg *segs);
+uint16_t shmlink_tx_prepare(void *q, struct rte_mbuf **pkts, uint16_t nb_pkts);
+void shmlink_offload_stats_add(struct shmlink_offload_stats *to,
+		const struct shmlink_offload_stats *from);
 
 /* shmlink_peer.c */
 int shmlink_peer_start(struct pmd_internals *pmd);

@@ -331,6 +331,8 @@ peer_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 	memcpy(c->mac, pmd->mac.addr_bytes, sizeof(c->mac));
 	c->sizes = pmd->sizes;
 	c->allow_unsealed = pmd->allow_unsealed;
+	c->offloads = pmd->offloads;
+	c->offloads_required = pmd->offloads_required;
 }
 
 /* Start using the link handshake @h made. Lock held. Returns 0, or -1 with nothing
@@ -370,10 +372,14 @@ peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 	pmd->attach_count++;
 	peer_link_queues(pmd);
 	SHMLINK_LOG(INFO, "%s: peer pid %d uid %u attached; we are the %s, %u queue "
-			"pair(s), peer MAC " RTE_ETHER_ADDR_PRT_FMT, pmd->socket_path,
+			"pair(s), peer MAC " RTE_ETHER_ADDR_PRT_FMT ", protocol 1.%u, unfilled "
+			"checksums: from the peer %s, to the peer %s", pmd->socket_path,
 			(int)pmd->peer_pid, (unsigned int)pmd->peer_uid,
 			pmd->att.role == SHMLINK_ROLE_SERVER ? "server" : "client", pmd->nb_qp,
-			RTE_ETHER_ADDR_BYTES((const struct rte_ether_addr *)pmd->att.peer.mac));
+			RTE_ETHER_ADDR_BYTES((const struct rte_ether_addr *)pmd->att.peer.mac),
+			pmd->att.peer.minor,
+			pmd->att.offloads & SHMLINK_CTL_O_CSUM_RX ? "yes" : "no",
+			pmd->att.offloads & SHMLINK_CTL_O_CSUM_TX ? "yes" : "no");
 	peer_link_set(pmd);
 	return 0;
 fail:

@@ -113,6 +113,7 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
 	unsigned int n, i, k = 0, have;
 	uint64_t bytes = 0;
+	uint16_t agreed;
 
 	if (ep == NULL)
 		return 0;
@@ -153,19 +154,53 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 			q->evicted++;
 		}
 	}
+	agreed = shmlink_ep_offloads(ep);
 	shmlink_ep_rx_release(ep);
 	shmlink_qlink_leave(&q->link);
 	if (k < have)
 		rte_pktmbuf_free_bulk(&bufs[k], have - k);
+	shmlink_rx_offload(q, agreed, bufs, k);
 	q->st.packets += k;
 	q->st.bytes += bytes;
 	return (uint16_t)k;
 }
 
+/* An mbuf the link can never carry; one segment is kept for a header copy. */
 static inline bool
 tx_unsendable(const struct rte_mbuf *m, uint32_t max)
 {
-	return m->pkt_len > max || m->pkt_len == 0 || m->nb_segs > SHMLINK_BURST_SEGS;
+	return m->pkt_len > max || m->pkt_len == 0 || m->nb_segs >= SHMLINK_BURST_SEGS;
+}
+
+/* Describe mbuf @m as frame @i, its segments from q->segs[*nsegs]. Returns 0, 1 if the
+ * burst has no room left for it, or -1 if it cannot be sent. */
+static inline int
+tx_describe_one(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf *m, unsigned int i,
+		unsigned int *nsegs, uint32_t max)
+{
+	struct shmlink_frame *f = &q->frames[i];
+	int rc;
+
+	if (unlikely(tx_unsendable(m, max)))
+		return -1;
+	if (*nsegs + m->nb_segs + 1 > SHMLINK_BURST_SEGS)
+		return 1;
+	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK))) {
+		rc = shmlink_tx_offload(q, agreed, m, i, f, &q->segs[*nsegs]);
+		if (rc <= 0) {
+			*nsegs += rc == 0 ? f->nb_segs : 0;
+			return rc;
+		}
+	}
+	f->segs = &q->segs[*nsegs];
+	f->nb_segs = m->nb_segs;
+	f->len = m->pkt_len;
+	for (; m != NULL; m = m->next) {
+		q->segs[*nsegs].addr = rte_pktmbuf_mtod(m, void *);
+		q->segs[*nsegs].len = m->data_len;
+		(*nsegs)++;
+	}
+	return 0;
 }
 
 /*
@@ -174,35 +209,28 @@ tx_unsendable(const struct rte_mbuf *m, uint32_t max)
  * counted: *skipped says how many; the frames describe the mbufs that follow them.
  */
 static unsigned int
-tx_describe(struct shmlink_txq *q, struct rte_mbuf **bufs, unsigned int nb,
+tx_describe(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf **bufs, unsigned int nb,
 		unsigned int *skipped)
 {
 	uint32_t max = shmlink_max_frame(q->pmd->mtu, q->pmd->raw_ip);
-	unsigned int i, nsegs = 0;
+	unsigned int i = 0, n = 0, nsegs = 0;
 
-	for (i = 0; i < nb && tx_unsendable(bufs[i], max); i++) {
-		rte_pktmbuf_free(bufs[i]);
-		q->st.errors++;
-	}
-	*skipped = i;
-	bufs += i;
-	nb -= i;
-	for (i = 0; i < nb && i < SHMLINK_BURST_MAX; i++) {
-		struct rte_mbuf *m = bufs[i];
-		struct shmlink_frame *f = &q->frames[i];
+	*skipped = 0;
+	while (i < nb && n < SHMLINK_BURST_MAX) {
+		int rc = tx_describe_one(q, agreed, bufs[i], n, &nsegs, max);
 
-		if (tx_unsendable(m, max) || nsegs + m->nb_segs > SHMLINK_BURST_SEGS)
+		if (rc > 0 || (rc < 0 && n > 0))
 			break;
-		f->segs = &q->segs[nsegs];
-		f->nb_segs = m->nb_segs;
-		f->len = m->pkt_len;
-		for (; m != NULL; m = m->next) {
-			q->segs[nsegs].addr = rte_pktmbuf_mtod(m, void *);
-			q->segs[nsegs].len = m->data_len;
-			nsegs++;
+		if (rc < 0) {
+			rte_pktmbuf_free(bufs[i]);
+			q->st.errors++;
+			(*skipped)++;
+		} else {
+			n++;
 		}
+		i++;
 	}
-	return i;
+	return n;
 }
 
 /*
@@ -233,14 +261,16 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	struct shmlink_txq *q = queue;
 	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
 	unsigned int done = 0, total = 0;
+	uint16_t agreed;
 
 	if (ep == NULL)
 		return 0;
+	agreed = shmlink_ep_offloads(ep);
 	while (done < nb_pkts) {
 		unsigned int skipped, nf, sent, i;
 		uint64_t bytes = 0;
 
-		nf = tx_describe(q, bufs + done, nb_pkts - done, &skipped);
+		nf = tx_describe(q, agreed, bufs + done, nb_pkts - done, &skipped);
 		done += skipped;
 		if (nf == 0)
 			continue;

@@ -140,6 +140,13 @@ tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 		shmlink_tel_add_u64(d, "peer_uid", pmd->peer_uid);
 		shmlink_tel_add_u64(d, "peer_gid", pmd->peer_gid);
 		shmlink_tel_add_u64(d, "buffer_size", pmd->att.buffer_size);
+		shmlink_tel_add_u64(d, "protocol_minor", pmd->att.peer.minor);
+		/* The checksum offloads agreed: frames that may come with unfilled TCP/UDP
+		 * checksums from the peer (the port fills them), and go to it so. */
+		rte_tel_data_add_dict_int(d, "rx_cksum_unfilled",
+				(pmd->att.offloads & SHMLINK_CTL_O_CSUM_RX) != 0);
+		rte_tel_data_add_dict_int(d, "tx_cksum_unfilled",
+				(pmd->att.offloads & SHMLINK_CTL_O_CSUM_TX) != 0);
 	}
 	tel_queues(pmd, d);
 	rte_spinlock_unlock(&pmd->lock);

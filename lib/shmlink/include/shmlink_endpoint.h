@@ -81,6 +81,10 @@ struct shmlink_ep_conf {
 	bool defer_signals;	/**< shmlink_ep_tx_burst() never signals the peer: the
 				 *   caller calls shmlink_ep_tx_signal() when it chooses
 				 *   (to coalesce the wake-ups of a sleeping peer) */
+	uint16_t offloads;	/**< the checksum offloads the link agreed on, from this
+				 *   side (SHMLINK_CTL_O_*, shmlink_attach_ep_conf()); the
+				 *   endpoint keeps them for its user, who acts on them
+				 *   (shmlink_cksum.h) */
 };
 
 /** A piece of a frame. */
@@ -192,6 +196,9 @@ bool shmlink_ep_rx_ready(struct shmlink_ep *ep);
  * (see shmlink_notify.h): its eventfd is what to wait on.
  */
 const struct shmlink_notify *shmlink_ep_rx_notify(const struct shmlink_ep *ep);
+
+/** The checksum offloads the link agreed on (shmlink_ep_conf::offloads). */
+uint16_t shmlink_ep_offloads(const struct shmlink_ep *ep);
 
 /** True once a damaged ring was seen: the link must be dropped. */
 bool shmlink_ep_broken(const struct shmlink_ep *ep);

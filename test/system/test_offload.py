@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The shmlink authors
+"""Checksum offloads agreed by control protocol 1.1, with a real dpdk-testpmd and
+app/shmlink-peer (txonly --verify: every frame it gets back has its UDP checksum
+classified as none (0), valid or bad; a bad one is corruption unless the peer said it
+takes unfilled checksums).
+
+Rx (peer -> DPDK), the peer sends UDP checksum 0 and says it may (csum_tx):
+  - the port fills each checksum for testpmd, which does not enable the Rx offload, so
+    the frames testpmd sends back carry valid checksums; refused (rx_cksum=off), they
+    come back with 0;
+  - testpmd with the Rx offloads enabled gets RTE_MBUF_F_RX_L4_CKSUM_NONE (and IP GOOD,
+    packet types) instead, and the port fills nothing.
+Tx (DPDK -> peer), testpmd's csum engine asks the port for the IPv4 and UDP checksums:
+  - a peer that verifies gets them filled in software, all valid;
+  - a peer that takes unfilled checksums (csum_rx) gets the L4 field as testpmd left it
+    (the pseudo-header sum), the IPv4 header checksum still filled.
+Required offloads: no link without them, the port listening or connecting."""
+
+import json
+import os
+import re
+
+import shmlink_sys as sysh
+
+DURATION = '1.5'
+MIN_FRAMES = 5000
+
+
+def peer_path():
+    return os.path.join(sysh.BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
+
+
+class OffloadTest(sysh.SysTestCase):
+
+    tag = 'offload'
+
+    def peer(self, sock, args, duration=DURATION, extra=()):
+        jpath = self.ws.path('peer-%d.json' % len(self.ws.procs))
+        argv = [peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
+                '--txpkts', '64,1514,300', '--duration', duration, '--cpus', sysh.CPUS[1],
+                '--json', jpath] + list(args) + list(extra)
+        return self.ws.run('peer', argv, limit=40), jpath
+
+    def run_peer(self, tp, sock, args, **kw):
+        """Run the peer to its end against testpmd @tp (forwarding); its totals."""
+        mark = tp.mark()
+        p, jpath = self.peer(sock, args, **kw)
+        self.assertEqual(p.wait(40), 0, 'shmlink-peer failed:\n' + p.tail())
+        tp.wait_for(r'detached', 10, mark)
+        with open(jpath) as f:
+            t = json.load(f)['total']
+        self.assertEqual((t['rx_corrupt'], t['rx_foreign'], t['rx_reordered']), (0, 0, 0), t)
+        self.assertGreater(t['rx_verified'], MIN_FRAMES, t)
+        return t, p.output, tp.output[mark:]
+
+    def forwarder(self, devargs='', fwd='io', args=()):
+        sock = self.ws.path('s')
+        tp = self.ws.testpmd('testpmd', 'net_shmlink0,socket=%s%s' % (sock, devargs),
+                             side=0, fwd=fwd, args=['--no-flush-rx'] + list(args)).ready()
+        return tp, sock
+
+    def test_rx_unfilled_checksums_filled_for_an_application_without_the_offload(self):
+        tp, sock = self.forwarder()
+        tp.start()
+        t, pout, tout = self.run_peer(tp, sock, ['--cksum-offload', 'tx'])
+        tp.stop()
+        self.assertRegex(tout, r'protocol 1\.1, unfilled checksums: from the peer yes, '
+                         r'to the peer no')
+        self.assertRegex(pout, r'from us yes, to us no')
+        x = tp.xstats()
+        # Every frame came in with 0 and went back out with the checksum the port put in.
+        self.assertEqual((t['rx_cksum_valid'], t['rx_cksum_none'], t['rx_cksum_bad']),
+                         (t['rx_packets'], 0, 0), t)
+        self.assertEqual(x['rx_cksum_filled_frames'], tp.port_stats()['rx'])
+        self.assertEqual((x['rx_bad_header_frames'], x['rx_cksum_unchecked_frames'],
+                          x['tx_bad_offload_frames']), (0, 0, 0), x)
+        self.assertEqual(tp.quit(), 0)
+
+    def test_rx_refused_offload_leaves_frames_as_they_came(self):
+        tp, sock = self.forwarder(',rx_cksum=off')
+        tp.start()
+        t, _, tout = self.run_peer(tp, sock, ['--cksum-offload', 'tx'])
+        tp.stop()
+        self.assertRegex(tout, r'from the peer no, to the peer no')
+        self.assertEqual((t['rx_cksum_none'], t['rx_cksum_valid']), (t['rx_packets'], 0), t)
+        self.assertEqual(tp.xstats()['rx_cksum_filled_frames'], 0)
+        self.assertEqual(tp.quit(), 0)
+
+    def test_rx_offload_enabled_gets_l4_none_ip_good_and_packet_types(self):
+        tp, sock = self.forwarder(args=['--enable-rx-cksum'], fwd='rxonly')
+        tp.cmd('set verbose 1')
+        tp.start()
+        p, _ = self.peer(sock, ['--cksum-offload', 'tx', '--tx-pps', '200'],
+                         duration='1', extra=['--window', '0'])
+        p.wait(40)
+        tp.stop()
+        tp.cmd('set verbose 0')
+        # testpmd prints each frame's flags: the UDP frames of the peer.
+        lines = re.findall(r'^.*hw ptype:[^\n]*\n(?:[^\n]*\n){0,3}?[^\n]*ol_flags:[^\n]*$',
+                           tp.output, re.M)
+        self.assertTrue(lines, tp.tail())
+        for ln in lines[:20]:
+            self.assertIn('L2_ETHER', ln)
+            self.assertRegex(ln, r'L3_IPV4\b')
+            self.assertIn('L4_UDP', ln)
+            self.assertIn('RTE_MBUF_F_RX_L4_CKSUM_NONE', ln)
+            self.assertIn('RTE_MBUF_F_RX_IP_CKSUM_GOOD', ln)
+        self.assertEqual(tp.xstats()['rx_cksum_filled_frames'], 0)
+        self.assertEqual(tp.quit(), 0)
+
+    def csum_engine(self, tp, ip, udp):
+        """testpmd's csum engine, asking the port for the IPv4 and UDP checksums."""
+        tp.cmd('port stop 0', timeout=20, done=r'Done')
+        for proto, how in (('ip', ip), ('udp', udp)):
+            out = tp.cmd('csum set %s %s 0' % (proto, how))
+            self.assertNotRegex(out, r'(?i)not supported|error', out)
+        tp.cmd('port start 0', timeout=20, done=r'Done')
+        tp.set_fwd('csum')
+
+    def test_tx_checksums_filled_in_software_for_a_peer_that_verifies(self):
+        tp, sock = self.forwarder()
+        self.csum_engine(tp, 'hw', 'hw')
+        tp.start()
+        # testpmd's csum engine keeps a UDP checksum of 0 ("none"): the peer fills its.
+        t, _, tout = self.run_peer(tp, sock, ['--udp-cksum'])
+        tp.stop()
+        self.assertRegex(tout, r'from the peer no, to the peer no')
+        # IPv4 header checks are part of the peer's verification; every UDP checksum
+        # that came back is valid.
+        self.assertEqual((t['rx_cksum_valid'], t['rx_cksum_bad']), (t['rx_packets'], 0), t)
+        x = tp.xstats()
+        self.assertEqual(x['tx_cksum_filled_frames'], tp.port_stats()['tx'], x)
+        self.assertEqual(x['tx_bad_offload_frames'], 0)
+        self.assertEqual(tp.quit(), 0)
+
+    def test_tx_l4_passes_unfilled_to_a_peer_that_takes_them(self):
+        tp, sock = self.forwarder()
+        self.csum_engine(tp, 'sw', 'hw')
+        tp.start()
+        t, _, tout = self.run_peer(tp, sock, ['--cksum-offload', 'rx', '--udp-cksum'])
+        tp.stop()
+        self.assertRegex(tout, r'from the peer no, to the peer yes')
+        # The pseudo-header sum testpmd left in the field: wrong as a checksum (but for
+        # the 1 in 65536 where it happens to be right), which the peer, having said it
+        # does not verify, counts without dropping.
+        self.assertEqual(t['rx_cksum_bad'] + t['rx_cksum_valid'], t['rx_packets'], t)
+        self.assertLess(t['rx_cksum_valid'], t['rx_packets'] / 1000, t)
+        self.assertEqual(tp.xstats()['tx_cksum_filled_frames'], 0)
+        self.assertEqual(tp.quit(), 0)
+
+    def test_required_offload_missing_means_no_link(self):
+        # Listening, the port requires the peer's unfilled checksums; the peer says
+        # nothing: the port closes after the ACCEPT and the link never comes up.
+        tp, sock = self.forwarder(',rx_cksum=required')
+        p, _ = self.peer(sock, ['--connect-timeout', '3'], duration='2')
+        tp.wait_for(r'checksum offload required but not agreed: the peer.s Tx', 10)
+        p.wait(40)
+        self.assertEqual(tp.link_status(), 'down')
+        self.assertEqual(tp.quit(), 0)
+        # Connecting, the port requires to leave its own unfilled; the listening peer
+        # does not take them: the port rejects the offer with reason config.
+        sock2 = self.ws.path('s2')
+        p, _ = self.peer(sock2, ['--listen', '--connect-timeout', '5'], duration='2')
+        sysh.wait_until(lambda: os.path.exists(sock2), 10, 'the peer to listen')
+        tp2 = self.ws.testpmd('testpmd2', 'net_shmlink0,socket=%s,listen=no,'
+                              'tx_cksum=required' % sock2, side=0).ready()
+        p.wait_for(r'rejected the offer \(config\): checksum offload required', 15)
+        self.assertEqual(tp2.link_status(), 'down')
+        self.assertEqual(tp2.quit(), 0)
+
+
+if __name__ == '__main__':
+    sysh.main()
