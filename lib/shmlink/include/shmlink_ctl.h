@@ -85,6 +85,7 @@ extern "C" {
  */
 #define SHMLINK_CTL_O_CSUM_TX	0x1u	/**< my TCP/UDP checksums may be 0 */
 #define SHMLINK_CTL_O_CSUM_RX	0x2u	/**< I take frames with unfilled checksums */
+/** Every offload bit this version defines. */
 #define SHMLINK_CTL_O_KNOWN	(SHMLINK_CTL_O_CSUM_TX | SHMLINK_CTL_O_CSUM_RX)
 
 /** Message types (header offset 8). */
