@@ -12,12 +12,15 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
-// Control protocol v1 (doc/guides/prog/control_protocol.rst): every message is
-// one SOCK_SEQPACKET record starting with this 64-byte little-endian header.
+// Control protocol 1.1 (doc/guides/prog/control_protocol.rst): every message is
+// one SOCK_SEQPACKET record starting with this 64-byte little-endian header,
+// which OFFER and ACCEPT extend to 72 bytes (minor version, offloads).
 const (
 	ctlMagic    = 0x4c4d4853 // "SHML"
 	ctlVersion  = 1
 	ctlHdrLen   = 64
+	ctlHdrLen11 = 72 // OFFER and ACCEPT of minor version 1
+	ctlMinor    = 1
 	ctlMsgMax   = 256 // header + up to 192 bytes of REJECT text
 	ctlTextMax  = 192
 	fdsPerQP    = 10 // TX queue's 5 FDs, then RX queue's 5, in QueueConfig.FDs() order
@@ -29,7 +32,25 @@ const (
 	flagVirtio  = 0x2
 	flagsKnown  = flagRawIP | flagVirtio
 	maxQPsInMsg = 16
+	// Offloads: what the sender of a message says of itself. Frames from A to
+	// B may leave TCP/UDP checksums unfilled when A says csumTx and B csumRx.
+	csumTx      = 0x1
+	csumRx      = 0x2
+	offloadsAll = csumTx | csumRx
 )
+
+// agreedOffloads is what a link agrees on from our side: csumTx if we may leave
+// our checksums unfilled, csumRx if the peer may.
+func agreedOffloads(ours, theirs uint16) uint16 {
+	var o uint16
+	if ours&csumTx != 0 && theirs&csumRx != 0 {
+		o |= csumTx
+	}
+	if ours&csumRx != 0 && theirs&csumTx != 0 {
+		o |= csumRx
+	}
+	return o
+}
 
 // Reject reasons.
 const (
@@ -50,20 +71,35 @@ type ctlMsg struct {
 	mtu        uint32
 	bufferSize uint32
 	mac        tcpip.LinkAddress
+	minor      uint16 // 1 with the extension, 0 from a 1.0 peer
+	offloads   uint16 // csumTx, csumRx of the sender
 	reason     uint32
 	text       string
 }
+
+// extended reports whether messages of type typ carry the 1.1 extension: a
+// REJECT keeps 64 bytes so that its text fits in the 256 every version takes.
+func extended(typ uint8) bool { return typ == msgOffer || typ == msgAccept }
 
 func (m *ctlMsg) marshal() []byte {
 	text := m.text
 	if len(text) > ctlTextMax {
 		text = text[:ctlTextMax]
 	}
-	b := make([]byte, ctlHdrLen+len(text))
+	hl := ctlHdrLen
+	if extended(m.typ) {
+		hl = ctlHdrLen11
+		text = ""
+	}
+	b := make([]byte, hl+len(text))
 	le := binary.LittleEndian
 	le.PutUint32(b[0:], ctlMagic)
 	le.PutUint16(b[4:], ctlVersion)
-	le.PutUint16(b[6:], ctlHdrLen)
+	le.PutUint16(b[6:], uint16(hl))
+	if extended(m.typ) {
+		le.PutUint16(b[64:], ctlMinor)
+		le.PutUint16(b[66:], m.offloads&offloadsAll)
+	}
 	b[8], b[9] = m.typ, m.role
 	le.PutUint16(b[10:], m.nbQP)
 	le.PutUint16(b[12:], m.qp)
@@ -73,7 +109,7 @@ func (m *ctlMsg) marshal() []byte {
 	copy(b[24:30], m.mac)
 	le.PutUint32(b[32:], m.reason)
 	le.PutUint32(b[36:], uint32(len(text)))
-	copy(b[ctlHdrLen:], text)
+	copy(b[hl:], text)
 	return b
 }
 
@@ -92,6 +128,11 @@ func parseCtl(b []byte) (ctlMsg, error) {
 		mac: tcpip.LinkAddress(b[24:30]), reason: le.Uint32(b[32:])}
 	if n := int(le.Uint32(b[36:])); n <= ctlTextMax && hl+n <= len(b) {
 		m.text = string(b[hl : hl+n])
+	}
+	if extended(m.typ) && hl >= ctlHdrLen11 {
+		if m.minor = le.Uint16(b[64:]); m.minor >= 1 {
+			m.offloads = le.Uint16(b[66:]) & offloadsAll
+		}
 	}
 	// The queue-pair count is checked in offers only: lib/shmlink's REJECT carries 0.
 	if m.typ < msgOffer || m.typ > msgReject || m.role > 1 || m.flags&^flagsKnown != 0 ||

@@ -92,6 +92,24 @@ type Config struct {
 	// Dial: how long to retry connecting; Listen: how long to wait for a peer.
 	// 0 means forever.
 	Timeout time.Duration
+	// Checksum offloads (control protocol 1.1), each used only if the port
+	// agrees: TXChecksumOffload, the stack leaves the TCP/UDP checksums of what
+	// it sends unfilled (the port fills them for DPDK applications that need
+	// them); RXChecksumOffload, the stack does not verify the ones it receives
+	// (the port may then pass a DPDK application's checksum offload through).
+	TXChecksumOffload, RXChecksumOffload bool
+}
+
+// offloads is what this side says of itself in the control protocol.
+func (c *Config) offloads() uint16 {
+	var o uint16
+	if c.TXChecksumOffload {
+		o |= csumTx
+	}
+	if c.RXChecksumOffload {
+		o |= csumRx
+	}
+	return o
 }
 
 func (c *Config) flags() uint16 {
@@ -139,6 +157,10 @@ type Link struct {
 	BufferSize uint32             // buffer size in use (the client carves its data regions in these)
 	PeerMTU    uint32             // what the peer announced
 	PeerMAC    tcpip.LinkAddress  // what the peer announced
+	PeerMinor  uint16             // the peer's control protocol minor version
+	// The checksum offloads the link agreed on, which the endpoint uses: our
+	// TCP/UDP checksums left unfilled, the peer's not verified.
+	TXChecksumOffload, RXChecksumOffload bool
 
 	sock int   // control socket, the endpoint's PeerFD
 	fds  []int // queue files: gVisor maps them but does not own them
@@ -194,12 +216,14 @@ func (l *Link) WaitPosted(timeout time.Duration) bool {
 	}
 }
 
-// newLink builds the gVisor endpoint for @role over the 10 queue FDs.
-func newLink(cfg *Config, role Role, sock int, fds []int, bufSize uint32) (*Link, error) {
+// newLink builds the gVisor endpoint for @role over the 10 queue FDs, with the
+// checksum offloads @agreed (csumTx, csumRx from our side).
+func newLink(cfg *Config, role Role, sock int, fds []int, bufSize uint32, agreed uint16) (*Link, error) {
 	if role == RoleServer && cfg.Virtio {
 		return nil, fmt.Errorf("gVisor's server endpoint does not support the virtio header")
 	}
-	l := &Link{Role: role, BufferSize: bufSize, sock: sock, fds: fds, done: make(chan struct{})}
+	l := &Link{Role: role, BufferSize: bufSize, sock: sock, fds: fds, done: make(chan struct{}),
+		TXChecksumOffload: agreed&csumTx != 0, RXChecksumOffload: agreed&csumRx != 0}
 	tx, rx := queueConfigs(fds)
 	opts := sharedmem.Options{
 		MTU:                     cfg.MTU,
@@ -209,7 +233,10 @@ func newLink(cfg *Config, role Role, sock int, fds []int, bufSize uint32) (*Link
 		PeerFD:                  sock,
 		OnClosed:                func(tcpip.Error) { l.once.Do(func() { close(l.done) }) },
 		VirtioNetHeaderRequired: cfg.Virtio,
-		// No TX/RXChecksumOffload: nothing on the wire would say a checksum is missing.
+		// Nothing on the wire says a checksum is missing: only what the control
+		// protocol agreed.
+		TXChecksumOffload: l.TXChecksumOffload,
+		RXChecksumOffload: l.RXChecksumOffload,
 	}
 	if !cfg.RawIP {
 		opts.LinkAddress = cfg.MAC
@@ -303,13 +330,15 @@ func acceptOffer(cfg *Config, sock int) (*Link, error) {
 	if reason, text := checkQueueFiles(fds, m.bufferSize); reason != 0 {
 		return fail(reason, "%s", text)
 	}
-	l, err := newLink(cfg, Role(m.role), sock, fds, m.bufferSize)
+	agreed := agreedOffloads(cfg.offloads(), m.offloads)
+	l, err := newLink(cfg, Role(m.role), sock, fds, m.bufferSize, agreed)
 	if err != nil {
 		return fail(reasonInternal, "%v", err)
 	}
-	l.PeerMTU, l.PeerMAC = m.mtu, m.mac
+	l.PeerMTU, l.PeerMAC, l.PeerMinor = m.mtu, m.mac, m.minor
+	// We say we leave checksums unfilled only where the listener takes that.
 	acc := ctlMsg{typ: msgAccept, role: m.role, nbQP: 1, flags: m.flags, mtu: cfg.MTU,
-		bufferSize: m.bufferSize, mac: cfg.MAC}
+		bufferSize: m.bufferSize, mac: cfg.MAC, offloads: cfg.offloads()&csumRx | agreed&csumTx}
 	if err := sendCtl(sock, &acc, nil); err != nil {
 		closeEndpoint(l.Endpoint)
 		closeFDs(fds)
@@ -403,14 +432,13 @@ func offer(cfg *Config, sock int) (*Link, error) {
 			return nil, err
 		}
 	}
-	l, err := newLink(cfg, cfg.Role, sock, fds, cfg.BufferSize)
-	if err != nil {
+	if cfg.Role == RoleServer && cfg.Virtio {
 		closeFDs(fds)
-		return nil, err
+		return nil, fmt.Errorf("gVisor's server endpoint does not support the virtio header")
 	}
 	o := ctlMsg{typ: msgOffer, role: uint8(1 - cfg.Role), nbQP: 1, flags: cfg.flags(),
-		mtu: cfg.MTU, bufferSize: cfg.BufferSize, mac: cfg.MAC}
-	err = sendCtl(sock, &o, fds)
+		mtu: cfg.MTU, bufferSize: cfg.BufferSize, mac: cfg.MAC, offloads: cfg.offloads()}
+	err := sendCtl(sock, &o, fds)
 	var m ctlMsg
 	if err == nil {
 		var stray []int // an answer carries no FDs
@@ -421,15 +449,22 @@ func offer(cfg *Config, sock int) (*Link, error) {
 	case err != nil:
 	case m.typ == msgReject:
 		err = fmt.Errorf("the peer rejected the offer: reason %d %q", m.reason, m.text)
-	case m.typ != msgAccept || m.role != o.role || m.nbQP != 1 || m.flags != o.flags:
-		err = fmt.Errorf("bad answer: type %d role %d qp count %d flags %#x", m.typ, m.role, m.nbQP, m.flags)
+	case m.typ != msgAccept || m.role != o.role || m.nbQP != 1 || m.flags != o.flags ||
+		(m.offloads&csumTx != 0 && o.offloads&csumRx == 0):
+		err = fmt.Errorf("bad answer: type %d role %d qp count %d flags %#x offloads %#x",
+			m.typ, m.role, m.nbQP, m.flags, m.offloads)
+	}
+	var l *Link
+	if err == nil {
+		// The endpoint takes the offloads agreed, so it is made after the answer.
+		l, err = newLink(cfg, cfg.Role, sock, fds, cfg.BufferSize,
+			agreedOffloads(o.offloads, m.offloads))
 	}
 	if err != nil {
-		closeEndpoint(l.Endpoint)
 		closeFDs(fds)
 		return nil, fmt.Errorf("%s: %v", cfg.Socket, err)
 	}
-	l.PeerMTU, l.PeerMAC = m.mtu, m.mac
+	l.PeerMTU, l.PeerMAC, l.PeerMinor = m.mtu, m.mac, m.minor
 	return l, nil
 }
 

@@ -200,7 +200,8 @@ func direct(mtu, bufSize uint32, dataSize, pipeSize int64, streams int, from str
 		// blocking a thread of the Go scheduler (as gvlink does).
 		unix.SetNonblock(peer, true)
 		return sharedmem.Options{MTU: mtu, BufferSize: bufSize, LinkAddress: tcpip.LinkAddress(mac),
-			TX: tx, RX: rx, PeerFD: peer}
+			TX: tx, RX: rx, PeerFD: peer, TXChecksumOffload: csumOffload,
+			RXChecksumOffload: csumOffload}
 	}
 	cep, err := sharedmem.New(opts("\x02\x00\x00\x00\x01\x01", peers[0]))
 	if err != nil {
@@ -268,7 +269,8 @@ type listenConf struct {
 // attach runs the handshake on a net_shmlink port's socket (or, with lc, on
 // its own socket for another stack) and builds the stack.
 func attach(sock string, addr string, mtu uint32, lc *listenConf) *stack.Stack {
-	cfg := gvlink.Config{Socket: sock, MTU: mtu, Timeout: 30 * time.Second}
+	cfg := gvlink.Config{Socket: sock, MTU: mtu, Timeout: 30 * time.Second,
+		TXChecksumOffload: csumOffload, RXChecksumOffload: csumOffload}
 	var link *gvlink.Link
 	var err error
 	if lc != nil {
@@ -291,8 +293,9 @@ func attach(sock string, addr string, mtu uint32, lc *listenConf) *stack.Stack {
 		<-link.Done()
 		die(3, "link down: the peer closed the control socket")
 	}()
-	fmt.Printf("%s: attached to %s as gVisor %v, MTU %d, buffer size %d\n",
-		prog, sock, link.Role, mtu, link.BufferSize)
+	fmt.Printf("%s: attached to %s as gVisor %v, MTU %d, buffer size %d, checksum offload tx %v rx %v\n",
+		prog, sock, link.Role, mtu, link.BufferSize, link.TXChecksumOffload,
+		link.RXChecksumOffload)
 	return s
 }
 
@@ -309,6 +312,9 @@ func pair(sinkSock, sendSock string, mtu uint32, streams int) {
 	serveInput([]string{"sink", "send"}, []*stack.Stack{rs, xs})
 }
 
+// csumOffload: both checksum offloads on every stack's endpoint (-csum-offload).
+var csumOffload bool
+
 func main() {
 	if len(os.Args) < 2 {
 		usage()
@@ -316,6 +322,7 @@ func main() {
 	mode := os.Args[1]
 	fs := flag.NewFlagSet(mode, flag.ExitOnError)
 	mtu := fs.Uint("mtu", 1500, "L3 MTU (the port's mtu=)")
+	fs.BoolVar(&csumOffload, "csum-offload", false, "TX and RXChecksumOffload on each stack's endpoint (through a port: if it agrees)")
 	streams := fs.Int("streams", 1, "TCP connections")
 	switch mode {
 	case "direct":

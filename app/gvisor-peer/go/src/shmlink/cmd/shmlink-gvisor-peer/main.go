@@ -124,6 +124,8 @@ func main() {
 	flag.UintVar(&bufSize, "buffer-size", 2048, "listener: buffer size the client carves (a connector takes the port's)")
 	flag.IntVar(&cfg.DataSize, "data-size", gvlink.ListenDataSize, "listener: size of each queue's data region")
 	flag.IntVar(&cfg.PipeSize, "pipe-size", gvlink.ListenPipeSize, "listener: size of each pipe")
+	flag.BoolVar(&cfg.TXChecksumOffload, "tx-csum-offload", false, "leave the TCP/UDP checksums the stack sends unfilled, if the port agrees (control protocol 1.1)")
+	flag.BoolVar(&cfg.RXChecksumOffload, "rx-csum-offload", false, "do not verify the TCP/UDP checksums the stack receives, if the port agrees")
 	flag.DurationVar(&cfg.Timeout, "wait", 30*time.Second, "how long to wait for the socket (connector) or the port (listener); 0: forever")
 	flag.Var(&addrs, "addr", "address/prefix of the stack, IPv4 or IPv6 (repeat for more)")
 	pcap := flag.String("pcap", "", "write the packets the stack sends and receives to this pcap file (raw IP, 256 bytes each)")
@@ -206,9 +208,10 @@ func main() {
 	if !link.WaitPosted(5 * time.Second) {
 		die(2, "the client side posted no receive buffers within 5 s")
 	}
-	fmt.Printf("%s: attached to %s as gVisor %s (framing %s, virtio %v, MTU %d, buffer size %d, MAC %v, addresses %v); peer MTU %d, MAC %v\n",
+	fmt.Printf("%s: attached to %s as gVisor %s (framing %s, virtio %v, MTU %d, buffer size %d, MAC %v, addresses %v); peer MTU %d, MAC %v, protocol 1.%d, TXChecksumOffload %v, RXChecksumOffload %v\n",
 		prog, cfg.Socket, link.Role, framing, cfg.Virtio, mtu, link.BufferSize,
-		link.Endpoint.LinkAddress(), addrs, link.PeerMTU, link.PeerMAC)
+		link.Endpoint.LinkAddress(), addrs, link.PeerMTU, link.PeerMAC, link.PeerMinor,
+		link.TXChecksumOffload, link.RXChecksumOffload)
 	stats := func() {}
 	if *statsEvery > 0 {
 		stats = func() { printStats(s) }
