@@ -26,6 +26,7 @@ static const uint64_t frame_caps[8] = { 64, 64, 256, 1500, 1500, 3000, UINT64_MA
 
 static const char *test_name = "interop";
 static volatile pid_t peer_pid = -1;
+static int peer_status;		/* the exit status, once reaped */
 
 uint64_t
 interop_pipe_msg_size(struct irng *r, uint64_t max_payload)
@@ -206,14 +207,29 @@ interop_peer_exited(int *status)
 	pid_t pid = peer_pid;
 
 	if (pid <= 0) {
-		*status = 0;
+		*status = peer_status;
 		return true;
 	}
 	if (waitpid(pid, status, WNOHANG) == pid) {
+		peer_status = *status;
 		peer_pid = -1;
 		return true;
 	}
 	return false;
+}
+
+bool
+interop_peer_gone(int *status)
+{
+	static bool seen;
+
+	if (!interop_peer_exited(status))
+		return false;
+	if (!seen) {
+		seen = true;
+		return false;
+	}
+	return true;
 }
 
 static int

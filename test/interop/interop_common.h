@@ -99,6 +99,15 @@ pid_t interop_spawn(char *const argv[], const int *fds, int nfds, int in_fd, int
 bool interop_peer_exited(int *status);
 
 /*
+ * For a test that waits on the peer's messages: true (and its wait status) once the
+ * peer has exited and a pass over the rings has been made since it was first seen
+ * gone. A peer that exits right after its last message can be seen gone before that
+ * message is: a loaded machine made the check fail with the last 8 messages still in
+ * the ring.
+ */
+bool interop_peer_gone(int *status);
+
+/*
  * Wait at most @p timeout_ms for the peer to exit; kill it if it does not.
  * @return its exit code, or -1 if it was killed or died of a signal (reported).
  */

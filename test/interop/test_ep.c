@@ -553,7 +553,7 @@ main(int argc, char **argv)
 			interop_idle(&bo);
 		if (interop_now_ms() - last_check > 100) {
 			last_check = interop_now_ms();
-			if (interop_peer_exited(&status))
+			if (interop_peer_gone(&status))
 				interop_fail("the Go peer exited early (status %#x): %"
 						PRIu64 "/%" PRIu64 " sent, %" PRIu64 "/%"
 						PRIu64 " received here", status, r.tx_done,

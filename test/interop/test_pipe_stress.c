@@ -188,7 +188,7 @@ main(int argc, char **argv)
 			/* A peer that failed has exited: stop at once, not at the watchdog. */
 			if (interop_now_ms() - last_check > 100) {
 				last_check = interop_now_ms();
-				if (interop_peer_exited(&status))
+				if (interop_peer_gone(&status))
 					interop_fail("the Go peer exited early (status %#x) with %"
 							PRIu64 "/%" PRIu64 " sent and %" PRIu64 "/%"
 							PRIu64 " received here", status, tx_done,
