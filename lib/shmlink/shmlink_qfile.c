@@ -201,6 +201,13 @@ shmlink_qmap_map(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
 		rc = -EINVAL;
 		goto fail;
 	}
+	/* A blocking one would stall a signal once its counter is at its limit, and a
+	 * drain when it is 0. gVisor makes them non-blocking (pkg/eventfd). */
+	if (!(fcntl(fds[SHMLINK_QFD_EVENT], F_GETFL) & O_NONBLOCK)) {
+		reason = "EventFD is not non-blocking (O_NONBLOCK)";
+		rc = -EINVAL;
+		goto fail;
+	}
 	rc = qfile_check(fds[SHMLINK_QFD_DATA], buffer_size > 0 ? buffer_size : 1,
 			(uint64_t)INT64_MAX, &m->data_size);
 	if (rc != 0) {

@@ -107,10 +107,10 @@ test_map_refusals(void)
 {
 	int empty = memfd_create("empty", 0), small = memfd_create("small", 0);
 	int ro = open("/proc/self/exe", O_RDONLY), dir = open("/", O_RDONLY | O_DIRECTORY);
-	int efd = eventfd(0, EFD_NONBLOCK), pfd[2];
+	int efd = eventfd(0, EFD_NONBLOCK), befd = eventfd(0, 0), pfd[2];
 
-	REQUIRE(empty >= 0 && small >= 0 && ro >= 0 && dir >= 0 && efd >= 0 && pipe(pfd) == 0,
-			"fixtures");
+	REQUIRE(empty >= 0 && small >= 0 && ro >= 0 && dir >= 0 && efd >= 0 && befd >= 0 &&
+			pipe(pfd) == 0, "fixtures");
 	REQUIRE(ftruncate(small, 20) == 0, "ftruncate");
 	expect_refused("zero-length data", SHMLINK_QFD_DATA, empty, 2048);
 	expect_refused("data smaller than a buffer", SHMLINK_QFD_DATA, small, 2048);
@@ -121,12 +121,14 @@ test_map_refusals(void)
 	expect_refused("pipe as data", SHMLINK_QFD_DATA, pfd[0], 2048);
 	expect_refused("eventfd as data", SHMLINK_QFD_DATA, efd, 2048);
 	expect_refused("file as eventfd", SHMLINK_QFD_EVENT, small, 2048);
+	expect_refused("blocking eventfd", SHMLINK_QFD_EVENT, befd, 2048);
 	expect_refused("closed fd", SHMLINK_QFD_SHARED, 1000, 2048);
 	close(empty);
 	close(small);
 	close(ro);
 	close(dir);
 	close(efd);
+	close(befd);
 	close(pfd[0]);
 	close(pfd[1]);
 }
