@@ -58,9 +58,6 @@ def read_ini(path):
     return dict(cp.items('Features'))
 
 
-def peer_path():
-    return os.path.join(sysh.BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
-
 
 def elf_machine(path):
     with open(path, 'rb') as f:
@@ -79,7 +76,7 @@ class FeaturesTest(sysh.SysTestCase):
         and the testpmd output written while it ran (until the link went down)."""
         jpath = self.ws.path(name + '.json')
         mark = tp.mark()
-        peer = self.ws.run(name, [peer_path(), '--socket', sock, '--duration', PEER_SECONDS,
+        peer = self.ws.run(name, [sysh.peer_path(), '--socket', sock, '--duration', PEER_SECONDS,
                                   '--cpus', sysh.CPUS[1], '--json', jpath,
                                   '--connect-timeout', '10'] + argv, limit=30)
         # The link is up while the peer is attached (polled, not only the event).

@@ -37,6 +37,11 @@ LCORES = ('0@0,1@0', '0@1,1@1')
 CPUS = ('0', '1')
 
 
+def peer_path():
+    """app/shmlink-peer of the build under test."""
+    return os.path.join(BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
+
+
 def eal_args(prefix=None, vdevs=(), lcores=None, log_level='info'):
     """The EAL arguments of every test (the driver by its bare name, found on
     LD_LIBRARY_PATH), with file prefix @prefix and the devices @vdevs if given."""

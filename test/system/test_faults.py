@@ -23,7 +23,7 @@ class FaultTest(sysh.SysTestCase):
     tag = 'faults'
 
     def peer_argv(self, sock, *extra):
-        exe = os.path.join(sysh.BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
+        exe = sysh.peer_path()
         return [exe, '--socket', sock, '--cpus', '1', '--connect-timeout', '10'] + list(extra)
 
     def listener(self, extra=''):

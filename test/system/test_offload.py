@@ -28,9 +28,6 @@ DURATION = '1.5'
 MIN_FRAMES = 5000
 
 
-def peer_path():
-    return os.path.join(sysh.BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
-
 
 class OffloadTest(sysh.SysTestCase):
 
@@ -38,7 +35,7 @@ class OffloadTest(sysh.SysTestCase):
 
     def peer(self, sock, args, duration=DURATION, extra=()):
         jpath = self.ws.path('peer-%d.json' % len(self.ws.procs))
-        argv = [peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
+        argv = [sysh.peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
                 '--txpkts', '64,1514,300', '--duration', duration, '--cpus', sysh.CPUS[1],
                 '--json', jpath] + list(args) + list(extra)
         return self.ws.run('peer', argv, limit=40), jpath

@@ -21,9 +21,6 @@ DURATION = '1.5'
 MIN_FRAMES = 20000
 
 
-def peer_path():
-    return os.path.join(sysh.BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
-
 
 class PeerAppTest(sysh.SysTestCase):
 
@@ -34,7 +31,7 @@ class PeerAppTest(sysh.SysTestCase):
         """testpmd io <-> shmlink-peer txonly --verify; check the accounting."""
         sock = self.ws.path('s')
         jpath = self.ws.path('peer.json')
-        peer_argv = [peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
+        peer_argv = [sysh.peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
                      '--txpkts', txpkts, '--duration', DURATION, '--cpus', sysh.CPUS[1],
                      '--json', jpath, '--expect-min', str(MIN_FRAMES)] + list(peer_args)
         if peer_listens:

@@ -31,7 +31,7 @@ class TelemetryTest(sysh.SysTestCase):
         self.assertIsNone(tel.query('/shmlink/info,7'))
 
         lp.start()
-        exe = os.path.join(sysh.BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
+        exe = sysh.peer_path()
         peer = self.ws.run('peer', [exe, '--socket', sock, '--mode', 'txonly', '--verify',
                                     '--duration', '3', '--cpus', '1', '--mtu', '9000'],
                            limit=30)

@@ -43,7 +43,7 @@ class ToolsTest(sysh.SysTestCase):
     tag = 'tools'
 
     def peer(self, name, argv):
-        exe = os.path.join(sysh.BUILD_DIR, 'app', 'shmlink-peer', 'shmlink-peer')
+        exe = sysh.peer_path()
         return self.ws.run(name, [exe] + argv, limit=40)
 
     def test_top_and_sockinfo_report_live_ports(self):

@@ -337,5 +337,6 @@ static const struct ep_test tests[] = {
 int
 main(int argc, char **argv)
 {
-	return ep_test_main("endpoint frames", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
+	return ep_test_main("endpoint frames", tests, sizeof(tests) / sizeof(tests[0]), argc,
+			argv);
 }

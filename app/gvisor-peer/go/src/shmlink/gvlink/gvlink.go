@@ -102,25 +102,19 @@ type Config struct {
 
 // offloads is what this side says of itself in the control protocol.
 func (c *Config) offloads() uint16 {
-	var o uint16
-	if c.TXChecksumOffload {
-		o |= csumTx
+	return bitIf(c.TXChecksumOffload, csumTx) | bitIf(c.RXChecksumOffload, csumRx)
+}
+
+// bitIf is @bit if @on, else 0.
+func bitIf(on bool, bit uint16) uint16 {
+	if on {
+		return bit
 	}
-	if c.RXChecksumOffload {
-		o |= csumRx
-	}
-	return o
+	return 0
 }
 
 func (c *Config) flags() uint16 {
-	var f uint16
-	if c.RawIP {
-		f |= flagRawIP
-	}
-	if c.Virtio {
-		f |= flagVirtio
-	}
-	return f
+	return bitIf(c.RawIP, flagRawIP) | bitIf(c.Virtio, flagVirtio)
 }
 
 // The queue sizes Listen uses by default, as a listening net_shmlink port.
