@@ -40,6 +40,7 @@ class GvbenchSmokeTest(unittest.TestCase):
     def test_quick_run_gives_all_figures_as_json(self):
         p = subprocess.run(['/usr/bin/python3', TOOL, '--quick', '--json', '-', '--quiet',
                             '--signal-delay', '20', '--two-process', '--one-process',
+                            '--csum-offload',
                             '--variant', 'oneproc:rx_evict=64', '--queues', 'tcp',
                             '--driver', DRIVER, '--gvbench', GVBENCH, '--xcpu-rtt', XCPU_RTT],
                            capture_output=True, text=True, timeout=150)
@@ -48,9 +49,10 @@ class GvbenchSmokeTest(unittest.TestCase):
         self.assertEqual((doc['tool'], doc['status'], doc['failure']),
                          ('shmlink-gvbench', 0, None))
         cases = {s['case']: s for s in doc['samples']}
-        self.assertEqual(sorted(cases), ['coalesced', 'direct', 'dpdk', 'oneproc',
+        self.assertEqual(sorted(cases), ['coalesced', 'direct', 'dpdk', 'offload', 'oneproc',
                                          'oneproc:rx_evict=64', 'twoproc'])
         for case, procs in (('dpdk', ['send', 'sink', 'testpmd']),
+                            ('offload', ['send', 'sink', 'testpmd']),
                             ('coalesced', ['send', 'sink', 'testpmd']),
                             ('oneproc', ['pair', 'testpmd']),
                             ('oneproc:rx_evict=64', ['pair', 'testpmd']),
@@ -94,6 +96,7 @@ class GvbenchSmokeTest(unittest.TestCase):
         self.assertGreater(row['ratio_twoproc']['median'], 0)
         self.assertGreater(row['ratio_oneproc']['median'], 0)
         self.assertGreater(row['ratio_oneproc:rx_evict=64']['median'], 0)
+        self.assertGreater(row['offload_vs_dpdk']['median'], 0)
         # Linked directly, the two stacks exchanged the data themselves.
         self.assertGreater(cases['twoproc']['stacks']['sink']['nic_rx'], 0)
         self.assertEqual(doc['config']['signal_delay_us'], [20, 20])
