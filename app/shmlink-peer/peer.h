@@ -72,6 +72,9 @@ struct peer_opts {
 	enum shmlink_trim trim;
 	uint16_t offloads;		/* --cksum-offload: SHMLINK_CTL_O_* we say */
 	bool udp_cksum;			/* fill the UDP checksums we may not leave 0 */
+	uint32_t attach_delay_ms;	/* between the handshake and the endpoints, as a
+					 * gVisor stack that attaches its NIC later */
+	uint64_t rx_count;		/* stop once this many frames came in, 0: never */
 
 	enum peer_mode mode;
 	bool verify;

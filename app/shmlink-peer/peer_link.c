@@ -280,6 +280,10 @@ link_endpoints(struct peer_ctx *ctx)
 	struct shmlink_ep_conf conf = shmlink_attach_ep_conf(&ctx->att, o->trim);
 	uint16_t i;
 
+	/* A client posts its receive buffers when its endpoint is made: until then a
+	 * server cannot send it anything (--attach-delay shows the port waits for that). */
+	if (o->attach_delay_ms > 0)
+		usleep(o->attach_delay_ms * 1000u);
 	for (i = 0; i < o->nb_qp; i++) {
 		struct peer_queue *q = ctx->q[i];
 
@@ -294,6 +298,8 @@ link_endpoints(struct peer_ctx *ctx)
 			return -1;
 		}
 	}
+	if (o->attach_delay_ms > 0)
+		peer_log("endpoints made %u ms after the handshake", o->attach_delay_ms);
 	return 0;
 }
 

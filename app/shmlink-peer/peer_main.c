@@ -20,6 +20,7 @@
 
 /* How often the main thread looks at the control socket, at least. */
 #define MAIN_WATCH_MS		100
+#define MAIN_COUNT_MS		2	/* how often --rx-count is looked at */
 
 volatile sig_atomic_t peer_stop_signal;
 
@@ -90,6 +91,21 @@ main_signals(void)
 	return 0;
 }
 
+/* Frames received so far on every queue. */
+static uint64_t
+main_rx_total(const struct peer_ctx *ctx)
+{
+	struct peer_qstats s;
+	uint64_t n = 0;
+	uint16_t i;
+
+	for (i = 0; i < ctx->o->nb_qp; i++) {
+		stats_read(ctx->q[i], &s);
+		n += s.rx_packets;
+	}
+	return n;
+}
+
 /* Serve one peer until it leaves or we stop. Returns why (enum peer_run). */
 static int
 main_session(struct peer_ctx *ctx)
@@ -106,6 +122,8 @@ main_session(struct peer_ctx *ctx)
 			ms = (int)((ctx->t_last_print + o->stats_period - now) * 1e3);
 		if (ctx->deadline > 0 && (ctx->deadline - now) * 1e3 < ms)
 			ms = (int)((ctx->deadline - now) * 1e3);
+		if (o->rx_count > 0 && ms > MAIN_COUNT_MS)
+			ms = MAIN_COUNT_MS;
 		if (link_watch(ctx, ms < 0 ? 0 : ms))
 			return PEER_STOP_PEER_LEFT;
 		if (peer_stop_signal != 0) {
@@ -115,6 +133,10 @@ main_session(struct peer_ctx *ctx)
 		now = peer_now();
 		if (ctx->deadline > 0 && now >= ctx->deadline)
 			return PEER_STOP_LOCAL;
+		if (o->rx_count > 0 && main_rx_total(ctx) >= o->rx_count) {
+			peer_log("received %" PRIu64 " frames: stopping", o->rx_count);
+			return PEER_STOP_LOCAL;
+		}
 		if (fwd_broken(ctx)) {
 			peer_log("%s: a ring is damaged: the peer broke the protocol; dropping it",
 					o->socket_path);

@@ -49,6 +49,8 @@ enum {
 	OPT_TRIM,
 	OPT_CKSUM_OFFLOAD,
 	OPT_UDP_CKSUM,
+	OPT_ATTACH_DELAY,
+	OPT_RX_COUNT,
 	OPT_MODE,
 	OPT_VERIFY,
 	OPT_WINDOW,
@@ -87,6 +89,8 @@ static const struct option opts_long[] = {
 	{ "trim", required_argument, NULL, OPT_TRIM },
 	{ "cksum-offload", required_argument, NULL, OPT_CKSUM_OFFLOAD },
 	{ "udp-cksum", no_argument, NULL, OPT_UDP_CKSUM },
+	{ "attach-delay", required_argument, NULL, OPT_ATTACH_DELAY },
+	{ "rx-count", required_argument, NULL, OPT_RX_COUNT },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "verify", no_argument, NULL, OPT_VERIFY },
 	{ "window", required_argument, NULL, OPT_WINDOW },
@@ -155,6 +159,9 @@ opts_usage(FILE *f)
 "                           tx,rx both; none (default), as gVisor without offloads\n"
 "  --udp-cksum              txonly: fill the UDP checksums, unless the link agreed we\n"
 "                           may leave them 0 (default: 0, which UDP over IPv4 allows)\n"
+"  --attach-delay MS        wait MS ms between the handshake and making the endpoints\n"
+"                           (a client posts its receive buffers then), as a gVisor stack\n"
+"                           that attaches its NIC later (default: 0)\n"
 "\n"
 "Traffic:\n"
 "  --mode MODE              rxonly: count and check frames; txonly: generate test frames;\n"
@@ -182,6 +189,7 @@ opts_usage(FILE *f)
 "\n"
 "Run and report:\n"
 "  --duration S             stop after S seconds of traffic, 0: at SIGINT/SIGTERM\n"
+"  --rx-count N             stop once N frames came in (checked every 2 ms)\n"
 "  --stats-period S         print statistics every S seconds (default: 0, never)\n"
 "  --json FILE              also write the summary as JSON to FILE\n"
 "  --expect-min N           fail unless at least N frames were received\n"
@@ -514,6 +522,10 @@ opts_one(int c, const char *arg, struct peer_opts *o)
 	case OPT_UDP_CKSUM:
 		o->udp_cksum = true;
 		return 0;
+	case OPT_ATTACH_DELAY:
+		return opts_u32(name, arg, 0, 60000, &o->attach_delay_ms);
+	case OPT_RX_COUNT:
+		return opts_u64(name, arg, 1, UINT64_MAX, &o->rx_count);
 	case OPT_MODE:
 		w = opts_word(name, arg, opts_modes, PEER_DIM(opts_modes));
 		o->mode = (enum peer_mode)(w < 0 ? 0 : w);

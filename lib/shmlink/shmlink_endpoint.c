@@ -192,6 +192,12 @@ shmlink_ep_tx_peer_waits(const struct shmlink_ep *ep)
 	return shmlink_notify_wanted(ep->tx_notify);
 }
 
+bool
+shmlink_ep_tx_ready(const struct shmlink_ep *ep)
+{
+	return ep->ops->tx_ready == NULL || ep->ops->tx_ready(ep);
+}
+
 uint16_t
 shmlink_ep_offloads(const struct shmlink_ep *ep)
 {

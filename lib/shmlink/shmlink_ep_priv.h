@@ -95,6 +95,8 @@ struct ep_role_ops {
 			unsigned int max, struct shmlink_seg *segs, unsigned int max_segs);
 	void (*rx_release)(struct shmlink_ep *ep);
 	void (*buffers_get)(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b);
+	/* Whether a frame sent now can be received (NULL: always). */
+	bool (*tx_ready)(const struct shmlink_ep *ep);
 };
 
 extern const struct ep_role_ops client_ops __attribute__((visibility("hidden")));

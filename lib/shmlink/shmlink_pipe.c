@@ -196,6 +196,12 @@ shmlink_pipe_rx_pull(struct shmlink_pipe_rx *rx, uint32_t *len)
 	return NULL;
 }
 
+bool
+shmlink_pipe_rx_started(const struct shmlink_pipe_rx *rx)
+{
+	return pipe_load_acquire(rx->ring, 0) != SHMLINK_PIPE_SLOT_FREE;
+}
+
 void
 shmlink_pipe_rx_flush(struct shmlink_pipe_rx *rx)
 {

@@ -296,8 +296,17 @@ server_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 	return done;
 }
 
+/* A frame sent now reaches the client only once it has posted receive buffers: until
+ * then gVisor's server drops what it sends, and ours refuses it. */
+static bool
+server_tx_ready(const struct shmlink_ep *ep)
+{
+	return shmlink_pipe_rx_started(ep->theirs[EP_RXQ]);
+}
+
 const struct ep_role_ops server_ops = {
 	.create = server_create,
+	.tx_ready = server_tx_ready,
 	.tx_burst = server_tx_burst,
 	.rx_burst = server_rx_burst,
 	.rx_release = server_rx_release,

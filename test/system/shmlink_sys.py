@@ -275,6 +275,17 @@ def queue_files(data_size=1 << 20, pipe_size=64 << 10, shared_size=4096, sealed=
     return fds
 
 
+def post_rx_buffer(fds, buffer_size=2048):
+    """As a client that posts one receive buffer (buffer 0) into the fill pipe of the
+    offer's RX queue (its TxPipe, FD 7): a server port brings the link up only once its
+    client has posted. The slot (header 32, then offset, size, 0, userdata, id) and the
+    free marker after it, the header published last."""
+    fill = fds[5 + 2]
+    os.pwrite(fill, struct.pack('<QIIQQ', 0, buffer_size, 0, 0, 0), 8)
+    os.pwrite(fill, struct.pack('<Q', PIPE_SLOT_FREE), 40)
+    os.pwrite(fill, struct.pack('<Q', 32), 0)
+
+
 def close_fds(fds):
     for fd in fds:
         try:

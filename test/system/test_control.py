@@ -352,12 +352,14 @@ class ListeningPortTest(sysh.SysTestCase):
                 no_leak()
                 self.assertEqual(lp.link_status(), 'down')
 
-        # A good fake peer attaches; a second one meanwhile is turned away as busy.
+        # A good fake peer attaches (as a client that posted a buffer: the server port
+        # brings the link up then); a second one meanwhile is turned away as busy.
         with sysh.unix_seqpacket() as c:
             c.connect(sock)
             m, fds = sysh.ctl_recv(c, 8)
             try:
                 check_offer(self, m, fds, MAC_L)
+                sysh.post_rx_buffer(fds)
             finally:
                 sysh.close_fds(fds)
             c.send(sysh.ctl_pack(sysh.CTL_ACCEPT, role=sysh.ROLE_CLIENT, nb_qp=1,

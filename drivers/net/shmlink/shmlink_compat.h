@@ -64,6 +64,11 @@ fill ## _op(struct rte_eth_dev *dev, struct rte_eth_stats *st) \
 }
 #endif
 
+/* rte_popcount64() (rte_bitops.h) came in 23.11. */
+#if !SHMLINK_DPDK_AT_LEAST(23, 11)
+#define rte_popcount64(v) ((unsigned int)__builtin_popcountll(v))
+#endif
+
 /* Telemetry: rte_tel_data_add_dict_u64 was deprecated in 23.03 for ..._uint, then removed. */
 static inline int
 shmlink_tel_add_u64(struct rte_tel_data *d, const char *name, uint64_t val)

@@ -176,6 +176,7 @@ struct pmd_internals {
 	bool listen_registered;
 	struct rte_intr_handle *conn_intr;
 	bool reconnect_armed;
+	bool ready_armed;		/* peer_ready_poll is due */
 	bool closing;
 	bool lsc_pending;		/* deliver an LSC event once the lock is dropped */
 	RTE_ATOMIC(bool) broken_reported;		/* a burst asked for a damaged peer to be dropped */
@@ -184,6 +185,8 @@ struct pmd_internals {
 	struct shmlink_attach att;
 	struct shmlink_ep *ep[SHMLINK_MAX_QUEUES];
 	bool attached;
+	bool peer_ready;		/* a frame sent now can be received: the link is up
+					 * (when started) */
 	pid_t peer_pid;
 	uid_t peer_uid;
 	gid_t peer_gid;
@@ -212,8 +215,8 @@ extern const uint32_t shmlink_ptypes[SHMLINK_NB_PTYPES + 1];
 void shmlink_rx_offload(struct shmlink_rxq *q, uint16_t agreed, struct rte_mbuf **bufs,
 		unsigned int n);
 /* Frame @f (segments from @segs, room for m->nb_segs + 1) for mbuf @m, which asks for
- * checksums, as burst slot @i. Returns 0 (described), 1 (send it as it is) or -1 (it
- * cannot be sent; counted). */
+ * checksums, as burst slot @i. Returns 0 (described, its checksums filled), 1 (send it
+ * as it is) or -1 (it cannot be sent; counted). */
 int shmlink_tx_offload(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf *m,
 		unsigned int i, struct shmlink_frame *f, struct shmlink_seg *segs);
 uint16_t shmlink_tx_prepare(void *q, struct rte_mbuf **pkts, uint16_t nb_pkts);

@@ -197,7 +197,6 @@ tx_fill(struct shmlink_txq *q, struct rte_mbuf *m, struct shmlink_frame *f,
 		c = shmlink_l4_cksum(segs, n, &h);
 		memcpy(hdr + shmlink_l4_cksum_off(&h), &c, sizeof(c));
 	}
-	q->ost.tx_filled++;
 	f->segs = segs;
 	f->nb_segs = n;
 	f->len = m->pkt_len;

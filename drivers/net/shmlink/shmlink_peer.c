@@ -28,6 +28,8 @@
 #include "shmlink_ethdev.h"
 
 #define CTL_RECONNECT_US	(200 * 1000)
+/* How often an attached peer that cannot receive yet is looked at again. */
+#define PEER_READY_POLL_US	1000
 /* A peer has this long to complete the handshake. */
 #define CTL_HANDSHAKE_US	(5 * 1000 * 1000)
 
@@ -47,14 +49,37 @@ peer_link_set(struct pmd_internals *pmd)
 		.link_speed = RTE_ETH_SPEED_NUM_100G,
 		.link_duplex = RTE_ETH_LINK_FULL_DUPLEX,
 		.link_autoneg = RTE_ETH_LINK_FIXED,
-		.link_status = pmd->attached && pmd->started ? RTE_ETH_LINK_UP :
-				RTE_ETH_LINK_DOWN,
+		.link_status = pmd->attached && pmd->peer_ready && pmd->started ?
+				RTE_ETH_LINK_UP : RTE_ETH_LINK_DOWN,
 	};
 
 	if (rte_eth_linkstatus_set(pmd->dev, &link) != 0)
 		return;		/* unchanged */
 	if (pmd->dev->data->dev_conf.intr_conf.lsc)
 		pmd->lsc_pending = true;
+}
+
+/* Whether a frame sent now on every queue pair can be received (shmlink_ep_tx_ready). */
+static bool
+peer_tx_ready(const struct pmd_internals *pmd)
+{
+	uint16_t i;
+
+	for (i = 0; i < pmd->nb_qp; i++)
+		if (!shmlink_ep_tx_ready(pmd->ep[i]))
+			return false;
+	return true;
+}
+
+static void peer_ready_poll(void *arg);
+
+/* Look at the attached peer again soon. Lock held. */
+static void
+peer_ready_arm(struct pmd_internals *pmd)
+{
+	if (!pmd->ready_armed && !pmd->closing &&
+			rte_eal_alarm_set(PEER_READY_POLL_US, peer_ready_poll, pmd) == 0)
+		pmd->ready_armed = true;
 }
 
 static void
@@ -247,6 +272,7 @@ peer_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 	if (!pmd->attached)
 		return;
 	pmd->attached = false;
+	pmd->peer_ready = false;
 	peer_link_queues(pmd);
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
 		links[2 * i] = pmd->rxq[i] != NULL ? &pmd->rxq[i]->link : NULL;
@@ -380,6 +406,12 @@ peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 			pmd->att.peer.minor,
 			pmd->att.offloads & SHMLINK_CTL_O_CSUM_RX ? "yes" : "no",
 			pmd->att.offloads & SHMLINK_CTL_O_CSUM_TX ? "yes" : "no");
+	/* The link comes up once a frame sent on it can be received: in the server role,
+	 * once the client has posted receive buffers (gVisor's client posts them when its
+	 * stack attaches the endpoint, maybe later). */
+	pmd->peer_ready = peer_tx_ready(pmd);
+	if (!pmd->peer_ready)
+		peer_ready_arm(pmd);
 	peer_link_set(pmd);
 	return 0;
 fail:
@@ -389,6 +421,25 @@ fail:
 	}
 	memset(&pmd->att, 0, sizeof(pmd->att));
 	return -1;
+}
+
+/* The attached peer could not receive yet: look again until it can, then bring the link
+ * up (and tell the application, LSC). */
+static void
+peer_ready_poll(void *arg)
+{
+	struct pmd_internals *pmd = arg;
+
+	rte_spinlock_lock(&pmd->lock);
+	pmd->ready_armed = false;
+	if (pmd->attached && !pmd->peer_ready) {
+		pmd->peer_ready = peer_tx_ready(pmd);
+		if (pmd->peer_ready)
+			peer_link_set(pmd);
+		else
+			peer_ready_arm(pmd);
+	}
+	peer_unlock(pmd);
 }
 
 /* A burst saw a damaged ring: drop this peer (a listening port then waits for a new
@@ -779,6 +830,7 @@ shmlink_peer_stop(struct pmd_internals *pmd)
 	/* The callbacks and the alarms take the lock: wait for them without it. */
 	rte_eal_alarm_cancel(peer_reconnect, pmd);
 	rte_eal_alarm_cancel(peer_on_broken, pmd);
+	rte_eal_alarm_cancel(peer_ready_poll, pmd);
 	if (pmd->listen_registered) {
 		while (rte_intr_callback_unregister(pmd->listen_intr, peer_on_listen, pmd) ==
 				-EAGAIN)

@@ -172,11 +172,12 @@ tx_unsendable(const struct rte_mbuf *m, uint32_t max)
 	return m->pkt_len > max || m->pkt_len == 0 || m->nb_segs >= SHMLINK_BURST_SEGS;
 }
 
-/* Describe mbuf @m as frame @i, its segments from q->segs[*nsegs]. Returns 0, 1 if the
- * burst has no room left for it, or -1 if it cannot be sent. */
+/* Describe mbuf @m as frame @i, its segments from q->segs[*nsegs]; bit @i of *filled
+ * if the port filled its checksums. Returns 0, 1 if the burst has no room left for it,
+ * or -1 if it cannot be sent. */
 static inline int
 tx_describe_one(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf *m, unsigned int i,
-		unsigned int *nsegs, uint32_t max)
+		unsigned int *nsegs, uint32_t max, uint64_t *filled)
 {
 	struct shmlink_frame *f = &q->frames[i];
 	int rc;
@@ -187,10 +188,12 @@ tx_describe_one(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf *m, unsi
 		return 1;
 	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK))) {
 		rc = shmlink_tx_offload(q, agreed, m, i, f, &q->segs[*nsegs]);
-		if (rc <= 0) {
-			*nsegs += rc == 0 ? f->nb_segs : 0;
-			return rc;
+		if (rc == 0) {
+			*nsegs += f->nb_segs;
+			*filled |= UINT64_C(1) << i;
 		}
+		if (rc <= 0)
+			return rc;
 	}
 	f->segs = &q->segs[*nsegs];
 	f->nb_segs = m->nb_segs;
@@ -206,18 +209,20 @@ tx_describe_one(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf *m, unsi
 /*
  * Describe up to SHMLINK_BURST_MAX mbufs as frames, stopping before one whose segments
  * do not fit or that cannot be sent. Unsendable mbufs at the start are freed and
- * counted: *skipped says how many; the frames describe the mbufs that follow them.
+ * counted: *skipped says how many; the frames describe the mbufs that follow them, bit
+ * i of *filled set if the port filled the checksums of frame i.
  */
 static unsigned int
 tx_describe(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf **bufs, unsigned int nb,
-		unsigned int *skipped)
+		unsigned int *skipped, uint64_t *filled)
 {
 	uint32_t max = shmlink_max_frame(q->pmd->mtu, q->pmd->raw_ip);
 	unsigned int i = 0, n = 0, nsegs = 0;
 
 	*skipped = 0;
+	*filled = 0;
 	while (i < nb && n < SHMLINK_BURST_MAX) {
-		int rc = tx_describe_one(q, agreed, bufs[i], n, &nsegs, max);
+		int rc = tx_describe_one(q, agreed, bufs[i], n, &nsegs, max, filled);
 
 		if (rc > 0 || (rc < 0 && n > 0))
 			break;
@@ -268,15 +273,18 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	agreed = shmlink_ep_offloads(ep);
 	while (done < nb_pkts) {
 		unsigned int skipped, nf, sent, i;
-		uint64_t bytes = 0;
+		uint64_t bytes = 0, filled;
 
-		nf = tx_describe(q, agreed, bufs + done, nb_pkts - done, &skipped);
+		nf = tx_describe(q, agreed, bufs + done, nb_pkts - done, &skipped, &filled);
 		done += skipped;
 		if (nf == 0)
 			continue;
 		sent = shmlink_ep_tx_burst(ep, q->frames, nf);
 		for (i = 0; i < sent; i++)
 			bytes += q->frames[i].len;
+		if (unlikely(filled != 0))
+			q->ost.tx_filled += rte_popcount64(sent < 64 ?
+					filled & ((UINT64_C(1) << sent) - 1) : filled);
 		rte_pktmbuf_free_bulk(bufs + done, sent);
 		q->st.packets += sent;
 		q->st.bytes += bytes;

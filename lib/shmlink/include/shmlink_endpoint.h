@@ -197,6 +197,14 @@ bool shmlink_ep_rx_ready(struct shmlink_ep *ep);
  */
 const struct shmlink_notify *shmlink_ep_rx_notify(const struct shmlink_ep *ep);
 
+/**
+ * Whether a frame sent now can be received by the peer: in the server role, once the
+ * client has posted its first receive buffers (until then a gVisor server drops what
+ * it sends, and this one refuses it); in the client role, always (the client's buffers
+ * are its own). Any thread may ask.
+ */
+bool shmlink_ep_tx_ready(const struct shmlink_ep *ep);
+
 /** The checksum offloads the link agreed on (shmlink_ep_conf::offloads). */
 uint16_t shmlink_ep_offloads(const struct shmlink_ep *ep);
 

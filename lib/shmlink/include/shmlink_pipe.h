@@ -131,6 +131,13 @@ const void *shmlink_pipe_rx_pull(struct shmlink_pipe_rx *rx, uint32_t *len);
 /** Release every slot pulled since the last flush back to the writer. */
 void shmlink_pipe_rx_flush(struct shmlink_pipe_rx *rx);
 
+/**
+ * Whether the writer has published a slot since the ring was made: its first header is
+ * no longer the "free, size 0" marker a ring file starts with (and gVisor's writer
+ * writes when it starts). Reads only the shared ring, so any thread may ask.
+ */
+bool shmlink_pipe_rx_started(const struct shmlink_pipe_rx *rx);
+
 /** Un-pull every slot pulled since the last flush: they will be pulled again. */
 void shmlink_pipe_rx_abort(struct shmlink_pipe_rx *rx);
 
