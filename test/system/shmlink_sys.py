@@ -21,6 +21,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 import unittest
 
 from shmlink import testpmd as tpmd
@@ -35,6 +36,30 @@ DRIVER = None
 # The two CPUs of the machine: two busy-polling processes must not share one.
 LCORES = ('0@0,1@0', '0@1,1@1')
 CPUS = ('0', '1')
+
+
+def settled_fd_count(pid, timeout=5):
+    """The open FDs of @pid once the count holds for 150 ms: EAL's interrupt thread makes
+    a new epoll instance whenever its sources change, so a single reading may catch a
+    transient one."""
+    last, same, end = None, 0, time.monotonic() + timeout
+    while time.monotonic() < end:
+        n = count_fds(pid)
+        same = same + 1 if n == last else 0
+        if same >= 3:
+            return n
+        last = n
+        time.sleep(0.05)
+    return count_fds(pid)
+
+
+def expect_fds(pid, want, targets, timeout=5):
+    """Fail unless @pid's FD count comes back to @want (its FDs then were @targets)."""
+    try:
+        wait_until(lambda: count_fds(pid) == want, timeout, 'the FD count of %d back to %d'
+                   % (pid, want))
+    except Failure:
+        raise Failure('FDs leaked: %s -> %s' % (targets, fd_targets(pid)))
 
 
 def peer_path():

@@ -197,10 +197,10 @@ class ConnectingPortTest(sysh.SysTestCase):
                 with conn:
                     # The port waits for our offer with one FD more than when idle.
                     if base is None:
-                        base, base_targets = sysh.count_fds(pid), sysh.fd_targets(pid)
+                        base = sysh.settled_fd_count(pid)
+                        base_targets = sysh.fd_targets(pid)
                     else:
-                        self.assertEqual(sysh.count_fds(pid), base, 'FDs leaked: %s -> %s' % (
-                            base_targets, sysh.fd_targets(pid)))
+                        sysh.expect_fds(pid, base, base_targets)
                     self.assertEqual(sysh.count_maps(pid, 'fakepeer'), 0,
                                      'files of an earlier offer are still mapped')
                     mark = port.mark()
@@ -221,8 +221,7 @@ class ConnectingPortTest(sysh.SysTestCase):
         # A good offer: accepted, the port takes the client role it was offered.
         conn, _ = lst.accept()
         with conn:
-            self.assertEqual(sysh.count_fds(pid), base, 'FDs leaked: %s -> %s' % (
-                base_targets, sysh.fd_targets(pid)))
+            sysh.expect_fds(pid, base, base_targets)
             self.assertEqual(port.link_status(), 'down')
             send_msg(conn, offer(mac=mac_bytes(MAC_L)), good_qp_fds())
             m, fds = sysh.ctl_recv(conn, 8)
@@ -240,8 +239,7 @@ class ConnectingPortTest(sysh.SysTestCase):
         port.wait_link('down')
         conn, _ = lst.accept()      # its next attempt
         with conn:
-            self.assertEqual(sysh.count_fds(pid), base, 'FDs leaked: %s -> %s' % (
-                base_targets, sysh.fd_targets(pid)))
+            sysh.expect_fds(pid, base, base_targets)
             self.assertEqual(sysh.count_maps(pid, 'fakepeer'), 0)
         self.assertEqual(port.quit(), 0)
 
