@@ -299,13 +299,17 @@ main(int argc, char **argv)
 	mp = rte_pktmbuf_pool_create("bench", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 			rte_socket_id());
 	if (mp == NULL || rte_eth_dev_count_avail() != 1 || port_setup(0, mp) != 0 ||
-			peer_attach(sock_path, &att, &sock) != 0 || !wait_link(0, RTE_ETH_LINK_UP)) {
+			peer_attach(sock_path, &att, &sock) != 0) {
+		fprintf(stderr, "bench: the port did not attach\n");
+		goto out;
+	}
+	/* Our endpoint first: as a client it posts the buffers a server port waits for
+	 * before it brings the link up. */
+	ep = shmlink_ep_create(att.role, &att.txq[0], &att.rxq[0], &ec);
+	if (ep == NULL || !wait_link(0, RTE_ETH_LINK_UP)) {
 		fprintf(stderr, "bench: the port did not come up\n");
 		goto out;
 	}
-	ep = shmlink_ep_create(att.role, &att.txq[0], &att.rxq[0], &ec);
-	if (ep == NULL)
-		goto out;
 	for (i = 0; i < BENCH_WARMUP / burst + frames / burst + 1; i++) {
 		bool counted = i >= BENCH_WARMUP / burst;
 		int n;

@@ -172,70 +172,57 @@ tx_unsendable(const struct rte_mbuf *m, uint32_t max)
 	return m->pkt_len > max || m->pkt_len == 0 || m->nb_segs >= SHMLINK_BURST_SEGS;
 }
 
-/* Describe mbuf @m as frame @i, its segments from q->segs[*nsegs]; bit @i of *filled
- * if the port filled its checksums. Returns 0, 1 if the burst has no room left for it,
- * or -1 if it cannot be sent. */
-static inline int
-tx_describe_one(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf *m, unsigned int i,
-		unsigned int *nsegs, uint32_t max, uint64_t *filled)
-{
-	struct shmlink_frame *f = &q->frames[i];
-	int rc;
-
-	if (unlikely(tx_unsendable(m, max)))
-		return -1;
-	if (*nsegs + m->nb_segs + 1 > SHMLINK_BURST_SEGS)
-		return 1;
-	if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK))) {
-		rc = shmlink_tx_offload(q, agreed, m, i, f, &q->segs[*nsegs]);
-		if (rc == 0) {
-			*nsegs += f->nb_segs;
-			*filled |= UINT64_C(1) << i;
-		}
-		if (rc <= 0)
-			return rc;
-	}
-	f->segs = &q->segs[*nsegs];
-	f->nb_segs = m->nb_segs;
-	f->len = m->pkt_len;
-	for (; m != NULL; m = m->next) {
-		q->segs[*nsegs].addr = rte_pktmbuf_mtod(m, void *);
-		q->segs[*nsegs].len = m->data_len;
-		(*nsegs)++;
-	}
-	return 0;
-}
-
 /*
  * Describe up to SHMLINK_BURST_MAX mbufs as frames, stopping before one whose segments
  * do not fit or that cannot be sent. Unsendable mbufs at the start are freed and
  * counted: *skipped says how many; the frames describe the mbufs that follow them, bit
- * i of *filled set if the port filled the checksums of frame i.
+ * i of *filled set if the port filled the checksums of frame i (shmlink_offload.c).
+ * 0 frames and 0 skipped: the first mbuf asks for an offload that cannot be met.
  */
 static unsigned int
 tx_describe(struct shmlink_txq *q, uint16_t agreed, struct rte_mbuf **bufs, unsigned int nb,
 		unsigned int *skipped, uint64_t *filled)
 {
 	uint32_t max = shmlink_max_frame(q->pmd->mtu, q->pmd->raw_ip);
-	unsigned int i = 0, n = 0, nsegs = 0;
+	unsigned int i, nsegs = 0;
+	uint64_t fill = 0;
 
-	*skipped = 0;
-	*filled = 0;
-	while (i < nb && n < SHMLINK_BURST_MAX) {
-		int rc = tx_describe_one(q, agreed, bufs[i], n, &nsegs, max, filled);
-
-		if (rc > 0 || (rc < 0 && n > 0))
-			break;
-		if (rc < 0) {
-			rte_pktmbuf_free(bufs[i]);
-			q->st.errors++;
-			(*skipped)++;
-		} else {
-			n++;
-		}
-		i++;
+	for (i = 0; i < nb && tx_unsendable(bufs[i], max); i++) {
+		rte_pktmbuf_free(bufs[i]);
+		q->st.errors++;
 	}
-	return n;
+	*skipped = i;
+	bufs += i;
+	nb -= i;
+	for (i = 0; i < nb && i < SHMLINK_BURST_MAX; i++) {
+		struct rte_mbuf *m = bufs[i];
+		struct shmlink_frame *f = &q->frames[i];
+
+		/* One segment more than the mbuf's: room for a copy of its headers. */
+		if (tx_unsendable(m, max) || nsegs + m->nb_segs >= SHMLINK_BURST_SEGS)
+			break;
+		if (unlikely(m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_L4_MASK))) {
+			int rc = shmlink_tx_offload(q, agreed, m, i, f, &q->segs[nsegs]);
+
+			if (rc < 0)
+				break;
+			if (rc == 0) {
+				nsegs += f->nb_segs;
+				fill |= UINT64_C(1) << i;
+				continue;
+			}
+		}
+		f->segs = &q->segs[nsegs];
+		f->nb_segs = m->nb_segs;
+		f->len = m->pkt_len;
+		for (; m != NULL; m = m->next) {
+			q->segs[nsegs].addr = rte_pktmbuf_mtod(m, void *);
+			q->segs[nsegs].len = m->data_len;
+			nsegs++;
+		}
+	}
+	*filled = fill;
+	return i;
 }
 
 /*
@@ -277,6 +264,10 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 
 		nf = tx_describe(q, agreed, bufs + done, nb_pkts - done, &skipped, &filled);
 		done += skipped;
+		if (unlikely(nf == 0 && skipped == 0 && done < nb_pkts)) {
+			rte_pktmbuf_free(bufs[done++]);	/* its offload cannot be met */
+			q->st.errors++;
+		}
 		if (nf == 0)
 			continue;
 		sent = shmlink_ep_tx_burst(ep, q->frames, nf);
