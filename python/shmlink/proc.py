@@ -201,15 +201,15 @@ class Proc:
                                                                 self.tail()))
 
     def wait_for(self, pattern, timeout, since=0, flags=re.M, clean=None):
-        """Wait for regex @pattern in the output from position @since, with the lines
-        that regex @clean matches removed first; return the match (its positions are
-        in the cleaned text from @since if @clean is given)."""
+        """Wait for regex @pattern in the output from position @since, passed through
+        @clean (a function of the text) first if given; return the match (its
+        positions are then in the cleaned text from @since)."""
         rx = re.compile(pattern, flags)
         end = time.monotonic() + timeout
         while True:
             text = self.output
             if clean is not None:
-                m = rx.search(clean.sub('', text[since:]))
+                m = rx.search(clean(text[since:]))
             else:
                 m = rx.search(text, since)
             if m:

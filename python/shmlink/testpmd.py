@@ -29,6 +29,13 @@ DRIVER_LOG_PREFIXES = ('shmlink_', 'peer_', 'arg_')
 ASYNC_LINES = re.compile(r'\nPort \d+: [a-z ]+ event\n|(?:%s)[a-z_]*\(\): [^\n]*\n' %
                          '|'.join(DRIVER_LOG_PREFIXES))
 
+
+def strip_async(text):
+    """@text without its asynchronous lines (ASYNC_LINES), but with any prompt that
+    landed inside one: DPDK 24.11's log writes a line's newline apart, so the prompt can
+    come before it ("peer_detach_locked(): ... closed or written totestpmd> \n")."""
+    return ASYNC_LINES.sub(lambda m: PROMPT * m.group(0).count(PROMPT), text)
+
 # The pool of 16384 mbufs fits in EAL's -m 512 without huge pages.
 NB_MBUFS = 16384
 
@@ -81,7 +88,7 @@ class Testpmd(proc.Proc):
 
     def ready(self, timeout=30):
         """Wait for the first prompt, then check that every port is there."""
-        self.wait_for(re.escape(PROMPT), timeout, clean=ASYNC_LINES)
+        self.wait_for(re.escape(PROMPT), timeout, clean=strip_async)
         ports = self.telemetry('/ethdev/list')
         if ports is None or len(ports) != self.nb_ports:
             raise self.fail('%d ports, want %d (bad devargs, or the driver did not load)'
@@ -97,7 +104,7 @@ class Testpmd(proc.Proc):
         pattern = re.escape(PROMPT)
         if done is not None:
             pattern = r'(?:%s)[\s\S]*?%s' % (done, pattern)
-        m = self.wait_for(pattern, timeout, since=start, clean=ASYNC_LINES)
+        m = self.wait_for(pattern, timeout, since=start, clean=strip_async)
         return m.string[:m.end() - len(PROMPT)]
 
     def set_fwd(self, mode):
