@@ -26,6 +26,12 @@ min_u32(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
+static void *
+client_array(const struct shmlink_ep *ep, uint32_t n, size_t size)
+{
+	return ep_zalloc(&ep->conf, n, size, sizeof(uint32_t));
+}
+
 static int
 client_tx_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq)
 {
@@ -45,10 +51,10 @@ client_tx_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq)
 			shmlink_pipe_capacity(t->compl.ring_len, SHMLINK_TXC_SIZE));
 	if (t->nb_chunks == 0 || t->nb_ids == 0)
 		return -EINVAL;
-	t->free_chunks = calloc(t->nb_chunks, sizeof(uint32_t));
-	t->chunk_next = calloc(t->nb_chunks, sizeof(uint32_t));
-	t->id_chunk = calloc(t->nb_ids, sizeof(uint32_t));
-	t->free_ids = calloc(t->nb_ids, sizeof(uint32_t));
+	t->free_chunks = client_array(ep, t->nb_chunks, sizeof(uint32_t));
+	t->chunk_next = client_array(ep, t->nb_chunks, sizeof(uint32_t));
+	t->id_chunk = client_array(ep, t->nb_ids, sizeof(uint32_t));
+	t->free_ids = client_array(ep, t->nb_ids, sizeof(uint32_t));
 	if (t->free_chunks == NULL || t->chunk_next == NULL || t->id_chunk == NULL ||
 			t->free_ids == NULL)
 		return -ENOMEM;
@@ -96,9 +102,9 @@ client_rx_create(struct shmlink_ep *ep, const struct shmlink_qmap *rxq)
 	if (nb == 0)
 		return -EINVAL;
 	r->nb_bufs = (uint32_t)nb;
-	r->posted = calloc(r->nb_bufs, 1);
-	r->repost = calloc(r->nb_bufs, sizeof(uint32_t));
-	r->held = calloc(r->nb_bufs, sizeof(uint32_t));
+	r->posted = client_array(ep, r->nb_bufs, 1);
+	r->repost = client_array(ep, r->nb_bufs, sizeof(uint32_t));
+	r->held = client_array(ep, r->nb_bufs, sizeof(uint32_t));
 	if (r->posted == NULL || r->repost == NULL || r->held == NULL)
 		return -ENOMEM;
 	for (i = 0; i < r->nb_bufs; i++)
@@ -112,13 +118,15 @@ client_rx_create(struct shmlink_ep *ep, const struct shmlink_qmap *rxq)
 static void
 client_destroy(struct shmlink_ep *ep)
 {
-	free(ep->tx.c.free_chunks);
-	free(ep->tx.c.chunk_next);
-	free(ep->tx.c.id_chunk);
-	free(ep->tx.c.free_ids);
-	free(ep->rx.c.posted);
-	free(ep->rx.c.repost);
-	free(ep->rx.c.held);
+	const struct shmlink_ep_conf *c = &ep->conf;
+
+	ep_free(c, ep->tx.c.free_chunks);
+	ep_free(c, ep->tx.c.chunk_next);
+	ep_free(c, ep->tx.c.id_chunk);
+	ep_free(c, ep->tx.c.free_ids);
+	ep_free(c, ep->rx.c.posted);
+	ep_free(c, ep->rx.c.repost);
+	ep_free(c, ep->rx.c.held);
 }
 
 static int

@@ -77,6 +77,35 @@ shmlink_err_name(enum shmlink_err e)
 	return ep_err_names[e];
 }
 
+void *
+ep_zalloc(const struct shmlink_ep_conf *conf, size_t n, size_t size, size_t align)
+{
+	size_t bytes;
+	void *p;
+
+	if (__builtin_mul_overflow(n, size, &bytes))
+		return NULL;
+	if (conf->zalloc != NULL)
+		return conf->zalloc(bytes, align, conf->mem_arg);
+	/* aligned_alloc() wants a multiple of the alignment. */
+	bytes = (bytes + align - 1) / align * align;
+	p = aligned_alloc(align, bytes);
+	if (p != NULL)
+		memset(p, 0, bytes);
+	return p;
+}
+
+void
+ep_free(const struct shmlink_ep_conf *conf, void *p)
+{
+	if (p == NULL)
+		return;
+	if (conf->free != NULL)
+		conf->free(p, conf->mem_arg);
+	else
+		free(p);
+}
+
 struct shmlink_ep *
 shmlink_ep_create(enum shmlink_role role, const struct shmlink_qmap *txq,
 		const struct shmlink_qmap *rxq, const struct shmlink_ep_conf *conf)
@@ -89,12 +118,11 @@ shmlink_ep_create(enum shmlink_role role, const struct shmlink_qmap *txq,
 		errno = EINVAL;
 		return NULL;
 	}
-	ep = aligned_alloc(EP_CACHE_LINE, sizeof(*ep));
+	ep = ep_zalloc(conf, 1, sizeof(*ep), EP_CACHE_LINE);
 	if (ep == NULL) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	memset(ep, 0, sizeof(*ep));
 	ep->role = role;
 	ep->ops = role == SHMLINK_ROLE_CLIENT ? &client_ops : &server_ops;
 	ep->txdir = role == SHMLINK_ROLE_CLIENT ? EP_TXQ : EP_RXQ;
@@ -109,13 +137,13 @@ shmlink_ep_create(enum shmlink_role role, const struct shmlink_qmap *txq,
 	ep->rx_plain = !ep->conf.virtio_hdr && !ep->trims;
 	ep->rx_trim_eth = !ep->conf.virtio_hdr && ep->trims && !ep->conf.raw_ip;
 	if (ep->max_wire < ep->conf.max_frame) {
-		free(ep);
+		ep_free(conf, ep);
 		errno = EINVAL;
 		return NULL;
 	}
 	rc = ep->ops->create(ep, txq, rxq);
 	if (rc != 0) {
-		free(ep);
+		ep_free(conf, ep);
 		errno = -rc;
 		return NULL;
 	}
@@ -129,7 +157,7 @@ shmlink_ep_destroy(struct shmlink_ep *ep)
 		return;
 	if (ep->ops->destroy != NULL)
 		ep->ops->destroy(ep);
-	free(ep);
+	ep_free(&ep->conf, ep);
 }
 
 unsigned int

@@ -99,6 +99,12 @@ struct ep_role_ops {
 	bool (*tx_ready)(const struct shmlink_ep *ep);
 };
 
+/* The endpoint's memory, from conf->zalloc if set: @n zeroed elements of @size. */
+void *ep_zalloc(const struct shmlink_ep_conf *conf, size_t n, size_t size, size_t align)
+	__attribute__((visibility("hidden")));
+void ep_free(const struct shmlink_ep_conf *conf, void *p)
+	__attribute__((visibility("hidden")));
+
 extern const struct ep_role_ops client_ops __attribute__((visibility("hidden")));
 extern const struct ep_role_ops server_ops __attribute__((visibility("hidden")));
 

@@ -399,6 +399,70 @@ test_virtio_header(void)
 	run_virtio_pair("plain, 8-byte buffers", &nv8, &nv, 1014, len_upto_1014);
 }
 
+/*
+ * Endpoints whose state comes from the caller's allocator (net_shmlink puts it in DPDK's
+ * shared memory, for secondary processes to read the counters): every allocation goes
+ * through it, aligned and zeroed, and every one comes back when the endpoints go.
+ */
+struct arena {
+	uint8_t *mem;
+	size_t size;
+	size_t used;
+	unsigned int live;
+	unsigned int nb_allocs;
+};
+
+static void *
+arena_zalloc(size_t size, size_t align, void *arg)
+{
+	struct arena *a = arg;
+	uintptr_t at = ((uintptr_t)a->mem + a->used + align - 1) / align * align;
+	size_t off = at - (uintptr_t)a->mem;
+
+	if (off + size > a->size)
+		return NULL;
+	a->used = off + size;
+	a->live++;
+	a->nb_allocs++;
+	memset(a->mem + off, 0, size);
+	return a->mem + off;
+}
+
+static void
+arena_free(void *p, void *arg)
+{
+	struct arena *a = arg;
+
+	CHECK((uint8_t *)p >= a->mem && (uint8_t *)p < a->mem + a->size,
+			"%s", "a pointer the arena did not give");
+	a->live--;
+}
+
+static void
+test_caller_memory(void)
+{
+	struct arena a = { .size = 4u << 20 };
+	struct shmlink_ep_conf c = { .zalloc = arena_zalloc, .free = arena_free,
+			.mem_arg = &a };
+	struct link l;
+
+	a.mem = malloc(a.size);
+	if (a.mem == NULL || !link_open(&l, NULL, NULL, &c, &c)) {
+		free(a.mem);
+		CHECK(false, "%s", "cannot set up");
+		return;
+	}
+	/* The client's chunk, id and buffer tables and both endpoints themselves. */
+	CHECK(a.nb_allocs == 9, "allocations %u, expected 9", a.nb_allocs);
+	CHECK((uint8_t *)l.client >= a.mem && (uint8_t *)l.client < a.mem + a.size,
+			"%s", "client endpoint outside the arena");
+	CHECK(((uintptr_t)l.client & 63) == 0 && ((uintptr_t)l.server & 63) == 0,
+			"%s", "endpoints not cache-line aligned");
+	sample_flows_and_close(&l, "caller memory");
+	CHECK(a.live == 0, "%u allocations not freed", a.live);
+	free(a.mem);
+}
+
 static const struct ep_test tests[] = {
 	{ "every_size_both_directions", test_every_size_both_directions },
 	{ "backpressure_client_to_server", test_backpressure_client_to_server },
@@ -406,6 +470,7 @@ static const struct ep_test tests[] = {
 	{ "backpressure_small_pipes", test_backpressure_small_pipes },
 	{ "id_reuse_no_buffer_lost", test_id_reuse_no_buffer_lost },
 	{ "virtio_header", test_virtio_header },
+	{ "caller_memory", test_caller_memory },
 };
 
 int

@@ -85,6 +85,13 @@ struct shmlink_ep_conf {
 				 *   side (SHMLINK_CTL_O_*, shmlink_attach_ep_conf()); the
 				 *   endpoint keeps them for its user, who acts on them
 				 *   (shmlink_cksum.h) */
+	/** Where the endpoint's state is allocated; NULL: the C library's heap. Memory
+	 *  that other processes map at the same address (DPDK's rte_zmalloc) lets them
+	 *  read the endpoint's counters (shmlink_ep_stats_get()). @c zalloc returns
+	 *  zeroed memory aligned to @p align, or NULL. */
+	void *(*zalloc)(size_t size, size_t align, void *arg);
+	void (*free)(void *ptr, void *arg);		/**< undoes @c zalloc */
+	void *mem_arg;					/**< their @p arg */
 };
 
 /** A piece of a frame. */
