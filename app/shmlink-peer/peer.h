@@ -72,6 +72,7 @@ struct peer_opts {
 	enum shmlink_trim trim;
 	uint16_t offloads;		/* --cksum-offload: SHMLINK_CTL_O_* we say */
 	bool udp_cksum;			/* fill the UDP checksums we may not leave 0 */
+	uint16_t vlan;			/* txonly: 802.1Q tag of the frames, 0: untagged */
 	uint32_t attach_delay_ms;	/* between the handshake and the endpoints, as a
 					 * gVisor stack that attaches its NIC later */
 	uint64_t rx_count;		/* stop once this many frames came in, 0: never */
@@ -121,13 +122,15 @@ uint32_t opts_max_frame(const struct peer_opts *o);
 #define PKT_TEST_HDR_LEN	18u
 #define PKT_ETH_IP_UDP_LEN	(PEER_ETH_HDR_LEN + 20u + 8u)
 #define PKT_IP_UDP_LEN		(20u + 8u)
+#define PKT_VLAN_TAG_LEN	4u
+#define PKT_HDR_MAX		(PKT_ETH_IP_UDP_LEN + PKT_VLAN_TAG_LEN)
 
 /* The frame headers of each --txpkts size, built once per peer. */
 struct pkt_gen {
-	uint32_t hdr_len;		/* Ethernet + IPv4 + UDP, or IPv4 + UDP */
+	uint32_t hdr_len;		/* Ethernet [+ 802.1Q] + IPv4 + UDP, or IPv4 + UDP */
 	unsigned int nb_sizes;
 	uint32_t size[PEER_MAX_TXPKTS];
-	uint8_t hdr[PEER_MAX_TXPKTS][PKT_ETH_IP_UDP_LEN];
+	uint8_t hdr[PEER_MAX_TXPKTS][PKT_HDR_MAX];
 };
 
 enum pkt_verdict {
@@ -161,6 +164,8 @@ enum { PKT_L4_NONE, PKT_L4_VALID, PKT_L4_BAD };
 
 /* Fill the UDP checksum of test frame @f of @len bytes. */
 void pkt_fill_udp_cksum(bool raw_ip, uint8_t *f, uint32_t len);
+/* Bytes before the IPv4 header of the frames we generate. */
+uint32_t pkt_l2_len(const struct peer_opts *o);
 
 /* CRC32C (Castagnoli) of @len bytes. */
 uint32_t pkt_crc32c(const void *p, size_t len);

@@ -49,6 +49,7 @@ enum {
 	OPT_TRIM,
 	OPT_CKSUM_OFFLOAD,
 	OPT_UDP_CKSUM,
+	OPT_VLAN,
 	OPT_ATTACH_DELAY,
 	OPT_RX_COUNT,
 	OPT_MODE,
@@ -89,6 +90,7 @@ static const struct option opts_long[] = {
 	{ "trim", required_argument, NULL, OPT_TRIM },
 	{ "cksum-offload", required_argument, NULL, OPT_CKSUM_OFFLOAD },
 	{ "udp-cksum", no_argument, NULL, OPT_UDP_CKSUM },
+	{ "vlan", required_argument, NULL, OPT_VLAN },
 	{ "attach-delay", required_argument, NULL, OPT_ATTACH_DELAY },
 	{ "rx-count", required_argument, NULL, OPT_RX_COUNT },
 	{ "mode", required_argument, NULL, OPT_MODE },
@@ -159,6 +161,8 @@ opts_usage(FILE *f)
 "                           tx,rx both; none (default), as gVisor without offloads\n"
 "  --udp-cksum              txonly: fill the UDP checksums, unless the link agreed we\n"
 "                           may leave them 0 (default: 0, which UDP over IPv4 allows)\n"
+"  --vlan ID                txonly: tag the frames with 802.1Q VLAN ID 1..4094\n"
+"                           (--txpkts sizes then count the tag)\n"
 "  --attach-delay MS        wait MS ms between the handshake and making the endpoints\n"
 "                           (a client posts its receive buffers then), as a gVisor stack\n"
 "                           that attaches its NIC later (default: 0)\n"
@@ -522,6 +526,11 @@ opts_one(int c, const char *arg, struct peer_opts *o)
 	case OPT_UDP_CKSUM:
 		o->udp_cksum = true;
 		return 0;
+	case OPT_VLAN:
+		if (opts_u64(name, arg, 1, 4094, &v) < 0)
+			return -1;
+		o->vlan = (uint16_t)v;
+		return 0;
 	case OPT_ATTACH_DELAY:
 		return opts_u32(name, arg, 0, 60000, &o->attach_delay_ms);
 	case OPT_RX_COUNT:
@@ -594,8 +603,8 @@ opts_one(int c, const char *arg, struct peer_opts *o)
 static int
 opts_check(struct peer_opts *o)
 {
-	uint32_t hdr = o->raw_ip ? PKT_IP_UDP_LEN : PKT_ETH_IP_UDP_LEN;
-	uint32_t min = hdr + PKT_TEST_HDR_LEN, max = opts_max_frame(o);
+	uint32_t min = pkt_l2_len(o) + PKT_IP_UDP_LEN + PKT_TEST_HDR_LEN;
+	uint32_t max = opts_max_frame(o);
 	unsigned int i;
 
 	if (o->socket_path == NULL)
@@ -614,6 +623,8 @@ opts_check(struct peer_opts *o)
 		return opts_bad("--window goes with --mode txonly --verify");
 	if (!o->window_set)
 		o->window_auto = true;
+	if (o->vlan != 0 && (o->mode != PEER_MODE_TXONLY || o->raw_ip))
+		return opts_bad("--vlan goes with --mode txonly and Ethernet framing");
 	if (o->tx_pps > 0 && o->mode != PEER_MODE_TXONLY)
 		return opts_bad("--tx-pps goes with --mode txonly");
 	if (o->expect_min_set && o->mode == PEER_MODE_TXONLY && !o->verify)

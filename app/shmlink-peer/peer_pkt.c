@@ -3,8 +3,9 @@
  */
 
 /*
- * Test frames: IPv4/UDP (behind an Ethernet header unless the framing is raw IP) whose
- * UDP payload starts with a test header, all fields big-endian:
+ * Test frames: IPv4/UDP (behind an Ethernet header, with or without one 802.1Q tag, unless
+ * the framing is raw IP) whose UDP payload starts with a test header, all fields
+ * big-endian:
  *
  *   off size field
  *     0    2 magic 0x534c ("SL"): marks a test frame
@@ -42,6 +43,7 @@
 #define PKT_FILL_MAX		(65536u + PKT_FILL_MOD)
 
 #define ETYPE_IPV4		0x0800u
+#define ETYPE_VLAN		0x8100u
 #define IPV4_HDR_LEN		20u
 #define IPV4_DF			0x4000u
 #define IPPROTO_UDP_		17u
@@ -79,6 +81,26 @@ static inline uint32_t
 get_be32(const uint8_t *p)
 {
 	return get_be16(p) << 16 | get_be16(p + 2);
+}
+
+/* Bytes before the IPv4 header of frame @f (@len bytes): 0 with raw IP framing, 14 or,
+ * behind one 802.1Q tag, 18; the frame's own type field is checked by the caller. */
+static uint32_t
+pkt_frame_l2_len(bool raw_ip, const uint8_t *f, uint32_t len)
+{
+	if (raw_ip)
+		return 0;
+	if (len >= PEER_ETH_HDR_LEN + PKT_VLAN_TAG_LEN && get_be16(f + 12) == ETYPE_VLAN)
+		return PEER_ETH_HDR_LEN + PKT_VLAN_TAG_LEN;
+	return PEER_ETH_HDR_LEN;
+}
+
+uint32_t
+pkt_l2_len(const struct peer_opts *o)
+{
+	if (o->raw_ip)
+		return 0;
+	return PEER_ETH_HDR_LEN + (o->vlan != 0 ? PKT_VLAN_TAG_LEN : 0);
 }
 
 /* ---- CRC32C ---- */
@@ -200,7 +222,7 @@ pkt_fold(uint32_t sum)
 void
 pkt_gen_init(struct pkt_gen *g, const struct peer_opts *o, const uint8_t dst_mac[6])
 {
-	uint32_t l2 = o->raw_ip ? 0 : PEER_ETH_HDR_LEN;
+	uint32_t l2 = pkt_l2_len(o);
 	unsigned int i;
 
 	memset(g, 0, sizeof(*g));
@@ -214,7 +236,11 @@ pkt_gen_init(struct pkt_gen *g, const struct peer_opts *o, const uint8_t dst_mac
 		if (l2 > 0) {
 			memcpy(h, dst_mac, PEER_ETH_ALEN);
 			memcpy(h + PEER_ETH_ALEN, o->mac, PEER_ETH_ALEN);
-			put_be16(h + 12, ETYPE_IPV4);
+			if (o->vlan != 0) {
+				put_be16(h + 12, ETYPE_VLAN);
+				put_be16(h + 14, o->vlan);	/* priority 0 */
+			}
+			put_be16(h + l2 - 2, ETYPE_IPV4);
 		}
 		ip[0] = 0x45;				/* version 4, 5 words */
 		put_be16(ip + 2, size - l2);		/* total length */
@@ -234,7 +260,7 @@ pkt_gen_init(struct pkt_gen *g, const struct peer_opts *o, const uint8_t dst_mac
 void
 pkt_gen_prepare(const struct peer_opts *o)
 {
-	uint32_t hdr = (o->raw_ip ? 0 : PEER_ETH_HDR_LEN) + IPV4_HDR_LEN + UDP_HDR_LEN;
+	uint32_t hdr = pkt_l2_len(o) + IPV4_HDR_LEN + UDP_HDR_LEN;
 	unsigned int i, k;
 
 	for (i = 0; i < o->nb_txpkts; i++) {
@@ -285,26 +311,26 @@ pkt_udp_cksum(bool raw_ip, const uint8_t *f, uint32_t len, uint16_t *c)
 void
 pkt_fill_udp_cksum(bool raw_ip, uint8_t *f, uint32_t len)
 {
-	uint32_t ihl = (f[raw_ip ? 0 : PEER_ETH_HDR_LEN] & 0xfu) * 4u;
+	uint32_t l2 = pkt_frame_l2_len(raw_ip, f, len);
+	uint32_t ihl = (f[l2] & 0xfu) * 4u;
 	uint16_t c;
 
 	if (pkt_udp_cksum(raw_ip, f, len, &c) == 0)
-		memcpy(f + (raw_ip ? 0 : PEER_ETH_HDR_LEN) + ihl + 6, &c, sizeof(c));
+		memcpy(f + l2 + ihl + 6, &c, sizeof(c));
 }
 
 enum pkt_verdict
 pkt_check(bool raw_ip, const uint8_t *f, uint32_t len, uint16_t *qid, uint64_t *seq,
 		int *l4)
 {
-	uint16_t c;
-
-	uint32_t l2 = raw_ip ? 0 : PEER_ETH_HDR_LEN;
+	uint32_t l2 = pkt_frame_l2_len(raw_ip, f, len);
 	const uint8_t *ip = f + l2, *udp, *pl;
 	uint32_t ihl, plen;
+	uint16_t c;
 
 	if (len < l2 + IPV4_HDR_LEN + UDP_HDR_LEN + PKT_TEST_HDR_LEN)
 		return PKT_FOREIGN;
-	if ((!raw_ip && get_be16(f + 12) != ETYPE_IPV4) || ip[0] >> 4 != 4 ||
+	if ((!raw_ip && get_be16(f + l2 - 2) != ETYPE_IPV4) || ip[0] >> 4 != 4 ||
 			ip[9] != IPPROTO_UDP_)
 		return PKT_FOREIGN;
 	ihl = (ip[0] & 0xfu) * 4u;

@@ -16,6 +16,8 @@ Tx (DPDK -> peer), testpmd's csum engine asks the port for the IPv4 and UDP chec
   - a peer that verifies gets them filled in software, all valid;
   - a peer that takes unfilled checksums (csum_rx) gets the L4 field as testpmd left it
     (the pseudo-header sum), the IPv4 header checksum still filled.
+Both again with multi-segment mbufs (testpmd's mbufs hold 512 bytes: a 1514-byte frame
+comes in as a chain of 3 and goes back out as one) and with 802.1Q-tagged frames.
 Required offloads: no link without them, the port listening or connecting."""
 
 import json
@@ -26,6 +28,12 @@ import shmlink_sys as sysh
 
 DURATION = '1.5'
 MIN_FRAMES = 5000
+# testpmd's mbufs for chains: 128 bytes of headroom and 512 of data each.
+SCATTER = ['--enable-scatter', '--mbuf-size=640']
+# The peer's frame sizes (64,1514,300; 4 more each when tagged) average 626 bytes: far
+# above it, the big frames came back.
+MIN_AVG_LEN = 600
+VLAN = ['--vlan', '100']
 
 
 
@@ -107,6 +115,44 @@ class OffloadTest(sysh.SysTestCase):
         self.assertEqual(tp.xstats()['rx_cksum_filled_frames'], 0)
         self.assertEqual(tp.quit(), 0)
 
+    def tx_filled_for_a_verifying_peer(self, args=(), peer=()):
+        """testpmd's csum engine (ip hw, udp hw) with @args, against a peer that
+        verifies every checksum (sending @peer): all filled by the port, all valid."""
+        tp, sock = self.forwarder(args=args)
+        self.csum_engine(tp, 'hw', 'hw')
+        tp.start()
+        # testpmd's csum engine keeps a UDP checksum of 0 ("none"): the peer fills its.
+        t, _, tout = self.run_peer(tp, sock, ['--udp-cksum'] + list(peer))
+        tp.stop()
+        self.assertRegex(tout, r'from the peer no, to the peer no')
+        # IPv4 header checks are part of the peer's verification; every UDP checksum
+        # that came back is valid.
+        self.assertEqual((t['rx_cksum_valid'], t['rx_cksum_bad']), (t['rx_packets'], 0), t)
+        self.assertGreater(t['rx_bytes'], MIN_AVG_LEN * t['rx_packets'], t)
+        x = tp.xstats()
+        self.assertEqual(x['tx_cksum_filled_frames'], tp.port_stats()['tx'], x)
+        self.assertEqual(x['tx_bad_offload_frames'], 0)
+        self.assertEqual(tp.quit(), 0)
+
+    def tx_l4_unfilled_for_a_peer_that_takes_it(self, args=(), peer=()):
+        """testpmd's csum engine (ip sw, udp hw) with @args, against a peer that takes
+        unfilled checksums: the L4 field arrives as testpmd left it."""
+        tp, sock = self.forwarder(args=args)
+        self.csum_engine(tp, 'sw', 'hw')
+        tp.start()
+        t, _, tout = self.run_peer(tp, sock, ['--cksum-offload', 'rx', '--udp-cksum'] +
+                                   list(peer))
+        tp.stop()
+        self.assertRegex(tout, r'from the peer no, to the peer yes')
+        # The pseudo-header sum testpmd left in the field: wrong as a checksum (but for
+        # the 1 in 65536 where it happens to be right), which the peer, having said it
+        # does not verify, counts without dropping.
+        self.assertEqual(t['rx_cksum_bad'] + t['rx_cksum_valid'], t['rx_packets'], t)
+        self.assertLess(t['rx_cksum_valid'], t['rx_packets'] / 1000, t)
+        self.assertGreater(t['rx_bytes'], MIN_AVG_LEN * t['rx_packets'], t)
+        self.assertEqual(tp.xstats()['tx_cksum_filled_frames'], 0)
+        self.assertEqual(tp.quit(), 0)
+
     def csum_engine(self, tp, ip, udp):
         """testpmd's csum engine, asking the port for the IPv4 and UDP checksums."""
         tp.cmd('port stop 0', timeout=20, done=r'Done')
@@ -117,34 +163,29 @@ class OffloadTest(sysh.SysTestCase):
         tp.set_fwd('csum')
 
     def test_tx_checksums_filled_in_software_for_a_peer_that_verifies(self):
-        tp, sock = self.forwarder()
-        self.csum_engine(tp, 'hw', 'hw')
-        tp.start()
-        # testpmd's csum engine keeps a UDP checksum of 0 ("none"): the peer fills its.
-        t, _, tout = self.run_peer(tp, sock, ['--udp-cksum'])
-        tp.stop()
-        self.assertRegex(tout, r'from the peer no, to the peer no')
-        # IPv4 header checks are part of the peer's verification; every UDP checksum
-        # that came back is valid.
-        self.assertEqual((t['rx_cksum_valid'], t['rx_cksum_bad']), (t['rx_packets'], 0), t)
-        x = tp.xstats()
-        self.assertEqual(x['tx_cksum_filled_frames'], tp.port_stats()['tx'], x)
-        self.assertEqual(x['tx_bad_offload_frames'], 0)
-        self.assertEqual(tp.quit(), 0)
+        self.tx_filled_for_a_verifying_peer()
 
     def test_tx_l4_passes_unfilled_to_a_peer_that_takes_them(self):
+        self.tx_l4_unfilled_for_a_peer_that_takes_it()
+
+    def test_tx_multi_segment_checksums_filled(self):
+        self.tx_filled_for_a_verifying_peer(args=SCATTER)
+
+    def test_tx_multi_segment_l4_passes_unfilled(self):
+        self.tx_l4_unfilled_for_a_peer_that_takes_it(args=SCATTER)
+
+    def test_tx_vlan_tagged_checksums_filled(self):
+        self.tx_filled_for_a_verifying_peer(args=SCATTER, peer=VLAN)
+
+    def test_rx_vlan_tagged_unfilled_checksums_filled(self):
+        # As the first Rx test, the frames behind an 802.1Q tag.
         tp, sock = self.forwarder()
-        self.csum_engine(tp, 'sw', 'hw')
         tp.start()
-        t, _, tout = self.run_peer(tp, sock, ['--cksum-offload', 'rx', '--udp-cksum'])
+        t, _, _ = self.run_peer(tp, sock, ['--cksum-offload', 'tx'] + VLAN)
         tp.stop()
-        self.assertRegex(tout, r'from the peer no, to the peer yes')
-        # The pseudo-header sum testpmd left in the field: wrong as a checksum (but for
-        # the 1 in 65536 where it happens to be right), which the peer, having said it
-        # does not verify, counts without dropping.
-        self.assertEqual(t['rx_cksum_bad'] + t['rx_cksum_valid'], t['rx_packets'], t)
-        self.assertLess(t['rx_cksum_valid'], t['rx_packets'] / 1000, t)
-        self.assertEqual(tp.xstats()['tx_cksum_filled_frames'], 0)
+        self.assertEqual((t['rx_cksum_valid'], t['rx_cksum_none'], t['rx_cksum_bad']),
+                         (t['rx_packets'], 0, 0), t)
+        self.assertEqual(tp.xstats()['rx_cksum_filled_frames'], tp.port_stats()['rx'])
         self.assertEqual(tp.quit(), 0)
 
     def test_required_offload_missing_means_no_link(self):
