@@ -31,7 +31,7 @@ esac
 # 1.7+ picks lib64, which ldconfig does not search).
 PACKAGES="dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config python3-pyelftools \
 golang-go golang-gvisor-gvisor-dev gcc xz-utils dpkg-dev"
-PACKAGES_FULL="clang python3-matplotlib python3-sphinx doxygen"
+PACKAGES_FULL="clang python3-matplotlib python3-sphinx doxygen tshark"
 SDK_HEADERS="lib/ethdev/ethdev_driver.h lib/ethdev/ethdev_vdev.h \
 drivers/bus/vdev/bus_vdev_driver.h lib/eal/include/dev_driver.h"
 SRC_LIST=/etc/apt/sources.list.d/shmlink-deb-src.sources

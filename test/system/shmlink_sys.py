@@ -346,12 +346,18 @@ def run_tests(argv):
     sys.exit(0 if prog.result.wasSuccessful() else 1)
 
 
-def main():
-    """Run the unittest cases of the calling module: argv[1] build dir, argv[2] driver."""
+def main(around=None):
+    """Run the unittest cases of the calling module: argv[1] build dir, argv[2] driver;
+    inside `with around():` if given (what the whole module needs set up and undone,
+    even when meson's SIGTERM ends it)."""
     global BUILD_DIR
     if len(sys.argv) < 3:
         sys.stderr.write('usage: %s BUILD_DIR DRIVER_SO [unittest args]\n' % sys.argv[0])
         sys.exit(2)
     BUILD_DIR = os.path.abspath(sys.argv[1])
     use_driver(sys.argv[2])
-    run_tests(sys.argv[3:])
+    if around is None:
+        run_tests(sys.argv[3:])
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    with around():
+        run_tests(sys.argv[3:])

@@ -774,6 +774,25 @@ static const struct eth_dev_ops shmlink_ops = {
 	.allmulticast_disable = shmlink_promisc_noop,
 };
 
+/* What a secondary process may do with the primary's port: look, count and capture
+ * (dpdk-proc-info, dpdk-dumpcap). Configuration, queues and the peer are the primary's;
+ * ethdev answers -ENOTSUP for the rest. */
+static const struct eth_dev_ops shmlink_secondary_ops = {
+	.dev_close = shmlink_dev_close,
+	.dev_infos_get = shmlink_dev_infos_get,
+	.link_update = shmlink_link_update,
+	.stats_get = shmlink_stats_get_op,
+	.stats_reset = shmlink_stats_reset,
+	.xstats_get = shmlink_xstats_get,
+	.xstats_get_names = shmlink_xstats_get_names,
+	.xstats_reset = shmlink_xstats_reset,
+	.dev_supported_ptypes_get = shmlink_ptypes_get,
+	.promiscuous_enable = shmlink_promisc_noop,
+	.promiscuous_disable = shmlink_promisc_noop,
+	.allmulticast_enable = shmlink_promisc_noop,
+	.allmulticast_disable = shmlink_promisc_noop,
+};
+
 /* ---- probe and remove ---- */
 
 /*
@@ -809,6 +828,39 @@ shmlink_setup_intr(struct pmd_internals *pmd)
 	return 0;
 }
 
+/* In a secondary process: the primary's port, its state read from shared memory. */
+static int
+shmlink_probe_secondary(struct rte_vdev_device *vdev)
+{
+	const char *name = rte_vdev_device_name(vdev);
+	const struct pmd_internals *pmd;
+	struct rte_eth_dev *dev;
+
+	dev = rte_eth_dev_attach_secondary(name);
+	if (dev == NULL) {
+		SHMLINK_LOG(ERR, "%s: the primary process has no such port", name);
+		return -ENODEV;
+	}
+	pmd = dev->data->dev_private;
+	if (pmd == NULL || pmd->magic != SHMLINK_PMD_MAGIC || pmd->size != sizeof(*pmd)) {
+		SHMLINK_LOG(ERR, "%s: the primary's port was made by another build of "
+				"net_shmlink (state of %u bytes, this one reads %zu): run the "
+				"primary's driver", name, pmd != NULL ? pmd->size : 0,
+				sizeof(*pmd));
+		rte_eth_dev_release_port(dev);
+		return -EPROTO;
+	}
+	dev->device = &vdev->device;
+	dev->dev_ops = &shmlink_secondary_ops;
+	dev->rx_pkt_burst = shmlink_burst_none;
+	dev->tx_pkt_burst = shmlink_burst_none;
+	rte_eth_dev_probing_finish(dev);
+	SHMLINK_LOG(INFO, "%s: port %u of the primary process (%s %s): counters and "
+			"capture here, Rx and Tx in the primary", name, dev->data->port_id,
+			pmd->listen ? "listening on" : "connecting to", pmd->socket_path);
+	return 0;
+}
+
 static int
 shmlink_probe(struct rte_vdev_device *vdev)
 {
@@ -818,10 +870,8 @@ shmlink_probe(struct rte_vdev_device *vdev)
 	unsigned int i;
 	int rc;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
-		SHMLINK_LOG(ERR, "%s: secondary processes are not supported", name);
-		return -ENOTSUP;
-	}
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return shmlink_probe_secondary(vdev);
 	rc = shmlink_parse_args(name, rte_vdev_device_args(vdev), &args);
 	if (rc != 0)
 		return rc;
@@ -831,6 +881,8 @@ shmlink_probe(struct rte_vdev_device *vdev)
 		return -ENOMEM;
 	pmd = dev->data->dev_private;
 	*pmd = args;
+	pmd->magic = SHMLINK_PMD_MAGIC;
+	pmd->size = sizeof(*pmd);
 	pmd->dev = dev;
 	pmd->port_id = dev->data->port_id;
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
@@ -883,6 +935,9 @@ shmlink_remove(struct rte_vdev_device *vdev)
 
 	if (dev == NULL)
 		return 0;	/* already closed */
+	/* A secondary lets go of its view only: the port is the primary's. */
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return rte_eth_dev_release_port(dev);
 	/* Hot-unplug of a running port: ethdev refuses to close a started one. */
 	if (dev->data->dev_started && rte_eth_dev_stop(dev->data->port_id) != 0)
 		SHMLINK_LOG(WARNING, "%s: cannot stop the port before removing it",

@@ -129,7 +129,16 @@ struct shmlink_handshake {
 	struct shmlink_attach_hs hs;
 };
 
+/* "shml": a port made by net_shmlink; with the size of struct pmd_internals, what a
+ * secondary process checks before it reads the primary's state. */
+#define SHMLINK_PMD_MAGIC	0x73686d6cu
+
+/* In dev->data->dev_private: DPDK's shared memory, which secondary processes map at the
+ * same address. Pointers in it point there too (queues, endpoints), except those the
+ * comments call the primary's. */
 struct pmd_internals {
+	uint32_t magic;			/* SHMLINK_PMD_MAGIC */
+	uint32_t size;			/* sizeof(struct pmd_internals) */
 	/* devargs */
 	char socket_path[108];
 	bool listen;
@@ -163,11 +172,12 @@ struct pmd_internals {
 	struct shmlink_offload_stats ost_freed;	/* of queues since released */
 
 	uint16_t port_id;
-	struct rte_eth_dev *dev;
+	struct rte_eth_dev *dev;	/* the primary's */
 	bool started;
 
-	/* control path, run by the EAL interrupt thread; @lock guards what follows
-	 * against the ethdev ops (never taken by the data path) */
+	/* control path, run by the EAL interrupt thread of the primary; @lock guards
+	 * what follows against the ethdev ops, of any process (never taken by the data
+	 * path); its FDs and interrupt handles are the primary's */
 	rte_spinlock_t lock;
 	int listen_fd;
 	int conn_fd;
@@ -208,6 +218,8 @@ struct pmd_internals {
 /* shmlink_rxtx.c */
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
+/* Rx and Tx of a secondary process: nothing (the peer's memory is mapped in the primary). */
+uint16_t shmlink_burst_none(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 
 /* shmlink_offload.c */
 extern const uint32_t shmlink_ptypes[SHMLINK_NB_PTYPES + 1];

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <rte_malloc.h>
 #include <rte_alarm.h>
 #include <rte_cycles.h>
 #include <rte_interrupts.h>
@@ -361,6 +362,22 @@ peer_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 	c->offloads_required = pmd->offloads_required;
 }
 
+/* The endpoints' state goes into DPDK's shared memory: secondary processes read their
+ * counters (xstats) under pmd->lock. */
+static void *
+peer_ep_zalloc(size_t size, size_t align, void *arg)
+{
+	const struct pmd_internals *pmd = arg;
+
+	return rte_zmalloc_socket("shmlink_ep", size, align, pmd->dev->data->numa_node);
+}
+
+static void
+peer_ep_free(void *p, void *arg __rte_unused)
+{
+	rte_free(p);
+}
+
 /* Start using the link handshake @h made. Lock held. Returns 0, or -1 with nothing
  * kept (the caller closes the socket and releases the link). */
 static int
@@ -376,6 +393,9 @@ peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 	pmd->peer_gid = h->gid;
 	conf = shmlink_attach_ep_conf(&pmd->att, pmd->trim);
 	conf.defer_signals = pmd->signal_delay_us != 0;
+	conf.zalloc = peer_ep_zalloc;
+	conf.free = peer_ep_free;
+	conf.mem_arg = pmd;
 	for (i = 0; i < pmd->nb_qp; i++) {
 		pmd->ep[i] = shmlink_ep_create(pmd->att.role, &pmd->att.txq[i],
 				&pmd->att.rxq[i], &conf);

@@ -292,3 +292,10 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	shmlink_qlink_leave(&q->link);
 	return (uint16_t)done;
 }
+
+uint16_t
+shmlink_burst_none(void *queue __rte_unused, struct rte_mbuf **bufs __rte_unused,
+		uint16_t nb_pkts __rte_unused)
+{
+	return 0;
+}

@@ -126,7 +126,7 @@ tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 	shmlink_tel_add_u64(d, "mtu", pmd->mtu);
 	rte_tel_data_add_dict_int(d, "queue_pairs", pmd->nb_qp);
 	rte_tel_data_add_dict_string(d, "link",
-			pmd->dev->data->dev_link.link_status ? "up" : "down");
+			rte_eth_devices[port].data->dev_link.link_status ? "up" : "down");
 	tel_errors(pmd, d);
 
 	rte_spinlock_lock(&pmd->lock);
@@ -148,7 +148,9 @@ tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 		rte_tel_data_add_dict_int(d, "tx_cksum_unfilled",
 				(pmd->att.offloads & SHMLINK_CTL_O_CSUM_TX) != 0);
 	}
-	tel_queues(pmd, d);
+	/* The rings are mapped in the primary only. */
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		tel_queues(pmd, d);
 	rte_spinlock_unlock(&pmd->lock);
 	return 0;
 }

@@ -1,0 +1,183 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+# Copyright(c) 2026 The shmlink authors
+"""Secondary processes on a net_shmlink port, with Debian's own tools: dpdk-proc-info and
+dpdk-dumpcap attach to a dpdk-testpmd primary that forwards (io) for app/shmlink-peer.
+
+  - proc-info's counters and extended counters are testpmd's, at a quiescent point;
+  - dumpcap captures N frames both ways; every one is byte for byte a frame the peer
+    sent (rebuilt by shmlink.testframe, an oracle apart from the C), in order each way,
+    and tshark reads the file;
+  - dumpcap killed in the middle of a capture: the primary forwards on and the peer
+    verifies every frame;
+  - a secondary before any peer attached sees a port without traffic; one on a primary
+    without shared configuration gets EAL's error, and the primary carries on.
+
+The module, as root, reserves huge pages and mounts a hugetlbfs of its own (a secondary
+maps the primary's memory), and puts the driver in EAL's plugin directory (dumpcap has
+no -d); it undoes both when it ends."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+import shmlink_sys as sysh
+from shmlink import multiproc as mp
+from shmlink import pcapng, testframe
+from shmlink import testpmd as tpmd
+
+HUGE_DIR = os.path.join(tempfile.gettempdir(), 'shmlink-mp-huge-%d' % os.getpid())
+PORT_MAC = '02:00:00:00:5e:01'
+PEER_MAC = '02:00:00:00:5e:02'
+TXPKTS = '64,1514,300'
+CAPTURE = 300
+
+
+class MultiProcessTest(sysh.SysTestCase):
+
+    tag = 'mp'
+
+    def primary(self, shared=True, start=True):
+        """dpdk-testpmd forwarding (io) on a listening port, with shared configuration
+        in huge pages (or, @shared False, the tests' usual --no-shconf)."""
+        sock = self.ws.path('s')
+        vdev = 'net_shmlink0,socket=%s,mac=%s' % (sock, PORT_MAC)
+        if shared:
+            eal = ['--no-pci', '--huge-dir', HUGE_DIR, '-m', '256', '--lcores',
+                   sysh.LCORES[0], '--log-level', 'pmd.net.shmlink,info']
+            tp = tpmd.Testpmd(self.ws, 'primary', [vdev], eal,
+                              ['--total-num-mbufs=%d' % sysh.NB_MBUFS, '--forward-mode=io',
+                               '--no-flush-rx'], launcher=sysh.testpmd_launcher())
+        else:
+            tp = self.ws.testpmd('primary', vdev, side=0)
+        tp.ready()
+        if start:
+            tp.start()
+        return tp, sock
+
+    def peer(self, sock, duration='2', pps='3000'):
+        argv = [sysh.peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
+                '--txpkts', TXPKTS, '--tx-pps', pps, '--duration', duration,
+                '--mac', PEER_MAC, '--cpus', sysh.CPUS[1], '--fail-on-errors']
+        return self.ws.run('peer', argv, limit=60)
+
+    def peer_done(self, p, tp, mark):
+        self.assertEqual(p.wait(60), 0, 'shmlink-peer failed:\n' + p.tail())
+        tp.wait_for(r'detached', 10, mark)
+        self.assertRegex(p.output, r'corrupt 0')
+
+    def proc_info(self, tp, what):
+        """What dpdk-proc-info -- @what prints on testpmd @tp's port."""
+        p = mp.proc_info(self.ws, tp.prefix, [what])
+        self.assertEqual(p.popen.returncode, 0, p.tail())
+        return p.output
+
+    def dumpcap(self, tp, argv, limit=60):
+        env = dict(os.environ, **mp.secondary_env())
+        return sysh.Proc(self.ws, 'dumpcap', ['taskset', '-c', sysh.CPUS[1], 'stdbuf', '-o0',
+                                              mp.DUMPCAP,
+                                              '--file-prefix', tp.prefix, '-i',
+                                              'net_shmlink0'] + list(argv),
+                         limit, stdin=False, env=env)
+
+    def test_proc_info_shows_testpmd_counters(self):
+        tp, sock = self.primary()
+        mark = tp.mark()
+        self.peer_done(self.peer(sock, duration='1.5'), tp, mark)
+        tp.stop()
+        want, xwant = tp.port_stats(), tp.xstats()
+        self.assertGreater(want['rx'], 1000, want)
+        got = mp.parse_stats(self.proc_info(tp, '--stats'))
+        for k in got:
+            self.assertEqual(got[k], want[k], '%s: proc-info %s, testpmd %s' % (
+                k, got, want))
+        xgot = mp.parse_xstats(self.proc_info(tp, '--xstats'))
+        self.assertEqual(xgot, {k: v for k, v in xwant.items() if k in xgot})
+        self.assertEqual(set(xgot), set(xwant))
+        self.assertEqual(xgot['peer_attach_count'], 1)
+        # The primary is unchanged: it forwards for the next peer.
+        tp.start()
+        mark = tp.mark()
+        self.peer_done(self.peer(sock, duration='0.5'), tp, mark)
+        self.assertEqual(tp.quit(), 0)
+
+    def test_dumpcap_captures_what_the_peer_sent(self):
+        tp, sock = self.primary()
+        pcap = self.ws.path('cap.pcapng')
+        dc = self.dumpcap(tp, ['-c', str(CAPTURE), '-w', pcap])
+        dc.wait_for(r'Capturing on', 30)
+        mark = tp.mark()
+        p = self.peer(sock)
+        self.assertEqual(dc.wait(40), 0, 'dumpcap failed:\n' + dc.tail())
+        self.peer_done(p, tp, mark)
+        pkts = pcapng.packets(pcap)
+        # dumpcap stops after the batch that reaches the count.
+        self.assertGreaterEqual(len(pkts), CAPTURE)
+        sizes = [int(s) for s in TXPKTS.split(',')]
+        last = {}
+        for i, pk in enumerate(pkts):
+            seq = testframe.seq_of(pk.data)
+            self.assertIsNotNone(seq, 'captured frame %d is no test frame' % i)
+            self.assertEqual(len(pk.data), sizes[seq % len(sizes)])
+            self.assertEqual(pk.data, testframe.frame(seq, len(pk.data), PEER_MAC,
+                                                      PORT_MAC),
+                             'captured frame %d (seq %d) differs from what the peer sent'
+                             % (i, seq))
+            self.assertIn(pk.direction, (pcapng.INBOUND, pcapng.OUTBOUND))
+            if pk.direction in last:
+                self.assertEqual(seq, last[pk.direction] + 1, 'out of order, frame %d' % i)
+            last[pk.direction] = seq
+        self.assertEqual(set(last), {pcapng.INBOUND, pcapng.OUTBOUND})
+        if shutil.which('tshark'):
+            t = self.ws.run('tshark', ['tshark', '-r', pcap, '-T', 'fields', '-e',
+                                       'udp.dstport'], stdin=False)
+            self.assertEqual(t.wait(60), 0, t.tail())
+            self.assertEqual(t.output.split().count('9'), len(pkts), t.tail())
+        self.assertEqual(tp.quit(), 0)
+
+    def test_dumpcap_killed_leaves_primary_and_peer_working(self):
+        tp, sock = self.primary()
+        dc = self.dumpcap(tp, ['-w', self.ws.path('cap.pcapng')])
+        dc.wait_for(r'Capturing on', 30)
+        mark = tp.mark()
+        p = self.peer(sock, duration='2.5')
+        sysh.wait_until(lambda: tp.port_stats()['rx'] > 500, 20, 'traffic')
+        dc.kill()
+        self.peer_done(p, tp, mark)
+        self.assertEqual(tp.port_stats()['rx'], tp.port_stats()['tx'])
+        mark = tp.mark()
+        self.peer_done(self.peer(sock, duration='0.5'), tp, mark)
+        self.assertEqual(tp.quit(), 0)
+
+    def test_secondary_before_any_peer(self):
+        tp, _ = self.primary(start=False)
+        self.assertEqual(set(mp.parse_stats(self.proc_info(tp, '--stats')).values()), {0})
+        x = mp.parse_xstats(self.proc_info(tp, '--xstats'))
+        self.assertEqual(x['peer_attach_count'], 0)
+        self.assertEqual(tp.link_status(), 'down')
+        self.assertEqual(tp.quit(), 0)
+
+    def test_primary_without_shared_config(self):
+        # EAL's error; dpdk-proc-info then panics (its own way out), dumpcap exits.
+        tp, _ = self.primary(shared=False, start=False)
+        for p in (mp.proc_info(self.ws, tp.prefix, ['--stats']),
+                  self.dumpcap(tp, ['-c', '1', '-w', self.ws.path('none.pcapng')])):
+            p.wait(60)
+            self.assertNotEqual(p.popen.returncode, 0, p.tail())
+            self.assertRegex(p.output, r"Cannot open '[^']*/config' for rte_mem_config")
+        self.assertEqual(tp.link_status(), 'down')
+        self.assertEqual(tp.quit(), 0)
+
+
+@contextlib.contextmanager
+def _setup():
+    if os.geteuid() != 0:
+        raise SystemExit('needs root: reserves huge pages, mounts hugetlbfs and puts the '
+                         'driver in the plugin directory')
+    with mp.HugePages(HUGE_DIR), mp.PluginInstall(sysh.DRIVER):
+        yield
+
+
+if __name__ == '__main__':
+    sysh.main(_setup)
