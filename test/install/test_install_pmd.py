@@ -37,14 +37,14 @@ import sys
 import unittest
 
 import shmlink_sys as sysh
+from shmlink import multiproc as mp
 from shmlink import testpmd as tpmd
 
 BUILD = None
 SRC = None
-LOCK = '/run/lock/shmlink-install-test.lock'
+LOCK = mp.INSTALL_LOCK
 MARKER = '/run/shmlink-install-test.installed'
-PMD = 'librte_net_shmlink.so'
-EAL_MARKER = b'DPDK_PLUGIN_PATH='
+PMD = mp.PMD
 DURATION = '1.5'
 MIN_FRAMES = 20000
 
@@ -77,20 +77,6 @@ def install_plan():
 def build_option(name):
     opts = json.loads(run(['meson', 'introspect', BUILD, '--buildoptions']).stdout)
     return {o['name']: o['value'] for o in opts}[name]
-
-
-def testpmd_plugin_dir():
-    """The default plugin directory of the EAL that dpdk-testpmd really loads, read
-    from that librte_eal (independently of libdpdk.pc and buildtools/find_pmd_dir.py)."""
-    ldd = run(['ldd', sysh.TESTPMD]).stdout
-    m = re.search(r'librte_eal\.so\S* => (\S+)', ldd)
-    assert m, 'dpdk-testpmd does not link librte_eal:\n' + ldd
-    with open(m.group(1), 'rb') as f:
-        data = f.read()
-    at = data.find(EAL_MARKER)
-    assert at >= 0, '%s has no %s' % (m.group(1), EAL_MARKER)
-    start = at + len(EAL_MARKER)
-    return data[start:data.find(b'\0', start)].decode()
 
 
 def staged(destdir, path):
@@ -156,7 +142,7 @@ class InstallTest(sysh.SysTestCase):
             env=clean_env())
 
         # The driver: one plain file, in the directory the EAL of dpdk-testpmd scans.
-        plugin_dir = testpmd_plugin_dir()
+        plugin_dir = mp.plugin_dir()
         pmd = staged(dest, os.path.join(plugin_dir, PMD))
         self.assertTrue(os.path.isfile(pmd) and not os.path.islink(pmd),
                         'no %s in the plugin directory %s: staged files %s' % (
@@ -260,7 +246,7 @@ class InstallTest(sysh.SysTestCase):
         if present:
             self.skipTest('shmlink is installed on this machine (%s ...): not touching it; '
                           'uninstall it to run this test' % present[0])
-        plugin_dir = testpmd_plugin_dir()
+        plugin_dir = mp.plugin_dir()
         pmd = os.path.join(plugin_dir, PMD)
         self.assertIn(pmd, dests, 'meson install does not put the driver in ' + plugin_dir)
 
