@@ -62,6 +62,24 @@ shmlink_attach_release(struct shmlink_attach *a)
 	a->nb_qp = 0;
 }
 
+/* Map the two queues of queue pair @qp from @fds (TX queue's, then RX queue's), keeping
+ * FDs of their files if @keep. */
+static int
+attach_map_qp(struct shmlink_attach *a, uint16_t qp, const int *fds, uint32_t buffer_size,
+		bool keep, const char **err)
+{
+	struct shmlink_qmap *q[2] = { &a->txq[qp], &a->rxq[qp] };
+	int i, rc = 0;
+
+	for (i = 0; i < 2 && rc == 0; i++) {
+		rc = shmlink_qmap_map(q[i], fds + i * SHMLINK_QFD_COUNT, buffer_size, err);
+		if (rc == 0 && keep && (rc = shmlink_qmap_keep_files(q[i],
+				fds + i * SHMLINK_QFD_COUNT)) != 0)
+			*err = "cannot keep the files (out of FDs?)";
+	}
+	return rc;
+}
+
 /* Create, map and send the files of queue pair @qp. */
 static int
 attach_offer_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_attach *a,
@@ -108,10 +126,7 @@ attach_offer_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink
 		close(q[SHMLINK_QFD_EVENT]);
 		q[SHMLINK_QFD_EVENT] = efd;
 	}
-	rc = shmlink_qmap_map(&a->txq[qp], fds, conf->buffer_size, &err);
-	if (rc == 0)
-		rc = shmlink_qmap_map(&a->rxq[qp], fds + SHMLINK_QFD_COUNT, conf->buffer_size,
-				&err);
+	rc = attach_map_qp(a, qp, fds, conf->buffer_size, conf->keep_files, &err);
 	if (rc != 0)
 		attach_why(why, why_len, "cannot map our own queue files: %s", err);
 	else if ((rc = shmlink_ctl_send(sock, &m, fds, SHMLINK_CTL_FDS_PER_QP)) != 0)
@@ -312,10 +327,7 @@ attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_
 		reason = SHMLINK_CTL_R_FDS;
 	}
 	if (reason == 0) {
-		rc = shmlink_qmap_map(&a->txq[qp], fds, m.buffer_size, &err);
-		if (rc == 0)
-			rc = shmlink_qmap_map(&a->rxq[qp], fds + SHMLINK_QFD_COUNT,
-					m.buffer_size, &err);
+		rc = attach_map_qp(a, qp, fds, m.buffer_size, conf->keep_files, &err);
 		if (rc != 0) {
 			attach_why(why, why_len, "queue pair %u %s queue: %s", qp,
 					a->txq[qp].data == NULL ? "TX" : "RX", err);

@@ -106,6 +106,11 @@ ep_free(const struct shmlink_ep_conf *conf, void *p)
 		free(p);
 }
 
+const struct ep_role_ops *const ep_role_ops[2] = {
+	[SHMLINK_ROLE_CLIENT] = &client_ops,
+	[SHMLINK_ROLE_SERVER] = &server_ops,
+};
+
 struct shmlink_ep *
 shmlink_ep_create(enum shmlink_role role, const struct shmlink_qmap *txq,
 		const struct shmlink_qmap *rxq, const struct shmlink_ep_conf *conf)
@@ -124,7 +129,6 @@ shmlink_ep_create(enum shmlink_role role, const struct shmlink_qmap *txq,
 		return NULL;
 	}
 	ep->role = role;
-	ep->ops = role == SHMLINK_ROLE_CLIENT ? &client_ops : &server_ops;
 	ep->txdir = role == SHMLINK_ROLE_CLIENT ? EP_TXQ : EP_RXQ;
 	ep->conf = *conf;
 	if (ep->conf.buffer_size == 0)
@@ -141,7 +145,7 @@ shmlink_ep_create(enum shmlink_role role, const struct shmlink_qmap *txq,
 		errno = EINVAL;
 		return NULL;
 	}
-	rc = ep->ops->create(ep, txq, rxq);
+	rc = ep_ops(ep)->create(ep, txq, rxq);
 	if (rc != 0) {
 		ep_free(conf, ep);
 		errno = -rc;
@@ -155,8 +159,8 @@ shmlink_ep_destroy(struct shmlink_ep *ep)
 {
 	if (ep == NULL)
 		return;
-	if (ep->ops->destroy != NULL)
-		ep->ops->destroy(ep);
+	if (ep_ops(ep)->destroy != NULL)
+		ep_ops(ep)->destroy(ep);
 	ep_free(&ep->conf, ep);
 }
 
@@ -165,7 +169,7 @@ shmlink_ep_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, u
 {
 	if (shmlink_ep_broken(ep))
 		return 0;
-	return ep->ops->tx_burst(ep, frames, n);
+	return ep_ops(ep)->tx_burst(ep, frames, n);
 }
 
 unsigned int
@@ -176,7 +180,7 @@ shmlink_ep_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigne
 		shmlink_ep_rx_release(ep);
 	if (shmlink_ep_broken(ep))
 		return 0;
-	return ep->ops->rx_burst(ep, frames, max, segs, max_segs);
+	return ep_ops(ep)->rx_burst(ep, frames, max, segs, max_segs);
 }
 
 void
@@ -185,7 +189,7 @@ shmlink_ep_rx_release(struct shmlink_ep *ep)
 	/* Nothing held, nothing reserved: an empty poll releases nothing. */
 	if (!ep->rx.pending)
 		return;
-	ep->ops->rx_release(ep);
+	ep_ops(ep)->rx_release(ep);
 	ep->rx.pending = false;
 }
 
@@ -215,6 +219,14 @@ shmlink_ep_tx_signal(struct shmlink_ep *ep)
 }
 
 bool
+shmlink_ep_tx_signal_fd(struct shmlink_ep *ep, int efd)
+{
+	struct shmlink_notify n = { .word = ep->tx_notify->word, .efd = efd };
+
+	return ep_tx_signal(ep, &n);
+}
+
+bool
 shmlink_ep_tx_peer_waits(const struct shmlink_ep *ep)
 {
 	return shmlink_notify_wanted(ep->tx_notify);
@@ -223,7 +235,7 @@ shmlink_ep_tx_peer_waits(const struct shmlink_ep *ep)
 bool
 shmlink_ep_tx_ready(const struct shmlink_ep *ep)
 {
-	return ep->ops->tx_ready == NULL || ep->ops->tx_ready(ep);
+	return ep_ops(ep)->tx_ready == NULL || ep_ops(ep)->tx_ready(ep);
 }
 
 uint16_t
@@ -268,8 +280,8 @@ void
 shmlink_ep_buffers_get(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b)
 {
 	memset(b, 0, sizeof(*b));
-	if (ep->ops->buffers_get != NULL)
-		ep->ops->buffers_get(ep, b);
+	if (ep_ops(ep)->buffers_get != NULL)
+		ep_ops(ep)->buffers_get(ep, b);
 }
 
 void

@@ -9,8 +9,14 @@
  * The endpoint: its structure and the operations of its role, shared by
  * shmlink_endpoint.c (role-neutral calls), shmlink_client.c and shmlink_server.c (one
  * role each) and shmlink_frame.c. The role is chosen once, at create: the role-neutral
- * calls go through ep->ops and the pointers ep->ours, ep->theirs and ep->notify, never
+ * calls go through ep_ops() and the pointers ep->ours, ep->theirs and ep->notify, never
  * through a test of the role.
+ *
+ * An endpoint may live in memory that several processes map at the same address (DPDK's
+ * shared memory, shmlink_ep_conf.zalloc), its queue files mapped at the same addresses
+ * in each (shmlink_qmap_map_at()). So it holds no address of code (each process finds
+ * the role's operations by ep->role) and no FD the data path uses but the eventfd of
+ * shmlink_ep_tx_signal(), for which the others pass theirs (shmlink_ep_tx_signal_fd()).
  */
 
 #include <string.h>
@@ -107,6 +113,8 @@ void ep_free(const struct shmlink_ep_conf *conf, void *p)
 
 extern const struct ep_role_ops client_ops __attribute__((visibility("hidden")));
 extern const struct ep_role_ops server_ops __attribute__((visibility("hidden")));
+extern const struct ep_role_ops *const ep_role_ops[2] __attribute__((visibility("hidden")));
+
 
 /* The two queues, as the indices of ep->ours and ep->theirs. */
 enum ep_queue {
@@ -119,7 +127,6 @@ enum ep_queue {
  * two directions. */
 struct shmlink_ep {
 	enum shmlink_role role;
-	const struct ep_role_ops *ops;
 	enum ep_queue txdir;			/* the queue we send on: the client's TX
 						 * queue, the server's RX queue */
 	struct shmlink_ep_conf conf;
@@ -156,12 +163,19 @@ struct shmlink_ep {
 	} rx __attribute__((aligned(EP_CACHE_LINE)));
 };
 
+/* The operations of the endpoint's role, in this process. */
+static inline const struct ep_role_ops *
+ep_ops(const struct shmlink_ep *ep)
+{
+	return ep_role_ops[ep->role];
+}
+
 /* Signal the peer of our transmit direction if it waits. The counter is atomic because
  * a caller deferring signals may send them from another thread than the bursts'. */
 static inline bool
 ep_tx_signal(struct shmlink_ep *ep, const struct shmlink_notify *n)
 {
-	if (!shmlink_notify_signal(n))
+	if (!shmlink_notify_wanted(n) || !shmlink_notify_kick(n))
 		return false;
 	__atomic_fetch_add(&ep->tx.st.signals, 1, __ATOMIC_RELAXED);
 	return true;

@@ -158,15 +158,83 @@ qfile_check(int fd, uint64_t min, uint64_t max, uint64_t *size)
 	return 0;
 }
 
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+/* Map @size bytes of @fd, at @want if not NULL (never over a mapping of this process). */
 static int
-qmap_one(int fd, uint64_t size, uint8_t **addr)
+qmap_one(int fd, uint64_t size, uint8_t *want, uint8_t **addr)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(want, size, PROT_READ | PROT_WRITE,
+			MAP_SHARED | (want != NULL ? MAP_FIXED_NOREPLACE : 0), fd, 0);
 
 	if (p == MAP_FAILED)
 		return -errno;
+	/* Kernels before 4.17 take the flag as a hint. */
+	if (want != NULL && p != want) {
+		munmap(p, size);
+		return -EEXIST;
+	}
 	*addr = p;
 	return 0;
+}
+
+/* Map the four files of @fds with the sizes in @m, at the addresses of @at if not NULL,
+ * and dup the eventfd. */
+static int
+qmap_files(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
+		const struct shmlink_qmap *at, const char **reason)
+{
+	int rc;
+
+	*reason = at != NULL ? "cannot map at the addresses asked (taken here?)" :
+			"mmap failed";
+	rc = qmap_one(fds[SHMLINK_QFD_DATA], m->data_size, at ? at->data : NULL, &m->data);
+	if (rc == 0)
+		rc = qmap_one(fds[SHMLINK_QFD_TX_PIPE], m->tx_pipe_size,
+				at ? at->tx_pipe : NULL, &m->tx_pipe);
+	if (rc == 0)
+		rc = qmap_one(fds[SHMLINK_QFD_RX_PIPE], m->rx_pipe_size,
+				at ? at->rx_pipe : NULL, &m->rx_pipe);
+	if (rc == 0)
+		rc = qmap_one(fds[SHMLINK_QFD_SHARED], m->shared_size,
+				at ? at->shared : NULL, &m->shared);
+	if (rc != 0)
+		return rc;
+	m->notify.word = (uint32_t *)(void *)m->shared;
+	m->notify.efd = fcntl(fds[SHMLINK_QFD_EVENT], F_DUPFD_CLOEXEC, 0);
+	if (m->notify.efd < 0) {
+		*reason = "cannot dup the eventfd";
+		return -errno;
+	}
+	return 0;
+}
+
+/* The eventfd of a queue: an eventfd, non-blocking. */
+static int
+qfile_check_eventfd(int fd, const char **reason)
+{
+	if (!qfile_is_eventfd(fd)) {
+		*reason = "EventFD is not an eventfd";
+		return -EINVAL;
+	}
+	/* A blocking one would stall a signal once its counter is at its limit, and a
+	 * drain when it is 0. gVisor makes them non-blocking (pkg/eventfd). */
+	if (!(fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+		*reason = "EventFD is not non-blocking (O_NONBLOCK)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void
+qfile_close_all(const int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
 }
 
 void
@@ -183,8 +251,28 @@ shmlink_qmap_unmap(struct shmlink_qmap *m)
 		if (m->notify.efd >= 0)
 			close(m->notify.efd);
 	}
+	if (m->has_files)
+		qfile_close_all(m->files, SHMLINK_QFD_COUNT);
 	memset(m, 0, sizeof(*m));
 	m->notify.efd = -1;
+}
+
+int
+shmlink_qmap_keep_files(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT])
+{
+	int i;
+
+	for (i = 0; i < SHMLINK_QFD_COUNT; i++) {
+		m->files[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+		if (m->files[i] < 0) {
+			int rc = -errno;
+
+			qfile_close_all(m->files, i);
+			return rc;
+		}
+	}
+	m->has_files = true;
+	return 0;
 }
 
 int
@@ -196,18 +284,9 @@ shmlink_qmap_map(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
 
 	memset(m, 0, sizeof(*m));
 	m->notify.efd = -1;
-	if (!qfile_is_eventfd(fds[SHMLINK_QFD_EVENT])) {
-		reason = "EventFD is not an eventfd";
-		rc = -EINVAL;
+	rc = qfile_check_eventfd(fds[SHMLINK_QFD_EVENT], &reason);
+	if (rc != 0)
 		goto fail;
-	}
-	/* A blocking one would stall a signal once its counter is at its limit, and a
-	 * drain when it is 0. gVisor makes them non-blocking (pkg/eventfd). */
-	if (!(fcntl(fds[SHMLINK_QFD_EVENT], F_GETFL) & O_NONBLOCK)) {
-		reason = "EventFD is not non-blocking (O_NONBLOCK)";
-		rc = -EINVAL;
-		goto fail;
-	}
 	rc = qfile_check(fds[SHMLINK_QFD_DATA], buffer_size > 0 ? buffer_size : 1,
 			(uint64_t)INT64_MAX, &m->data_size);
 	if (rc != 0) {
@@ -232,25 +311,48 @@ shmlink_qmap_map(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
 		reason = "SharedData is not a read-write regular file of at least 4 bytes";
 		goto fail;
 	}
-	reason = "mmap failed";
-	rc = qmap_one(fds[SHMLINK_QFD_DATA], m->data_size, &m->data);
+	rc = qmap_files(m, fds, NULL, &reason);
 	if (rc == 0)
-		rc = qmap_one(fds[SHMLINK_QFD_TX_PIPE], m->tx_pipe_size, &m->tx_pipe);
-	if (rc == 0)
-		rc = qmap_one(fds[SHMLINK_QFD_RX_PIPE], m->rx_pipe_size, &m->rx_pipe);
-	if (rc == 0)
-		rc = qmap_one(fds[SHMLINK_QFD_SHARED], m->shared_size, &m->shared);
-	if (rc != 0)
-		goto fail;
-	m->notify.word = (uint32_t *)(void *)m->shared;
-	m->notify.efd = fcntl(fds[SHMLINK_QFD_EVENT], F_DUPFD_CLOEXEC, 0);
-	if (m->notify.efd < 0) {
-		rc = -errno;
-		reason = "cannot dup the eventfd";
-		goto fail;
-	}
-	return 0;
+		return 0;
 fail:
+	shmlink_qmap_unmap(m);
+	if (why != NULL)
+		*why = reason;
+	return rc;
+}
+
+int
+shmlink_qmap_map_at(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
+		const struct shmlink_qmap *like, const char **why)
+{
+	const int files[] = { SHMLINK_QFD_DATA, SHMLINK_QFD_TX_PIPE, SHMLINK_QFD_RX_PIPE,
+			SHMLINK_QFD_SHARED };
+	const uint64_t sizes[] = { like->data_size, like->tx_pipe_size, like->rx_pipe_size,
+			like->shared_size };
+	const char *reason;
+	unsigned int i;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	m->notify.efd = -1;
+	rc = qfile_check_eventfd(fds[SHMLINK_QFD_EVENT], &reason);
+	/* Each file at least as large as mapped: no SIGBUS past its end. */
+	for (i = 0; rc == 0 && i < sizeof(files) / sizeof(files[0]); i++) {
+		uint64_t size;
+
+		rc = qfile_check(fds[files[i]], sizes[i], (uint64_t)INT64_MAX, &size);
+		if (rc != 0)
+			reason = "a file is not a read-write regular file as large as mapped";
+	}
+	if (rc == 0) {
+		m->data_size = like->data_size;
+		m->tx_pipe_size = like->tx_pipe_size;
+		m->rx_pipe_size = like->rx_pipe_size;
+		m->shared_size = like->shared_size;
+		rc = qmap_files(m, fds, like, &reason);
+	}
+	if (rc == 0)
+		return 0;
 	shmlink_qmap_unmap(m);
 	if (why != NULL)
 		*why = reason;

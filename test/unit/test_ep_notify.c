@@ -182,6 +182,17 @@ test_deferred_signals(void)
 		CHECK(shmlink_ep_tx_signal(tx), "round %u: no signal to a sleeping peer", round);
 		CHECK_EQ(efd_take(efd), 1);
 		CHECK_EQ(stats_of(tx).signals, 1);
+		/* Through another FD of the same eventfd: what a second process sharing the
+		 * endpoint does. */
+		{
+			int other = dup(efd);
+
+			CHECK(shmlink_ep_tx_signal_fd(tx, other), "round %u: no signal through "
+					"another FD", round);
+			CHECK_EQ(efd_take(efd), 1);
+			CHECK_EQ(stats_of(tx).signals, 2);
+			close(other);
+		}
 		/* The frames were all there before the signal. */
 		for (got = 0, k = 0; k < 24; k++) {
 			unsigned int n = round == 0 ? server_rx(&l) : client_rx(&l);

@@ -148,6 +148,56 @@ test_unmap_idempotent(void)
 			"unmap closed something");
 }
 
+/*
+ * A second mapping at the addresses of a first (what a DPDK secondary process does with
+ * the primary's): refused while the first holds the addresses, taken once it is gone,
+ * with the same sizes and the same bytes; refused for a file smaller than mapped.
+ */
+static void
+test_map_at(void)
+{
+	struct shmlink_qfile_sizes sz = { .data = 1 << 20, .tx_pipe = 8192, .rx_pipe = 4096,
+			.shared = 4096 };
+	struct shmlink_qmap first, m, like;
+	int fds[SHMLINK_QFD_COUNT], small = memfd_create("small", 0), saved, before, i;
+	const char *why = NULL;
+
+	REQUIRE(small >= 0 && ftruncate(small, 4096) == 0, "fixtures");
+	REQUIRE(shmlink_qfile_create(&sz, fds) == 0, "create");
+	REQUIRE(shmlink_qmap_map(&first, fds, 2048, &why) == 0, "map: %s", why);
+	/* The first keeps the files; the creator's FDs go, those handed over are dups. */
+	before = count_fds();
+	REQUIRE(shmlink_qmap_keep_files(&first, fds) == 0, "keep files");
+	CHECK(count_fds() == before + SHMLINK_QFD_COUNT, "kept %d FDs", count_fds() - before);
+	shmlink_qfile_close(fds);
+	for (i = 0; i < SHMLINK_QFD_COUNT; i++)
+		fds[i] = dup(first.files[i]);
+	first.data[100] = 0x5a;
+	CHECK(shmlink_qmap_map_at(&m, fds, &first, &why) == -EEXIST,
+			"mapped over this process's own mapping");
+	CHECK(m.data == NULL && m.notify.efd == -1, "left mapped after a refusal");
+	like = first;
+	before = count_fds();
+	shmlink_qmap_unmap(&first);
+	CHECK(count_fds() == before - 1 - SHMLINK_QFD_COUNT, "unmap left kept FDs open");
+	before = count_fds();
+	REQUIRE(shmlink_qmap_map_at(&m, fds, &like, &why) == 0, "map at: %s", why);
+	CHECK(m.data == like.data && m.tx_pipe == like.tx_pipe && m.rx_pipe == like.rx_pipe &&
+			m.shared == like.shared, "not at the addresses asked");
+	CHECK(m.data_size == like.data_size && m.tx_pipe_size == like.tx_pipe_size &&
+			m.notify.word == (uint32_t *)(void *)m.shared, "sizes or word");
+	CHECK(m.data[100] == 0x5a, "another file's bytes");
+	CHECK(count_fds() == before + 1, "one FD, the eventfd's dup");
+	shmlink_qmap_unmap(&m);
+	saved = fds[SHMLINK_QFD_DATA];
+	fds[SHMLINK_QFD_DATA] = small;
+	CHECK(shmlink_qmap_map_at(&m, fds, &like, &why) != 0, "a file smaller than mapped");
+	CHECK(count_fds() == before, "fds leaked");
+	fds[SHMLINK_QFD_DATA] = saved;
+	shmlink_qfile_close(fds);
+	close(small);
+}
+
 int
 main(void)
 {
@@ -155,5 +205,6 @@ main(void)
 	test_create_sizes();
 	test_map_refusals();
 	test_unmap_idempotent();
+	test_map_at();
 	return check_report("test_qfile");
 }

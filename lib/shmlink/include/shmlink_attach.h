@@ -53,6 +53,9 @@ struct shmlink_attach_conf {
 					 *   our next access to it fault (SIGBUS). For peers
 					 *   that hand over plain /dev/shm files, as gVisor's
 					 *   NewQueuePair does. */
+	bool keep_files;		/**< keep an FD of every queue file in the mappings
+					 *   (shmlink_qmap.files), to hand them to another
+					 *   process (DPDK secondary processes) */
 };
 
 /** Whether received frames are cut to their L3 length (spec §8.1-1). */

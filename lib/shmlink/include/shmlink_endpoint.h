@@ -164,6 +164,13 @@ unsigned int shmlink_ep_tx_burst(struct shmlink_ep *ep, const struct shmlink_fra
 bool shmlink_ep_tx_signal(struct shmlink_ep *ep);
 
 /**
+ * shmlink_ep_tx_signal() through @p efd: another process's FD of the peer's eventfd,
+ * for an endpoint that process shares (shmlink_ep_conf.zalloc; the endpoint's own FD is
+ * the creator's). Such an endpoint is created with @c defer_signals.
+ */
+bool shmlink_ep_tx_signal_fd(struct shmlink_ep *ep, int efd);
+
+/**
  * True if the peer asked for signals: it may be asleep, and the frames sent so far
  * need a shmlink_ep_tx_signal(). False means it polls and will see them without one.
  * Orders the frames already published before the load of the peer's word.

@@ -69,6 +69,9 @@ struct shmlink_qmap {
 	uint8_t *shared;		/**< the shared data file, mapped */
 	uint64_t shared_size;		/**< its size in bytes */
 	struct shmlink_notify notify;	/**< word in @c shared, a dup of the eventfd */
+	bool has_files;			/**< @c files holds FDs (shmlink_qmap_keep_files()) */
+	int files[SHMLINK_QFD_COUNT];	/**< FDs of the queue's files, for another process;
+					 *   closed by shmlink_qmap_unmap() */
 };
 
 /**
@@ -79,6 +82,24 @@ struct shmlink_qmap {
  */
 int shmlink_qmap_map(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
 		uint32_t buffer_size, const char **why);
+
+/**
+ * Keep a dup of each of the queue's five FDs @p fds in @p m->files, so that the files can
+ * be handed to another process later (shmlink_qmap_map_at()) after the caller closed its
+ * own. @return 0, or -errno with nothing kept.
+ */
+int shmlink_qmap_keep_files(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT]);
+
+/**
+ * Map a queue again, in another process, at the addresses of @p like: another process's
+ * mapping of the same files (@p fds), for endpoints in memory both processes map at the
+ * same address (shmlink_ep_conf.zalloc). Each file must be at least as large as @p like
+ * maps it. Never maps over a mapping of this process: an address range in use here fails
+ * with -EEXIST.
+ * @return 0, or -errno with nothing mapped; @p why (if not NULL) says what failed.
+ */
+int shmlink_qmap_map_at(struct shmlink_qmap *m, const int fds[SHMLINK_QFD_COUNT],
+		const struct shmlink_qmap *like, const char **why);
 
 /**
  * Check that a queue's data, pipe and shared files are sealed against shrinking
