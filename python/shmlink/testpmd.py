@@ -68,13 +68,16 @@ class Testpmd(proc.Proc):
     """dpdk-testpmd -i with the ports @vdevs, EAL arguments @eal (eal_args()) and
     testpmd arguments @app. @launcher runs it with unbuffered output, so that command
     output, prompts and log lines come in the order they were written. @run_env: the
-    environment variables it gets that tell EAL where its runtime directory is."""
+    environment variables it gets that tell EAL where its runtime directory is; @prefix:
+    the file prefix of a primary process to join (--proc-type=secondary in @eal), else
+    a fresh one of the group."""
 
     quit_with = 'quit\n'
 
     def __init__(self, group, name, vdevs, eal, app=(), limit=120,
-                 launcher=('stdbuf', '-o0'), testpmd=TESTPMD, run_env=None, **kw):
-        self.prefix = group.prefix(name)
+                 launcher=('stdbuf', '-o0'), testpmd=TESTPMD, run_env=None, prefix=None,
+                 **kw):
+        self.prefix = prefix or group.prefix(name)
         self.tel_path = telemetry.socket_path(self.prefix, env=run_env)
         self.nb_ports = len(vdevs)
         argv = list(launcher) + [testpmd] + list(eal) + ['--file-prefix', self.prefix]

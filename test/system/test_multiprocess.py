@@ -10,6 +10,10 @@ dpdk-dumpcap attach to a dpdk-testpmd primary that forwards (io) for app/shmlink
     and tshark reads the file;
   - dumpcap killed in the middle of a capture: the primary forwards on and the peer
     verifies every frame;
+  - a secondary dpdk-testpmd forwards queue 1 while the primary forwards queue 0
+    (--num-procs 2): every frame of both queues comes back; the peer killed and a new one
+    attached (fresh files), the secondary forwards again; the secondary killed, the
+    primary forwards queue 0 on, and detaches and attaches peers;
   - a secondary before any peer attached sees a port without traffic; one on a primary
     without shared configuration gets EAL's error, and the primary carries on.
 
@@ -18,7 +22,9 @@ maps the primary's memory), and puts the driver in EAL's plugin directory (dumpc
 no -d); it undoes both when it ends."""
 
 import contextlib
+import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -32,23 +38,26 @@ PORT_MAC = '02:00:00:00:5e:01'
 PEER_MAC = '02:00:00:00:5e:02'
 TXPKTS = '64,1514,300'
 CAPTURE = 300
+MIN_FRAMES = 1000
 
 
 class MultiProcessTest(sysh.SysTestCase):
 
     tag = 'mp'
 
-    def primary(self, shared=True, start=True):
+    def primary(self, shared=True, start=True, queues=1):
         """dpdk-testpmd forwarding (io) on a listening port, with shared configuration
-        in huge pages (or, @shared False, the tests' usual --no-shconf)."""
+        in huge pages (or, @shared False, the tests' usual --no-shconf); with @queues 2,
+        it forwards queue 0 and leaves queue 1 to a secondary."""
         sock = self.ws.path('s')
-        vdev = 'net_shmlink0,socket=%s,mac=%s' % (sock, PORT_MAC)
+        vdev = 'net_shmlink0,socket=%s,mac=%s,queues=%d' % (sock, PORT_MAC, queues)
         if shared:
             eal = ['--no-pci', '--huge-dir', HUGE_DIR, '-m', '256', '--lcores',
                    sysh.LCORES[0], '--log-level', 'pmd.net.shmlink,info']
             tp = tpmd.Testpmd(self.ws, 'primary', [vdev], eal,
                               ['--total-num-mbufs=%d' % sysh.NB_MBUFS, '--forward-mode=io',
-                               '--no-flush-rx'], launcher=sysh.testpmd_launcher())
+                               '--no-flush-rx'] + self.split(queues, 0),
+                              launcher=sysh.testpmd_launcher())
         else:
             tp = self.ws.testpmd('primary', vdev, side=0)
         tp.ready()
@@ -56,11 +65,44 @@ class MultiProcessTest(sysh.SysTestCase):
             tp.start()
         return tp, sock
 
-    def peer(self, sock, duration='2', pps='3000'):
+    @staticmethod
+    def split(queues, proc_id):
+        """testpmd's arguments to forward one of @queues queues per process."""
+        if queues == 1:
+            return []
+        return ['--rxq=%d' % queues, '--txq=%d' % queues, '--num-procs=%d' % queues,
+                '--proc-id=%d' % proc_id]
+
+    def secondary(self, tp, queues=2):
+        """dpdk-testpmd as a secondary process of @tp, forwarding queue 1, on lcores
+        of its own (per-lcore mempool caches are shared) and the other CPU."""
+        eal = ['--proc-type=secondary', '--no-pci', '--lcores', '2@1,3@1', '--log-level',
+               'pmd.net.shmlink,info']
+        sec = tpmd.Testpmd(self.ws, 'secondary', [], eal,
+                           ['--forward-mode=io', '--no-flush-rx'] + self.split(queues, 1),
+                           launcher=sysh.testpmd_launcher(), prefix=tp.prefix)
+        sec.wait_for(re.escape(tpmd.PROMPT), 30, clean=tpmd.strip_async)
+        out = sec.cmd('start', done=r'forwarding packets/burst|packet forwarding - ports')
+        self.assertIn('RX P=0/Q=1', out)
+        return sec
+
+    def peer(self, sock, duration='2', pps='3000', queues=1, fail_on_errors=True):
+        jpath = self.ws.path('peer-%d.json' % len(self.ws.procs))
         argv = [sysh.peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
                 '--txpkts', TXPKTS, '--tx-pps', pps, '--duration', duration,
-                '--mac', PEER_MAC, '--cpus', sysh.CPUS[1], '--fail-on-errors']
-        return self.ws.run('peer', argv, limit=60)
+                '--mac', PEER_MAC, '--cpus', sysh.CPUS[1], '--queues', str(queues),
+                '--json', jpath] + (['--fail-on-errors'] if fail_on_errors else [])
+        p = self.ws.run('peer', argv, limit=60)
+        p.json = jpath
+        return p
+
+    def per_queue(self, p):
+        """Verified frames per queue, from a finished peer's JSON; none corrupt."""
+        with open(p.json) as f:
+            j = json.load(f)
+        t = j['total']
+        self.assertEqual((t['rx_corrupt'], t['rx_foreign'], t['rx_reordered']), (0, 0, 0), t)
+        return [q['rx_verified'] for q in j['per_queue']]
 
     def peer_done(self, p, tp, mark):
         self.assertEqual(p.wait(60), 0, 'shmlink-peer failed:\n' + p.tail())
@@ -148,6 +190,46 @@ class MultiProcessTest(sysh.SysTestCase):
         self.assertEqual(tp.port_stats()['rx'], tp.port_stats()['tx'])
         mark = tp.mark()
         self.peer_done(self.peer(sock, duration='0.5'), tp, mark)
+        self.assertEqual(tp.quit(), 0)
+
+    def wait_q1_traffic(self, tp):
+        """Until the secondary forwarded MIN_FRAMES more on queue 1."""
+        base = tp.xstats()['tx_q1_packets']
+        sysh.wait_until(lambda: tp.xstats()['tx_q1_packets'] > base + MIN_FRAMES, 20,
+                        'traffic on queue 1')
+
+    def test_secondary_forwards_its_queue_across_peers_and_dies_alone(self):
+        tp, sock = self.primary(queues=2)
+        sec = self.secondary(tp)
+        for attempt in range(2):
+            mark = tp.mark()
+            p = self.peer(sock, queues=2)
+            self.peer_done(p, tp, mark)
+            q0, q1 = self.per_queue(p)
+            self.assertGreater(min(q0, q1), MIN_FRAMES, 'peer %d: verified per queue %s'
+                               % (attempt, (q0, q1)))
+            # The second peer after one killed mid-traffic: new files, mapped again.
+            if attempt == 0:
+                mark = tp.mark()
+                k = self.peer(sock, queues=2, duration='5')
+                self.wait_q1_traffic(tp)
+                k.kill()
+                tp.wait_for(r'detached', 10, mark)
+        self.assertNotRegex(sec.output, r'cannot map')
+        # The secondary killed while it forwards: the primary and the peer go on.
+        mark = tp.mark()
+        p = self.peer(sock, queues=2, duration='3', fail_on_errors=False)
+        self.wait_q1_traffic(tp)
+        sec.kill()
+        self.assertEqual(p.wait(60), 0, p.tail())
+        tp.wait_for(r'detached', 10, mark)
+        q0, _ = self.per_queue(p)
+        self.assertGreater(q0, 2 * MIN_FRAMES)
+        mark = tp.mark()
+        p = self.peer(sock, queues=2, duration='1', fail_on_errors=False)
+        self.assertEqual(p.wait(60), 0, p.tail())
+        tp.wait_for(r'detached', 10, mark)
+        self.assertGreater(self.per_queue(p)[0], MIN_FRAMES)
         self.assertEqual(tp.quit(), 0)
 
     def test_secondary_before_any_peer(self):

@@ -459,8 +459,10 @@ shmlink_dev_close(struct rte_eth_dev *dev)
 	struct pmd_internals *pmd = dev->data->dev_private;
 	uint16_t i;
 
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		shmlink_mp_detach(dev);
 		return 0;
+	}
 	pmd->started = false;
 	shmlink_peer_stop(pmd);
 	for (i = 0; i < dev->data->nb_rx_queues; i++)
@@ -554,6 +556,7 @@ shmlink_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 		return -ENOMEM;
 	q->pmd = pmd;
 	q->queue_id = qid;
+	q->port_id = dev->data->port_id;
 	q->sig = pmd->signal_delay_us != 0 ? &pmd->sig[qid] : NULL;
 	pmd->txq[qid] = q;
 	dev->data->tx_queues[qid] = q;
@@ -774,9 +777,10 @@ static const struct eth_dev_ops shmlink_ops = {
 	.allmulticast_disable = shmlink_promisc_noop,
 };
 
-/* What a secondary process may do with the primary's port: look, count and capture
- * (dpdk-proc-info, dpdk-dumpcap). Configuration, queues and the peer are the primary's;
- * ethdev answers -ENOTSUP for the rest. */
+/* What a secondary process may do with the primary's port: look, count, capture
+ * (dpdk-proc-info, dpdk-dumpcap), and receive and send on the queues the application
+ * gives it. Configuration, queues, rx interrupts and the peer are the primary's; ethdev
+ * answers -ENOTSUP for the rest. */
 static const struct eth_dev_ops shmlink_secondary_ops = {
 	.dev_close = shmlink_dev_close,
 	.dev_infos_get = shmlink_dev_infos_get,
@@ -792,6 +796,20 @@ static const struct eth_dev_ops shmlink_secondary_ops = {
 	.allmulticast_enable = shmlink_promisc_noop,
 	.allmulticast_disable = shmlink_promisc_noop,
 };
+
+struct pmd_internals *
+shmlink_pmd_of(uint16_t port_id)
+{
+	const struct rte_eth_dev *dev;
+
+	if (port_id >= RTE_MAX_ETHPORTS)
+		return NULL;
+	dev = &rte_eth_devices[port_id];
+	if (dev->state == RTE_ETH_DEV_UNUSED ||
+			(dev->dev_ops != &shmlink_ops && dev->dev_ops != &shmlink_secondary_ops))
+		return NULL;
+	return dev->data->dev_private;
+}
 
 /* ---- probe and remove ---- */
 
@@ -850,14 +868,19 @@ shmlink_probe_secondary(struct rte_vdev_device *vdev)
 		rte_eth_dev_release_port(dev);
 		return -EPROTO;
 	}
+	if (shmlink_mp_attach(dev) != 0) {
+		rte_eth_dev_release_port(dev);
+		return -ENOMEM;
+	}
 	dev->device = &vdev->device;
 	dev->dev_ops = &shmlink_secondary_ops;
-	dev->rx_pkt_burst = shmlink_burst_none;
-	dev->tx_pkt_burst = shmlink_burst_none;
+	dev->rx_pkt_burst = shmlink_rx_burst_secondary;
+	dev->tx_pkt_burst = shmlink_tx_burst_secondary;
+	dev->tx_pkt_prepare = shmlink_tx_prepare;
 	rte_eth_dev_probing_finish(dev);
-	SHMLINK_LOG(INFO, "%s: port %u of the primary process (%s %s): counters and "
-			"capture here, Rx and Tx in the primary", name, dev->data->port_id,
-			pmd->listen ? "listening on" : "connecting to", pmd->socket_path);
+	SHMLINK_LOG(INFO, "%s: port %u of the primary process (%s %s)", name,
+			dev->data->port_id, pmd->listen ? "listening on" : "connecting to",
+			pmd->socket_path);
 	return 0;
 }
 
@@ -884,6 +907,7 @@ shmlink_probe(struct rte_vdev_device *vdev)
 	pmd->magic = SHMLINK_PMD_MAGIC;
 	pmd->size = sizeof(*pmd);
 	pmd->dev = dev;
+	pmd->keep_files = shmlink_mp_init() == 0;
 	pmd->port_id = dev->data->port_id;
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
 		pmd->rx_epfd[i] = -1;
@@ -936,8 +960,10 @@ shmlink_remove(struct rte_vdev_device *vdev)
 	if (dev == NULL)
 		return 0;	/* already closed */
 	/* A secondary lets go of its view only: the port is the primary's. */
-	if (rte_eal_process_type() != RTE_PROC_PRIMARY)
+	if (rte_eal_process_type() != RTE_PROC_PRIMARY) {
+		shmlink_mp_detach(dev);
 		return rte_eth_dev_release_port(dev);
+	}
 	/* Hot-unplug of a running port: ethdev refuses to close a started one. */
 	if (dev->data->dev_started && rte_eth_dev_stop(dev->data->port_id) != 0)
 		SHMLINK_LOG(WARNING, "%s: cannot stop the port before removing it",

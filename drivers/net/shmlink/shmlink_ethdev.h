@@ -12,6 +12,8 @@
  *   shmlink_peer.c       the port's side of the peer link: control socket,
  *                        attach/detach, link state
  *   shmlink_qlink.[ch]   queues entering and leaving their endpoint
+ *   shmlink_mp.c         secondary processes: the queue files over rte_mp, their
+ *                        bursts' way in
  *   shmlink_sigq.h       signal coalescing
  *   shmlink_telemetry.c  telemetry commands
  *   shmlink_once.c       one registration per process
@@ -108,6 +110,7 @@ struct shmlink_txq {
 	uint32_t sig_frames;		/* frames sent since the pending signal was set */
 	struct pmd_internals *pmd;
 	uint16_t queue_id;
+	uint16_t port_id;
 	struct shmlink_qstats st;
 	struct shmlink_offload_stats ost;
 	struct shmlink_frame frames[SHMLINK_BURST_MAX];
@@ -174,6 +177,8 @@ struct pmd_internals {
 	uint16_t port_id;
 	struct rte_eth_dev *dev;	/* the primary's */
 	bool started;
+	bool keep_files;		/* secondary processes may exist: keep the queue
+					 * files to hand them over (shmlink_mp.c) */
 
 	/* control path, run by the EAL interrupt thread of the primary; @lock guards
 	 * what follows against the ethdev ops, of any process (never taken by the data
@@ -200,7 +205,9 @@ struct pmd_internals {
 	pid_t peer_pid;
 	uid_t peer_uid;
 	gid_t peer_gid;
-	uint64_t attach_count;
+	/* Peers attached so far; a secondary process's mappings are of one of them.
+	 * Stored (release) before the queues get the new endpoints. */
+	RTE_ATOMIC(uint64_t) attach_count;
 	/* The rx interrupt FD of each queue: an epoll instance that holds the eventfd of
 	 * our receive direction while a peer is attached. It outlives peers, so an
 	 * application registers it once; each peer gets fresh eventfds, so none can
@@ -218,8 +225,10 @@ struct pmd_internals {
 /* shmlink_rxtx.c */
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
-/* Rx and Tx of a secondary process: nothing (the peer's memory is mapped in the primary). */
-uint16_t shmlink_burst_none(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
+/* Rx and Tx of a secondary process: the primary's endpoints, the queue files mapped
+ * again here at the primary's addresses. */
+uint16_t shmlink_rx_burst_secondary(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
+uint16_t shmlink_tx_burst_secondary(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 
 /* shmlink_offload.c */
 extern const uint32_t shmlink_ptypes[SHMLINK_NB_PTYPES + 1];
@@ -248,6 +257,25 @@ void shmlink_peer_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rx
 		struct shmlink_txq *txq);
 int shmlink_peer_rx_intr(struct pmd_internals *pmd, uint16_t qid, bool on);
 void shmlink_peer_report_broken(struct pmd_internals *pmd);
+/* Primary: drop the peer soon (from the EAL interrupt thread). */
+void shmlink_peer_broken_arm(struct pmd_internals *pmd);
+
+/* shmlink_mp.c */
+/* Primary: answer secondary processes' requests (once per process). Returns 0, or
+ * -ENOTSUP when EAL has no multi-process channel (--no-shconf, --in-memory). */
+int shmlink_mp_init(void);
+/* Secondary: the per-process state of port @dev (dev->process_private); its end. */
+int shmlink_mp_attach(struct rte_eth_dev *dev);
+void shmlink_mp_detach(struct rte_eth_dev *dev);
+/* Secondary burst of queue pair @qp: enter @link, the peer's files mapped here for the
+ * endpoint it holds; *efd: this process's FD of the peer's eventfd. NULL: no peer, or
+ * not mapped (logged once per peer). */
+struct shmlink_ep *shmlink_mp_enter(struct shmlink_qlink *link, struct pmd_internals *pmd,
+		uint16_t port_id, uint16_t qp, int *efd);
+/* Secondary: ask the primary to drop a peer that damaged a ring. */
+void shmlink_mp_report_broken(struct pmd_internals *pmd);
+/* The pmd of port @port_id if net_shmlink drives it, else NULL. */
+struct pmd_internals *shmlink_pmd_of(uint16_t port_id);
 
 /* shmlink_once.c: false in a copy of the driver loaded after another one in the same
  * process; such a copy registers nothing. Call from constructors. */

@@ -360,6 +360,7 @@ peer_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 	c->allow_unsealed = pmd->allow_unsealed;
 	c->offloads = pmd->offloads;
 	c->offloads_required = pmd->offloads_required;
+	c->keep_files = pmd->keep_files;
 }
 
 /* The endpoints' state goes into DPDK's shared memory: secondary processes read their
@@ -392,7 +393,8 @@ peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 	pmd->peer_uid = h->uid;
 	pmd->peer_gid = h->gid;
 	conf = shmlink_attach_ep_conf(&pmd->att, pmd->trim);
-	conf.defer_signals = pmd->signal_delay_us != 0;
+	/* The bursts signal (shmlink_rxtx.c): in a secondary process, through its FD. */
+	conf.defer_signals = true;
 	conf.zalloc = peer_ep_zalloc;
 	conf.free = peer_ep_free;
 	conf.mem_arg = pmd;
@@ -415,7 +417,9 @@ peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 	for (i = 0; i < pmd->nb_qp; i++)
 		peer_intr_watch(pmd, i);
 	pmd->attached = true;
-	pmd->attach_count++;
+	/* Before the queues get the endpoints: what a secondary's burst relies on. */
+	rte_atomic_store_explicit(&pmd->attach_count, pmd->attach_count + 1,
+			rte_memory_order_release);
 	peer_link_queues(pmd);
 	SHMLINK_LOG(INFO, "%s: peer pid %d uid %u attached; we are the %s, %u queue "
 			"pair(s), peer MAC " RTE_ETHER_ADDR_PRT_FMT ", protocol 1.%u, unfilled "
@@ -482,6 +486,15 @@ shmlink_peer_report_broken(struct pmd_internals *pmd)
 	/* Once per peer: the bursts keep finding the endpoint broken until it is gone. */
 	if (rte_atomic_exchange_explicit(&pmd->broken_reported, true, rte_memory_order_acq_rel))
 		return;
+	if (rte_eal_process_type() == RTE_PROC_PRIMARY)
+		shmlink_peer_broken_arm(pmd);
+	else
+		shmlink_mp_report_broken(pmd);
+}
+
+void
+shmlink_peer_broken_arm(struct pmd_internals *pmd)
+{
 	if (rte_eal_alarm_set(1, peer_on_broken, pmd) != 0)
 		rte_atomic_store_explicit(&pmd->broken_reported, false, rte_memory_order_release);
 }

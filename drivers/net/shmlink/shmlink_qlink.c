@@ -6,6 +6,7 @@
  * queues (the protocol is described in shmlink_qlink.h). */
 
 #include <errno.h>
+#include <signal.h>
 #include <linux/membarrier.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -18,6 +19,7 @@
 #include "shmlink_ethdev.h"
 
 bool shmlink_qlink_asym;
+uint32_t shmlink_qlink_token = 1;
 
 static long
 qlink_membarrier(int cmd)
@@ -32,6 +34,15 @@ RTE_INIT(shmlink_qlink_init)
 
 	shmlink_qlink_asym = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
 			qlink_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+}
+
+/* No burst in the link: busy clear, or held by a secondary process that is gone. */
+static bool
+qlink_idle(struct shmlink_qlink *l)
+{
+	uint32_t t = rte_atomic_load_explicit(&l->busy, rte_memory_order_seq_cst);
+
+	return t == 0 || (t != 1 && kill((pid_t)t, 0) != 0 && errno == ESRCH);
 }
 
 void
@@ -49,7 +60,14 @@ shmlink_qlink_wait_idle(struct shmlink_qlink *const *links, unsigned int n)
 	for (i = 0; i < n; i++) {
 		if (links[i] == NULL)
 			continue;
-		while (rte_atomic_load_explicit(&links[i]->busy, rte_memory_order_seq_cst))
+		while (!qlink_idle(links[i]))
 			rte_pause();
 	}
+}
+
+void
+shmlink_qlink_secondary(void)
+{
+	shmlink_qlink_asym = false;
+	shmlink_qlink_token = (uint32_t)getpid();
 }

@@ -23,6 +23,11 @@
  * sees the new endpoint. Without membarrier both sides use sequentially consistent
  * accesses (an xchg on x86 per burst).
  *
+ * Secondary processes run bursts too (shmlink_mp.c). membarrier reaches the threads of
+ * this process only, so theirs use the sequentially consistent accesses, and they mark
+ * busy with their pid instead of 1: a secondary killed inside a burst leaves busy set,
+ * and the control thread, seeing that no such process exists, stops waiting for it.
+ *
  * A flag that the queue's own lcore stores and the control thread reads right after
  * changing the link (the rx interrupt switch) pairs the same way: "store ep, load flag"
  * against "store flag, load ep", sequentially consistent on both sides, so of the two
@@ -44,8 +49,11 @@ struct shmlink_qlink {
 	RTE_ATOMIC(uint32_t) busy;
 };
 
-/* True when the control side can use membarrier (set once, when the driver loads). */
+/* True when the control side can use membarrier (set once, when the driver loads;
+ * false in a secondary process). */
 extern bool shmlink_qlink_asym;
+/* What a burst of this process stores in busy: 1 in the primary, the pid in a secondary. */
+extern uint32_t shmlink_qlink_token;
 
 /* Burst side: the queue's endpoint, held until shmlink_qlink_leave(); NULL: none. */
 static inline struct shmlink_ep *
@@ -54,12 +62,14 @@ shmlink_qlink_enter(struct shmlink_qlink *l)
 	struct shmlink_ep *ep;
 
 	if (likely(shmlink_qlink_asym)) {
-		rte_atomic_store_explicit(&l->busy, 1, rte_memory_order_relaxed);
+		rte_atomic_store_explicit(&l->busy, shmlink_qlink_token,
+				rte_memory_order_relaxed);
 		/* Only the compiler must keep the order: membarrier does the rest. */
 		rte_compiler_barrier();
 		ep = rte_atomic_load_explicit(&l->ep, rte_memory_order_acquire);
 	} else {
-		rte_atomic_store_explicit(&l->busy, 1, rte_memory_order_seq_cst);
+		rte_atomic_store_explicit(&l->busy, shmlink_qlink_token,
+				rte_memory_order_seq_cst);
 		ep = rte_atomic_load_explicit(&l->ep, rte_memory_order_seq_cst);
 	}
 	if (unlikely(ep == NULL))
@@ -84,6 +94,9 @@ shmlink_qlink_set(struct shmlink_qlink *l, struct shmlink_ep *ep)
 /* Control side, after shmlink_qlink_set(): wait until no burst uses what the links had.
  * Links given as NULL are skipped. */
 void shmlink_qlink_wait_idle(struct shmlink_qlink *const *links, unsigned int n);
+
+/* In a secondary process, before its first burst. */
+void shmlink_qlink_secondary(void);
 
 /* The queue's lcore sets a flag the control side reads after shmlink_qlink_set(); then
  * it may enter the link. */

@@ -106,18 +106,18 @@ rx_fill(struct shmlink_rxq *q, const struct shmlink_frame *f, struct rte_mbuf *m
 	return 0;
 }
 
-uint16_t
-shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+/* The rx burst on endpoint @ep, entered by the caller; @efd < 0 in the primary, else the
+ * secondary's FD of the peer's eventfd (no signal coalescing there: shmlink_sigq holds
+ * the primary's). */
+static __rte_always_inline uint16_t
+rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
+		uint16_t nb_pkts, int efd)
 {
-	struct shmlink_rxq *q = queue;
-	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
 	unsigned int n, i, k = 0, have;
 	uint64_t bytes = 0;
 	uint16_t agreed;
 
-	if (ep == NULL)
-		return 0;
-	if (q->sig != NULL)
+	if (q->sig != NULL && efd < 0)
 		shmlink_sig_poll(q->sig, ep);
 	n = shmlink_ep_rx_burst(ep, q->frames, RTE_MIN(nb_pkts, SHMLINK_BURST_MAX), q->segs,
 			SHMLINK_BURST_SEGS);
@@ -125,7 +125,6 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 		shmlink_ep_rx_release(ep);
 		if (unlikely(shmlink_ep_broken(ep)))
 			shmlink_peer_report_broken(q->pmd);
-		shmlink_qlink_leave(&q->link);
 		return 0;
 	}
 	have = n;
@@ -156,13 +155,42 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	}
 	agreed = shmlink_ep_offloads(ep);
 	shmlink_ep_rx_release(ep);
-	shmlink_qlink_leave(&q->link);
 	if (k < have)
 		rte_pktmbuf_free_bulk(&bufs[k], have - k);
 	shmlink_rx_offload(q, agreed, bufs, k);
 	q->st.packets += k;
 	q->st.bytes += bytes;
 	return (uint16_t)k;
+}
+
+uint16_t
+shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+{
+	struct shmlink_rxq *q = queue;
+	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
+	uint16_t n;
+
+	if (ep == NULL)
+		return 0;
+	n = rx_burst(q, ep, bufs, nb_pkts, -1);
+	shmlink_qlink_leave(&q->link);
+	return n;
+}
+
+uint16_t
+shmlink_rx_burst_secondary(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+{
+	struct shmlink_rxq *q = queue;
+	int efd;
+	struct shmlink_ep *ep = shmlink_mp_enter(&q->link, q->pmd, q->port_id, q->queue_id,
+			&efd);
+	uint16_t n;
+
+	if (ep == NULL)
+		return 0;
+	n = rx_burst(q, ep, bufs, nb_pkts, efd);
+	shmlink_qlink_leave(&q->link);
+	return n;
 }
 
 /* An mbuf the link can never carry; one segment is kept for a header copy. */
@@ -247,16 +275,14 @@ tx_signal(struct shmlink_txq *q, struct shmlink_ep *ep, unsigned int sent)
 		shmlink_sig_poll(sig, ep);
 }
 
-uint16_t
-shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+/* The tx burst on endpoint @ep, entered by the caller; @efd as for rx_burst(). */
+static __rte_always_inline uint16_t
+tx_burst(struct shmlink_txq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
+		uint16_t nb_pkts, int efd)
 {
-	struct shmlink_txq *q = queue;
-	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
 	unsigned int done = 0, total = 0;
 	uint16_t agreed;
 
-	if (ep == NULL)
-		return 0;
 	agreed = shmlink_ep_offloads(ep);
 	while (done < nb_pkts) {
 		unsigned int skipped, nf, sent, i;
@@ -287,15 +313,44 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 			break;
 		}
 	}
-	if (q->sig != NULL)
+	/* The endpoints defer their signals: they are sent here, or coalesced. */
+	if (efd >= 0) {
+		if (total != 0)
+			shmlink_ep_tx_signal_fd(ep, efd);
+	} else if (q->sig != NULL) {
 		tx_signal(q, ep, total);
-	shmlink_qlink_leave(&q->link);
+	} else if (total != 0) {
+		shmlink_ep_tx_signal(ep);
+	}
 	return (uint16_t)done;
 }
 
 uint16_t
-shmlink_burst_none(void *queue __rte_unused, struct rte_mbuf **bufs __rte_unused,
-		uint16_t nb_pkts __rte_unused)
+shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 {
-	return 0;
+	struct shmlink_txq *q = queue;
+	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
+	uint16_t n;
+
+	if (ep == NULL)
+		return 0;
+	n = tx_burst(q, ep, bufs, nb_pkts, -1);
+	shmlink_qlink_leave(&q->link);
+	return n;
+}
+
+uint16_t
+shmlink_tx_burst_secondary(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+{
+	struct shmlink_txq *q = queue;
+	int efd;
+	struct shmlink_ep *ep = shmlink_mp_enter(&q->link, q->pmd, q->port_id, q->queue_id,
+			&efd);
+	uint16_t n;
+
+	if (ep == NULL)
+		return 0;
+	n = tx_burst(q, ep, bufs, nb_pkts, efd);
+	shmlink_qlink_leave(&q->link);
+	return n;
 }
