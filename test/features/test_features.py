@@ -6,7 +6,8 @@
 Each key the .ini claims is checked against what the driver reports and does, with the
 real dpdk-testpmd and app/shmlink-peer; a key this test has no check for fails it, so
 the .ini cannot claim anything unchecked. The features the test can probe (stats, link
-status and its events, Rx interrupts, scattered Rx, MTU update, queue start/stop) are
+status and its events, Rx interrupts, scattered Rx, MTU update, queue start/stop,
+secondary processes) are
 probed whether claimed or not: one the driver supports but the .ini omits fails too.
 
 One testpmd session (a listening port, 640-byte mbufs, scatter enabled) and three peer
@@ -288,6 +289,18 @@ class FeaturesTest(sysh.SysTestCase):
                         SMALL_MTU, o['mtu_reported'], t['tx_packets'], UNDER_SMALL_MTU,
                         OVER_SMALL_MTU, s['rx'], s['rx_bytes'], over))
 
+    def check_multiprocess_aware(self, o):
+        # test/system's own test, which sets up and undoes what multi-process needs (huge
+        # pages, a hugetlbfs mount, the driver in the plugin directory): a secondary
+        # dpdk-testpmd forwards a queue of the primary's port across peers.
+        test = 'MultiProcessTest.test_secondary_forwards_its_queue_across_peers_and_dies_alone'
+        p = self.ws.run('multiprocess', [sys.executable, os.path.join(
+            SRC, 'test', 'system', 'test_multiprocess.py'), sysh.BUILD_DIR, sysh.DRIVER,
+            test], limit=180, stdin=False)
+        rc = p.wait(180)
+        return rc == 0, 'test_multiprocess.py %s: %s' % (
+            test, 'passed' if rc == 0 else 'exit %s\n%s' % (rc, p.tail(1500)))
+
     def check_queue_start_stop(self, o):
         return o['queue_stop'], 'port 0 rxq 0 stop'
 
@@ -327,6 +340,7 @@ class FeaturesTest(sysh.SysTestCase):
         'L3 checksum offload': check_l3_checksum_offload,
         'L4 checksum offload': check_l4_checksum_offload,
         'Packet type parsing': check_packet_type_parsing,
+        'Multiprocess aware': check_multiprocess_aware,
         'Linux': check_linux,
         'x86-64': check_x86_64,
         'Usage doc': check_usage_doc,
@@ -335,7 +349,7 @@ class FeaturesTest(sysh.SysTestCase):
     PROBED = ('Link status', 'Link status event', 'Rx interrupt', 'Queue start/stop',
               'MTU update', 'Scattered Rx', 'Basic stats', 'Extended stats',
               'Stats per queue', 'L3 checksum offload', 'L4 checksum offload',
-              'Packet type parsing')
+              'Packet type parsing', 'Multiprocess aware')
 
     def test_ini_claims_exactly_what_the_driver_does(self):
         claims = read_ini(INI)
