@@ -32,6 +32,7 @@ INSTALL_LOCK = '/run/lock/shmlink-install-test.lock'
 HUGEPAGES = '/proc/sys/vm/nr_hugepages'
 PROC_INFO = shutil.which('dpdk-proc-info') or '/usr/bin/dpdk-proc-info'
 DUMPCAP = shutil.which('dpdk-dumpcap') or '/usr/bin/dpdk-dumpcap'
+PDUMP = shutil.which('dpdk-pdump') or '/usr/bin/dpdk-pdump'
 
 
 def _linked(binary):

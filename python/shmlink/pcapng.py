@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Copyright(c) 2026 The shmlink authors
-"""The packets of a pcapng file (what dpdk-dumpcap writes), standard library only.
+"""The packets of a capture file, standard library only: pcapng (what dpdk-dumpcap
+writes) and the classic pcap format (dpdk-pdump's, through net_pcap).
 
-Reads the Enhanced Packet Blocks of every section, in order, with the direction their
-epb_flags option gives (pcapng, IETF draft, 4.3): enough to compare a capture with what
-was sent, without tshark.
+For pcapng, the Enhanced Packet Blocks of every section, in order, with the direction
+their epb_flags option gives (pcapng, IETF draft, 4.3): enough to compare a capture with
+what was sent, without tshark.
 """
 
 import struct
@@ -75,4 +76,28 @@ def packets(path):
             out.append(Packet(iface, _direction(_options(opts, endian), endian),
                               hi << 32 | lo, orig, data[body:body + cap]))
         at += blen
+    return out
+
+
+PCAP_MAGICS = {b'\xd4\xc3\xb2\xa1': '<', b'\xa1\xb2\xc3\xd4': '>',
+               b'\x4d\x3c\xb2\xa1': '<', b'\xa1\xb2\x3c\x4d': '>'}
+
+
+def pcap_packets(path):
+    """The packets of the classic pcap file @path (direction unknown). Raises ValueError
+    if it is not pcap or is cut inside a record."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    endian = PCAP_MAGICS.get(data[:4])
+    if endian is None or len(data) < 24:
+        raise ValueError('%s: not a pcap file' % path)
+    at, out = 24, []
+    while at < len(data):
+        if len(data) - at < 16:
+            raise ValueError('%s: cut inside a record header at %d' % (path, at))
+        sec, frac, cap, orig = struct.unpack_from(endian + 'IIII', data, at)
+        if at + 16 + cap > len(data):
+            raise ValueError('%s: cut inside a record at %d' % (path, at))
+        out.append(Packet(0, UNKNOWN, sec << 32 | frac, orig, data[at + 16:at + 16 + cap]))
+        at += 16 + cap
     return out

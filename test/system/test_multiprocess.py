@@ -8,6 +8,7 @@ dpdk-dumpcap attach to a dpdk-testpmd primary that forwards (io) for app/shmlink
   - dumpcap captures N frames both ways; every one is byte for byte a frame the peer
     sent (rebuilt by shmlink.testframe, an oracle apart from the C), in order each way,
     and tshark reads the file;
+  - dpdk-pdump writes each direction to a pcap file: the same check;
   - dumpcap killed in the middle of a capture: the primary forwards on and the peer
     verifies every frame;
   - a secondary dpdk-testpmd forwards queue 1 while the primary forwards queue 0
@@ -25,6 +26,7 @@ import contextlib
 import json
 import os
 import re
+import signal
 import shutil
 import tempfile
 
@@ -39,6 +41,10 @@ PEER_MAC = '02:00:00:00:5e:02'
 TXPKTS = '64,1514,300'
 CAPTURE = 300
 MIN_FRAMES = 1000
+# A mempool's per-lcore caches are shared by the processes: no two may use one lcore id
+# with a pool. dumpcap and pdump take theirs from their CPU (taskset -c 1: lcore 1), the
+# secondary testpmd 2 and 3, the primary these two, on CPU 0.
+PRIMARY_LCORES = '4@0,5@0'
 
 
 class MultiProcessTest(sysh.SysTestCase):
@@ -53,7 +59,7 @@ class MultiProcessTest(sysh.SysTestCase):
         vdev = 'net_shmlink0,socket=%s,mac=%s,queues=%d' % (sock, PORT_MAC, queues)
         if shared:
             eal = ['--no-pci', '--huge-dir', HUGE_DIR, '-m', '256', '--lcores',
-                   sysh.LCORES[0], '--log-level', 'pmd.net.shmlink,info']
+                   PRIMARY_LCORES, '--log-level', 'pmd.net.shmlink,info']
             tp = tpmd.Testpmd(self.ws, 'primary', [vdev], eal,
                               ['--total-num-mbufs=%d' % sysh.NB_MBUFS, '--forward-mode=io',
                                '--no-flush-rx'] + self.split(queues, 0),
@@ -107,7 +113,7 @@ class MultiProcessTest(sysh.SysTestCase):
     def peer_done(self, p, tp, mark):
         self.assertEqual(p.wait(60), 0, 'shmlink-peer failed:\n' + p.tail())
         tp.wait_for(r'detached', 10, mark)
-        self.assertRegex(p.output, r'corrupt 0')
+        self.per_queue(p)
 
     def proc_info(self, tp, what):
         """What dpdk-proc-info -- @what prints on testpmd @tp's port."""
@@ -144,6 +150,46 @@ class MultiProcessTest(sysh.SysTestCase):
         self.peer_done(self.peer(sock, duration='0.5'), tp, mark)
         self.assertEqual(tp.quit(), 0)
 
+    def sent_in_order(self, pkts, gaps=False):
+        """Check that every packet is a frame the peer sent, byte for byte, in order in
+        its direction, none missing unless @gaps; the directions seen."""
+        sizes = [int(s) for s in TXPKTS.split(',')]
+        last = {}
+        for i, pk in enumerate(pkts):
+            seq = testframe.seq_of(pk.data)
+            self.assertIsNotNone(seq, 'captured frame %d is no test frame' % i)
+            self.assertEqual(len(pk.data), sizes[seq % len(sizes)])
+            self.assertEqual(pk.data, testframe.frame(seq, len(pk.data), PEER_MAC,
+                                                      PORT_MAC),
+                             'captured frame %d (seq %d) differs from what the peer sent'
+                             % (i, seq))
+            if pk.direction in last and gaps:
+                self.assertGreater(seq, last[pk.direction], 'out of order, frame %d' % i)
+            elif pk.direction in last:
+                self.assertEqual(seq, last[pk.direction] + 1, 'out of order, frame %d' % i)
+            last[pk.direction] = seq
+        return set(last)
+
+    def test_pdump_captures_each_direction(self):
+        tp, sock = self.primary()
+        rx, tx = self.ws.path('rx.pcap'), self.ws.path('tx.pcap')
+        env = dict(os.environ, **mp.secondary_env())
+        pd = sysh.Proc(self.ws, 'pdump', ['taskset', '-c', sysh.CPUS[1], 'stdbuf', '-o0',
+                                          mp.PDUMP, '--file-prefix', tp.prefix, '--',
+                                          '--pdump', 'port=0,queue=*,rx-dev=%s,tx-dev=%s'
+                                          % (rx, tx)], 60, stdin=False, env=env)
+        pd.wait_for(r'(?i)port 0 .*queue', 30)
+        mark = tp.mark()
+        self.peer_done(self.peer(sock, duration='1.5'), tp, mark)
+        pd.signal(signal.SIGINT)
+        self.assertEqual(pd.wait(30), 0, pd.tail())
+        # pdump's own ring and pool may drop a few under load: frames missing from the
+        # file, counted in its statistics, not an error of the port (the peer got all).
+        for path in (rx, tx):
+            pkts = pcapng.pcap_packets(path)
+            self.assertGreater(len(pkts), MIN_FRAMES, path)
+            self.sent_in_order(pkts, gaps=True)
+
     def test_dumpcap_captures_what_the_peer_sent(self):
         tp, sock = self.primary()
         pcap = self.ws.path('cap.pcapng')
@@ -156,21 +202,9 @@ class MultiProcessTest(sysh.SysTestCase):
         pkts = pcapng.packets(pcap)
         # dumpcap stops after the batch that reaches the count.
         self.assertGreaterEqual(len(pkts), CAPTURE)
-        sizes = [int(s) for s in TXPKTS.split(',')]
-        last = {}
-        for i, pk in enumerate(pkts):
-            seq = testframe.seq_of(pk.data)
-            self.assertIsNotNone(seq, 'captured frame %d is no test frame' % i)
-            self.assertEqual(len(pk.data), sizes[seq % len(sizes)])
-            self.assertEqual(pk.data, testframe.frame(seq, len(pk.data), PEER_MAC,
-                                                      PORT_MAC),
-                             'captured frame %d (seq %d) differs from what the peer sent'
-                             % (i, seq))
+        for pk in pkts:
             self.assertIn(pk.direction, (pcapng.INBOUND, pcapng.OUTBOUND))
-            if pk.direction in last:
-                self.assertEqual(seq, last[pk.direction] + 1, 'out of order, frame %d' % i)
-            last[pk.direction] = seq
-        self.assertEqual(set(last), {pcapng.INBOUND, pcapng.OUTBOUND})
+        self.assertEqual(self.sent_in_order(pkts), {pcapng.INBOUND, pcapng.OUTBOUND})
         if shutil.which('tshark'):
             t = self.ws.run('tshark', ['tshark', '-r', pcap, '-T', 'fields', '-e',
                                        'udp.dstport'], stdin=False)
