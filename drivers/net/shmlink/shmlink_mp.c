@@ -208,7 +208,8 @@ out:
 /* Map queue pair @qp's files of the current attach here (replacing older ones). Lock of
  * @x held. */
 static void
-mp_remap_locked(struct pmd_internals *pmd, uint16_t port_id, uint16_t qp, struct mp_qp *x)
+shmlink_mp_remap_locked(struct pmd_internals *pmd, uint16_t port_id, uint16_t qp,
+		struct mp_qp *x)
 {
 	uint64_t want = rte_atomic_load_explicit(&pmd->attach_count, rte_memory_order_acquire);
 	uint64_t g0, g1;
@@ -255,7 +256,7 @@ shmlink_mp_enter(struct shmlink_qlink *link, struct pmd_internals *pmd, uint16_t
 			rte_atomic_load_explicit(&pmd->attach_count, rte_memory_order_acquire))) {
 		shmlink_qlink_leave(link);
 		rte_spinlock_lock(&x->lock);
-		mp_remap_locked(pmd, port_id, qp, x);
+		shmlink_mp_remap_locked(pmd, port_id, qp, x);
 		rte_spinlock_unlock(&x->lock);
 		return NULL;	/* the next burst uses what was mapped */
 	}
