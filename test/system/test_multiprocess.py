@@ -235,6 +235,12 @@ class MultiProcessTest(sysh.SysTestCase):
     def test_secondary_forwards_its_queue_across_peers_and_dies_alone(self):
         tp, sock = self.primary(queues=2)
         sec = self.secondary(tp)
+        # Queue information from shared memory, in either process.
+        for t in (tp, sec):
+            out = t.cmd('show rxq info 0 1') + t.cmd('show txq info 0 1')
+            self.assertRegex(out, r'Mempool: mb_pool_0')
+            self.assertRegex(out, r'Number of RXDs: [1-9]')
+            self.assertRegex(out, r'Number of TXDs: [1-9]')
         for attempt in range(2):
             mark = tp.mark()
             p = self.peer(sock, queues=2)

@@ -508,7 +508,7 @@ shmlink_link_update(struct rte_eth_dev *dev __rte_unused, int wait __rte_unused)
 }
 
 static int
-shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte_unused,
+shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
 		unsigned int socket_id, const struct rte_eth_rxconf *conf,
 		struct rte_mempool *mp)
 {
@@ -531,6 +531,7 @@ shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 	q->queue_id = qid;
 	q->port_id = dev->data->port_id;
 	q->data_room = room - RTE_PKTMBUF_HEADROOM;
+	q->nb_desc = nb_desc;
 	q->scatter = (offloads & RTE_ETH_RX_OFFLOAD_SCATTER) != 0;
 	q->raw_ip = pmd->raw_ip;
 	q->offloads = offloads;
@@ -544,8 +545,8 @@ shmlink_rx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 }
 
 static int
-shmlink_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc __rte_unused,
-		unsigned int socket_id, const struct rte_eth_txconf *conf __rte_unused)
+shmlink_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc,
+		unsigned int socket_id, const struct rte_eth_txconf *conf)
 {
 	struct pmd_internals *pmd = dev->data->dev_private;
 	struct shmlink_txq *q;
@@ -557,6 +558,8 @@ shmlink_tx_queue_setup(struct rte_eth_dev *dev, uint16_t qid, uint16_t nb_desc _
 	q->pmd = pmd;
 	q->queue_id = qid;
 	q->port_id = dev->data->port_id;
+	q->nb_desc = nb_desc;
+	q->offloads = conf->offloads | dev->data->dev_conf.txmode.offloads;
 	q->sig = pmd->signal_delay_us != 0 ? &pmd->sig[qid] : NULL;
 	pmd->txq[qid] = q;
 	dev->data->tx_queues[qid] = q;
@@ -697,6 +700,29 @@ shmlink_xstats_reset(struct rte_eth_dev *dev)
 	return 0;
 }
 
+/* The ring sizes are the peer's files', not a number of descriptors: nb_desc is what the
+ * application asked, kept to be shown back. */
+static void
+shmlink_rxq_info_get(struct rte_eth_dev *dev, uint16_t qid, struct rte_eth_rxq_info *qinfo)
+{
+	const struct shmlink_rxq *q = dev->data->rx_queues[qid];
+
+	qinfo->mp = q->mp;
+	qinfo->scattered_rx = q->scatter;
+	qinfo->nb_desc = q->nb_desc;
+	qinfo->rx_buf_size = q->data_room;
+	qinfo->conf.offloads = q->offloads;
+}
+
+static void
+shmlink_txq_info_get(struct rte_eth_dev *dev, uint16_t qid, struct rte_eth_txq_info *qinfo)
+{
+	const struct shmlink_txq *q = dev->data->tx_queues[qid];
+
+	qinfo->nb_desc = q->nb_desc;
+	qinfo->conf.offloads = q->offloads;
+}
+
 static int
 shmlink_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 {
@@ -775,6 +801,8 @@ static const struct eth_dev_ops shmlink_ops = {
 	.promiscuous_disable = shmlink_promisc_noop,
 	.allmulticast_enable = shmlink_promisc_noop,
 	.allmulticast_disable = shmlink_promisc_noop,
+	.rxq_info_get = shmlink_rxq_info_get,
+	.txq_info_get = shmlink_txq_info_get,
 };
 
 /* What a secondary process may do with the primary's port: look, count, capture
@@ -795,6 +823,8 @@ static const struct eth_dev_ops shmlink_secondary_ops = {
 	.promiscuous_disable = shmlink_promisc_noop,
 	.allmulticast_enable = shmlink_promisc_noop,
 	.allmulticast_disable = shmlink_promisc_noop,
+	.rxq_info_get = shmlink_rxq_info_get,
+	.txq_info_get = shmlink_txq_info_get,
 };
 
 struct pmd_internals *

@@ -99,6 +99,7 @@ struct shmlink_rxq {
 	uint64_t evicted;		/* xstat rx_evicted_frames (not in st: the
 					 * xstats have their own reset) */
 	uint16_t data_room;		/* bytes one mbuf takes after headroom */
+	uint16_t nb_desc;		/* asked at setup, shown by rxq_info_get */
 	struct shmlink_qstats st;
 	struct shmlink_frame frames[SHMLINK_BURST_MAX];
 	struct shmlink_seg segs[SHMLINK_BURST_SEGS];
@@ -111,6 +112,8 @@ struct shmlink_txq {
 	struct pmd_internals *pmd;
 	uint16_t queue_id;
 	uint16_t port_id;
+	uint16_t nb_desc;		/* asked at setup, shown by txq_info_get */
+	uint64_t offloads;		/* RTE_ETH_TX_OFFLOAD_* the application enabled */
 	struct shmlink_qstats st;
 	struct shmlink_offload_stats ost;
 	struct shmlink_frame frames[SHMLINK_BURST_MAX];
