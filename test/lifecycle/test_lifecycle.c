@@ -9,7 +9,12 @@
  * attached. After each peer and at the end: no fd, no queue-file mapping, no mbuf and
  * no socket file left behind. The peer is a thread on lib/shmlink (client role).
  *
- * usage: test_lifecycle <driver.so>
+ * Then churn, as on a host where sandboxes come and go: CYCLES times a port hot-plugged,
+ * a peer attached, frames both ways verified, and the port hot-unplugged (every other
+ * time with the peer still attached). From the second cycle to the end nothing grows:
+ * FDs, mappings of any kind, threads, mbufs in use, DPDK heap.
+ *
+ * usage: test_lifecycle <driver.so> [cycles (default 500)]
  */
 
 #include <dirent.h>
@@ -27,6 +32,7 @@
 #include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 
 #include <shmlink.h>
@@ -36,6 +42,8 @@
 
 
 #define NB_FRAMES 64
+#define FRAME_LEN 100
+#define CYCLES 500
 
 struct peer {
 	char path[108];
@@ -72,6 +80,36 @@ count_queue_maps(void)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
 		n += strstr(line, "memfd:shmlink") != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Entries of a /proc/self directory or lines of a /proc/self file. */
+static int
+count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static int
+count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, c;
+
+	if (f == NULL)
+		return -1;
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
 	fclose(f);
 	return n;
 }
@@ -128,47 +166,117 @@ wait_link(uint16_t port, int up)
 	return false;
 }
 
-/* NB_FRAMES each way on each queue pair; every frame must arrive. */
+/* Byte k of test frame i. */
+static inline uint8_t
+frame_byte(unsigned int i, unsigned int k)
+{
+	return (uint8_t)(i * 7 + k);
+}
+
+/* Frame @f, received as the @n-th, holds test frame @n's bytes. */
+static bool
+frame_ok(const struct shmlink_frame *f, unsigned int n)
+{
+	unsigned int s, k = 0, b;
+
+	if (f->len != FRAME_LEN)
+		return false;
+	for (s = 0; s < f->nb_segs; s++)
+		for (b = 0; b < f->segs[s].len; b++, k++)
+			if (((const uint8_t *)f->segs[s].addr)[b] != frame_byte(n, k))
+				return false;
+	return true;
+}
+
+static bool
+mbuf_ok(const struct rte_mbuf *m, unsigned int n)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	unsigned int k;
+
+	if (m->pkt_len != FRAME_LEN || m->data_len != FRAME_LEN)
+		return false;
+	for (k = 0; k < FRAME_LEN; k++)
+		if (d[k] != frame_byte(n, k))
+			return false;
+	return true;
+}
+
+/* Port to peer on queue @q: NB_FRAMES test frames; how many arrived intact, in order. */
+static unsigned int
+exchange_out(uint16_t port, uint16_t q, struct peer *p, struct rte_mempool *mp,
+		double end)
+{
+	struct rte_mbuf *m[NB_FRAMES];
+	struct shmlink_frame fr[NB_FRAMES];
+	struct shmlink_seg segs[NB_FRAMES * 4];
+	unsigned int got = 0, sent = 0, good = 0, i, k;
+
+	if (rte_pktmbuf_alloc_bulk(mp, m, NB_FRAMES) != 0)
+		return 0;
+	for (i = 0; i < NB_FRAMES; i++) {
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(m[i], FRAME_LEN);
+
+		for (k = 0; k < FRAME_LEN; k++)
+			d[k] = frame_byte(i, k);
+	}
+	while (sent < NB_FRAMES && test_now_s() < end)
+		sent += rte_eth_tx_burst(port, q, m + sent, NB_FRAMES - sent);
+	rte_pktmbuf_free_bulk(m + sent, NB_FRAMES - sent);
+	while (got < NB_FRAMES && test_now_s() < end) {
+		unsigned int n = shmlink_ep_rx_burst(p->ep[q], fr, NB_FRAMES, segs,
+				NB_FRAMES * 4);
+
+		for (i = 0; i < n; i++)
+			good += frame_ok(&fr[i], got + i);
+		got += n;
+		shmlink_ep_rx_release(p->ep[q]);
+	}
+	return good;
+}
+
+/* Peer to port on queue @q: the same, the other way. */
+static unsigned int
+exchange_in(uint16_t port, uint16_t q, struct peer *p, double end)
+{
+	static uint8_t payload[NB_FRAMES][FRAME_LEN];
+	struct shmlink_frame fr[NB_FRAMES];
+	struct shmlink_seg seg[NB_FRAMES];
+	struct rte_mbuf *m[NB_FRAMES];
+	unsigned int got = 0, sent = 0, good = 0, i, k;
+
+	for (i = 0; i < NB_FRAMES; i++) {
+		for (k = 0; k < FRAME_LEN; k++)
+			payload[i][k] = frame_byte(i, k);
+		seg[i] = (struct shmlink_seg){ .addr = payload[i], .len = FRAME_LEN };
+		fr[i] = (struct shmlink_frame){ .segs = &seg[i], .nb_segs = 1, .len = FRAME_LEN };
+	}
+	while (sent < NB_FRAMES && test_now_s() < end)
+		sent += shmlink_ep_tx_burst(p->ep[q], fr + sent, NB_FRAMES - sent);
+	while (got < NB_FRAMES && test_now_s() < end) {
+		unsigned int n = rte_eth_rx_burst(port, q, m, NB_FRAMES);
+
+		for (i = 0; i < n; i++)
+			good += mbuf_ok(m[i], got + i);
+		rte_pktmbuf_free_bulk(m, n);
+		got += n;
+	}
+	return good;
+}
+
+/* NB_FRAMES each way on each queue pair; every frame must arrive intact, in order. */
 static void
 exchange(uint16_t port, struct peer *p, struct rte_mempool *mp, const char *when)
 {
 	uint16_t q;
 
 	for (q = 0; q < p->nb_qp; q++) {
-		struct rte_mbuf *m[NB_FRAMES];
-		struct shmlink_frame fr[NB_FRAMES];
-		struct shmlink_seg segs[NB_FRAMES * 4], seg;
-		uint8_t payload[100] = { 0 };
-		unsigned int got = 0, sent = 0, i;
 		double end = test_now_s() + 5;
+		unsigned int out = exchange_out(port, q, p, mp, end);
+		unsigned int in = exchange_in(port, q, p, end);
 
-		CHECK(rte_pktmbuf_alloc_bulk(mp, m, NB_FRAMES) == 0, "%s: alloc", when);
-		for (i = 0; i < NB_FRAMES; i++)
-			rte_pktmbuf_append(m[i], 100);
-		while (sent < NB_FRAMES && test_now_s() < end)
-			sent += rte_eth_tx_burst(port, q, m + sent, NB_FRAMES - sent);
-		while (got < NB_FRAMES && test_now_s() < end) {
-			got += shmlink_ep_rx_burst(p->ep[q], fr, NB_FRAMES, segs, NB_FRAMES * 4);
-			shmlink_ep_rx_release(p->ep[q]);
-		}
-		CHECK(sent == NB_FRAMES && got == NB_FRAMES, "%s: q%u port->peer %u sent, %u got",
-				when, q, sent, got);
-
-		seg = (struct shmlink_seg){ .addr = payload, .len = sizeof(payload) };
-		for (i = 0; i < NB_FRAMES; i++)
-			fr[i] = (struct shmlink_frame){ .segs = &seg, .nb_segs = 1,
-					.len = sizeof(payload) };
-		sent = got = 0;
-		while (sent < NB_FRAMES && test_now_s() < end)
-			sent += shmlink_ep_tx_burst(p->ep[q], fr + sent, NB_FRAMES - sent);
-		while (got < NB_FRAMES && test_now_s() < end) {
-			unsigned int n = rte_eth_rx_burst(port, q, m, NB_FRAMES);
-
-			rte_pktmbuf_free_bulk(m, n);
-			got += n;
-		}
-		CHECK(sent == NB_FRAMES && got == NB_FRAMES, "%s: q%u peer->port %u sent, %u got",
-				when, q, sent, got);
+		CHECK(out == NB_FRAMES && in == NB_FRAMES, "%s: q%u: %u of %u frames intact "
+				"port->peer, %u peer->port", when, q, out, NB_FRAMES, in);
 	}
 }
 
@@ -206,6 +314,79 @@ check_clean(const char *when, int fds0, struct rte_mempool *mp)
 			count_queue_maps());
 	CHECK(rte_mempool_in_use_count(mp) == 0, "%s: %u mbufs in use", when,
 			rte_mempool_in_use_count(mp));
+}
+
+/* What the process holds, to compare before and after the churn. */
+struct holdings {
+	int fds;
+	int maps;
+	int threads;
+	unsigned int mbufs;
+	size_t heap;
+};
+
+static void
+holdings_get(struct holdings *h, struct rte_mempool *mp)
+{
+	struct rte_malloc_socket_stats st;
+
+	h->fds = count_fds();
+	h->maps = count_lines("/proc/self/maps");
+	h->threads = count_dir("/proc/self/task");
+	h->mbufs = rte_mempool_in_use_count(mp);
+	h->heap = rte_malloc_get_socket_stats(0, &st) == 0 ? st.heap_allocsz_bytes : 0;
+}
+
+/* One port's life with one peer: hot-plug, attach, traffic, hot-unplug (with the peer
+ * attached if @unplug_attached, else after it left). */
+static void
+churn_cycle(struct peer *p, struct rte_mempool *mp, int cycle, bool unplug_attached)
+{
+	struct rte_eth_dev_info info;
+	char devargs[256], when[32];
+	uint16_t port;
+
+	snprintf(when, sizeof(when), "cycle %d", cycle);
+	snprintf(devargs, sizeof(devargs), "net_shmlink9,socket=%s", p->path);
+	p->nb_qp = 1;
+	if (!CHECK(rte_dev_probe(devargs) == 0, "%s: hot-plug", when) ||
+			!CHECK(rte_eth_dev_get_port_by_name("net_shmlink9", &port) == 0,
+				"%s: no port", when))
+		return;
+	CHECK(port_setup(port, 1, mp) == 0, "%s: setup", when);
+	if (CHECK(peer_attach(p) == 0, "%s: attach", when)) {
+		CHECK(wait_link(port, RTE_ETH_LINK_UP), "%s: link not up", when);
+		exchange(port, p, mp, when);
+		if (!unplug_attached)
+			peer_leave(p);
+	}
+	CHECK(rte_eth_dev_info_get(port, &info) == 0 && rte_dev_remove(info.device) == 0,
+			"%s: hot-unplug", when);
+	if (unplug_attached)
+		peer_leave(p);
+}
+
+static void
+churn(struct rte_mempool *mp, const char *sock, int cycles)
+{
+	struct holdings h0, h1;
+	struct peer p = { .nb_qp = 1 };
+	double t0;
+	int i;
+
+	snprintf(p.path, sizeof(p.path), "%s", sock);
+	churn_cycle(&p, mp, 0, false);	/* first use: lazily made things */
+	holdings_get(&h0, mp);
+	t0 = test_now_s();
+	for (i = 1; i < cycles && check_failures == 0; i++)
+		churn_cycle(&p, mp, i, i % 2 == 0);
+	holdings_get(&h1, mp);
+	printf("churn: %d cycles in %.1f s; fds %d -> %d, mappings %d -> %d, threads %d -> %d, "
+			"mbufs in use %u -> %u, heap %zu -> %zu bytes\n", i, test_now_s() - t0,
+			h0.fds, h1.fds, h0.maps, h1.maps, h0.threads, h1.threads, h0.mbufs, h1.mbufs,
+			h0.heap, h1.heap);
+	CHECK(h1.fds == h0.fds && h1.maps == h0.maps && h1.threads == h0.threads &&
+			h1.mbufs == h0.mbufs && h1.heap == h0.heap, "%s", "the churn left growth");
 }
 
 int
@@ -297,6 +478,8 @@ main(int argc, char **argv)
 	peer_leave(&p);
 	check_clean("after hot-unplug", fds0, mp);
 	CHECK(access(p.path, F_OK) != 0, "socket file %s left behind", p.path);
+
+	churn(mp, p.path, argc > 2 ? atoi(argv[2]) : CYCLES);
 
 	rte_mempool_free(mp);
 	rte_eal_cleanup();
