@@ -16,7 +16,8 @@ dpdk-dumpcap attach to a dpdk-testpmd primary that forwards (io) for app/shmlink
     attached (fresh files), the secondary forwards again; the secondary killed, the
     primary forwards queue 0 on, and detaches and attaches peers;
   - a secondary before any peer attached sees a port without traffic; one on a primary
-    without shared configuration gets EAL's error, and the primary carries on.
+    without shared configuration gets EAL's error; one with another build of the
+    driver refuses the port; the primary carries on.
 
 The module, as root, reserves huge pages and mounts a hugetlbfs of its own (a secondary
 maps the primary's memory), and puts the driver in EAL's plugin directory (dumpcap has
@@ -278,6 +279,22 @@ class MultiProcessTest(sysh.SysTestCase):
         x = mp.parse_xstats(self.proc_info(tp, '--xstats'))
         self.assertEqual(x['peer_attach_count'], 0)
         self.assertEqual(tp.link_status(), 'down')
+        self.assertEqual(tp.quit(), 0)
+
+    def test_secondary_of_another_driver_build(self):
+        # The driver built with its shared state laid out otherwise, loaded first with
+        # -d (the installed copy then stays unused): it must not read the port.
+        other = os.path.join(sysh.BUILD_DIR, 'test', 'system', 'skewed', mp.PMD)
+        tp, sock = self.primary()
+        p = sysh.Proc(self.ws, 'proc-info', [mp.PROC_INFO, '--file-prefix', tp.prefix,
+                                            '--no-pci', '-d', other, '--', '--stats'], 60,
+                      stdin=False)
+        p.wait(60)
+        self.assertGreaterEqual(p.popen.returncode, 0, 'killed by a signal:\n' + p.tail())
+        self.assertRegex(p.output, r'made by another build of net_shmlink')
+        self.assertNotRegex(p.output, r'RX-packets')
+        mark = tp.mark()
+        self.peer_done(self.peer(sock, duration='0.5'), tp, mark)
         self.assertEqual(tp.quit(), 0)
 
     def test_primary_without_shared_config(self):

@@ -890,11 +890,12 @@ shmlink_probe_secondary(struct rte_vdev_device *vdev)
 		return -ENODEV;
 	}
 	pmd = dev->data->dev_private;
-	if (pmd == NULL || pmd->magic != SHMLINK_PMD_MAGIC || pmd->size != sizeof(*pmd)) {
+	if (pmd == NULL || pmd->magic != SHMLINK_PMD_MAGIC ||
+			pmd->layout != shmlink_pmd_layout()) {
 		SHMLINK_LOG(ERR, "%s: the primary's port was made by another build of "
-				"net_shmlink (state of %u bytes, this one reads %zu): run the "
-				"primary's driver", name, pmd != NULL ? pmd->size : 0,
-				sizeof(*pmd));
+				"net_shmlink (state layout %08x, this one reads %08x): load "
+				"the primary's driver", name, pmd != NULL ? pmd->layout : 0,
+				shmlink_pmd_layout());
 		rte_eth_dev_release_port(dev);
 		return -EPROTO;
 	}
@@ -935,7 +936,7 @@ shmlink_probe(struct rte_vdev_device *vdev)
 	pmd = dev->data->dev_private;
 	*pmd = args;
 	pmd->magic = SHMLINK_PMD_MAGIC;
-	pmd->size = sizeof(*pmd);
+	pmd->layout = shmlink_pmd_layout();
 	pmd->dev = dev;
 	pmd->keep_files = shmlink_mp_init() == 0;
 	pmd->port_id = dev->data->port_id;

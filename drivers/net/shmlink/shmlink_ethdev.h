@@ -21,6 +21,7 @@
  */
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -135,8 +136,8 @@ struct shmlink_handshake {
 	struct shmlink_attach_hs hs;
 };
 
-/* "shml": a port made by net_shmlink; with the size of struct pmd_internals, what a
- * secondary process checks before it reads the primary's state. */
+/* "shml": a port made by net_shmlink; with shmlink_pmd_layout(), what a secondary
+ * process checks before it reads the primary's state. */
 #define SHMLINK_PMD_MAGIC	0x73686d6cu
 
 /* In dev->data->dev_private: DPDK's shared memory, which secondary processes map at the
@@ -144,7 +145,10 @@ struct shmlink_handshake {
  * comments call the primary's. */
 struct pmd_internals {
 	uint32_t magic;			/* SHMLINK_PMD_MAGIC */
-	uint32_t size;			/* sizeof(struct pmd_internals) */
+	uint32_t layout;		/* shmlink_pmd_layout() of the primary's build */
+#ifdef SHMLINK_TEST_PMD_SKEW
+	uint64_t test_skew;		/* another layout, for test_multiprocess.py */
+#endif
 	/* devargs */
 	char socket_path[108];
 	bool listen;
@@ -224,6 +228,27 @@ struct pmd_internals {
 	struct shmlink_txq *txq[SHMLINK_MAX_QUEUES];
 	struct shmlink_sigq sig[SHMLINK_MAX_QUEUES];
 };
+
+/* A fingerprint of struct pmd_internals and the queues: sizes and where the fields a
+ * secondary process reads lie (a size alone can hide a change in padding). */
+static inline uint32_t
+shmlink_pmd_layout(void)
+{
+	const size_t v[] = {
+		sizeof(struct pmd_internals), sizeof(struct shmlink_rxq),
+		sizeof(struct shmlink_txq), offsetof(struct pmd_internals, lock),
+		offsetof(struct pmd_internals, att), offsetof(struct pmd_internals, ep),
+		offsetof(struct pmd_internals, attach_count),
+		offsetof(struct pmd_internals, rxq), offsetof(struct pmd_internals, sig),
+		offsetof(struct shmlink_rxq, st), offsetof(struct shmlink_txq, st),
+	};
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(v); i++)
+		h = (h ^ (uint32_t)v[i]) * 16777619u;
+	return h;
+}
 
 /* shmlink_rxtx.c */
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
