@@ -62,8 +62,8 @@ shmlink_qlink_enter(struct shmlink_qlink *l)
 	struct shmlink_ep *ep;
 
 	if (likely(shmlink_qlink_asym)) {
-		rte_atomic_store_explicit(&l->busy, shmlink_qlink_token,
-				rte_memory_order_relaxed);
+		/* Only the primary uses membarrier: its token is 1. */
+		rte_atomic_store_explicit(&l->busy, 1, rte_memory_order_relaxed);
 		/* Only the compiler must keep the order: membarrier does the rest. */
 		rte_compiler_barrier();
 		ep = rte_atomic_load_explicit(&l->ep, rte_memory_order_acquire);
