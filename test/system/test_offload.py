@@ -12,7 +12,8 @@ Rx (peer -> DPDK), the peer sends UDP checksum 0 and says it may (csum_tx):
     come back with 0;
   - testpmd with the Rx offloads enabled gets RTE_MBUF_F_RX_L4_CKSUM_NONE (and IP GOOD,
     packet types) instead, and the port fills nothing.
-Tx (DPDK -> peer), testpmd's csum engine asks the port for the IPv4 and UDP checksums:
+Tx (DPDK -> peer), testpmd's csum engine asks the port for the IPv4 and UDP checksums,
+or one of them, computing the other itself (each in one mbuf and in chains):
   - a peer that verifies gets them filled in software, all valid;
   - a peer that takes unfilled checksums (csum_rx) gets the L4 field as testpmd left it
     (the pseudo-header sum), the IPv4 header checksum still filled.
@@ -115,42 +116,36 @@ class OffloadTest(sysh.SysTestCase):
         self.assertEqual(tp.xstats()['rx_cksum_filled_frames'], 0)
         self.assertEqual(tp.quit(), 0)
 
-    def tx_filled_for_a_verifying_peer(self, args=(), peer=()):
-        """testpmd's csum engine (ip hw, udp hw) with @args, against a peer that
-        verifies every checksum (sending @peer): all filled by the port, all valid."""
+    def tx_case(self, ip, udp, takes, args=(), peer=()):
+        """testpmd's csum engine asking the port for the IPv4 (@ip 'hw') and UDP (@udp
+        'hw') checksums or computing them itself ('sw'), with testpmd arguments @args,
+        against a peer that verifies every checksum or, @takes, says it takes unfilled
+        ones (sending @peer). The peer checks every IPv4 header checksum; a UDP one is
+        valid unless the port passed it unfilled to a peer that takes it."""
         tp, sock = self.forwarder(args=args)
-        self.csum_engine(tp, 'hw', 'hw')
+        self.csum_engine(tp, ip, udp)
         tp.start()
-        # testpmd's csum engine keeps a UDP checksum of 0 ("none"): the peer fills its.
-        t, _, tout = self.run_peer(tp, sock, ['--udp-cksum'] + list(peer))
+        # The peer fills its UDP checksums; the csum engine keeps or redoes them.
+        t, _, tout = self.run_peer(tp, sock, ['--udp-cksum'] + list(peer) +
+                                   (['--cksum-offload', 'rx'] if takes else []))
         tp.stop()
-        self.assertRegex(tout, r'from the peer no, to the peer no')
-        # IPv4 header checks are part of the peer's verification; every UDP checksum
-        # that came back is valid.
-        self.assertEqual((t['rx_cksum_valid'], t['rx_cksum_bad']), (t['rx_packets'], 0), t)
+        self.assertRegex(tout, r'from the peer no, to the peer %s' % (
+            'yes' if takes else 'no'))
+        if udp == 'hw' and takes:
+            # The pseudo-header sum testpmd left in the field: wrong as a checksum (but
+            # for the 1 in 65536 where it happens to be right), which the peer, having
+            # said it does not verify, counts without dropping.
+            self.assertEqual(t['rx_cksum_bad'] + t['rx_cksum_valid'], t['rx_packets'], t)
+            self.assertLess(t['rx_cksum_valid'], t['rx_packets'] / 1000, t)
+        else:
+            self.assertEqual((t['rx_cksum_valid'], t['rx_cksum_bad']),
+                             (t['rx_packets'], 0), t)
         self.assertGreater(t['rx_bytes'], MIN_AVG_LEN * t['rx_packets'], t)
         x = tp.xstats()
-        self.assertEqual(x['tx_cksum_filled_frames'], tp.port_stats()['tx'], x)
+        filled = ip == 'hw' or (udp == 'hw' and not takes)
+        self.assertEqual(x['tx_cksum_filled_frames'], tp.port_stats()['tx'] if filled else 0,
+                         x)
         self.assertEqual(x['tx_bad_offload_frames'], 0)
-        self.assertEqual(tp.quit(), 0)
-
-    def tx_l4_unfilled_for_a_peer_that_takes_it(self, args=(), peer=()):
-        """testpmd's csum engine (ip sw, udp hw) with @args, against a peer that takes
-        unfilled checksums: the L4 field arrives as testpmd left it."""
-        tp, sock = self.forwarder(args=args)
-        self.csum_engine(tp, 'sw', 'hw')
-        tp.start()
-        t, _, tout = self.run_peer(tp, sock, ['--cksum-offload', 'rx', '--udp-cksum'] +
-                                   list(peer))
-        tp.stop()
-        self.assertRegex(tout, r'from the peer no, to the peer yes')
-        # The pseudo-header sum testpmd left in the field: wrong as a checksum (but for
-        # the 1 in 65536 where it happens to be right), which the peer, having said it
-        # does not verify, counts without dropping.
-        self.assertEqual(t['rx_cksum_bad'] + t['rx_cksum_valid'], t['rx_packets'], t)
-        self.assertLess(t['rx_cksum_valid'], t['rx_packets'] / 1000, t)
-        self.assertGreater(t['rx_bytes'], MIN_AVG_LEN * t['rx_packets'], t)
-        self.assertEqual(tp.xstats()['tx_cksum_filled_frames'], 0)
         self.assertEqual(tp.quit(), 0)
 
     def csum_engine(self, tp, ip, udp):
@@ -162,20 +157,8 @@ class OffloadTest(sysh.SysTestCase):
         tp.cmd('port start 0', timeout=20, done=r'Done')
         tp.set_fwd('csum')
 
-    def test_tx_checksums_filled_in_software_for_a_peer_that_verifies(self):
-        self.tx_filled_for_a_verifying_peer()
-
-    def test_tx_l4_passes_unfilled_to_a_peer_that_takes_them(self):
-        self.tx_l4_unfilled_for_a_peer_that_takes_it()
-
-    def test_tx_multi_segment_checksums_filled(self):
-        self.tx_filled_for_a_verifying_peer(args=SCATTER)
-
-    def test_tx_multi_segment_l4_passes_unfilled(self):
-        self.tx_l4_unfilled_for_a_peer_that_takes_it(args=SCATTER)
-
     def test_tx_vlan_tagged_checksums_filled(self):
-        self.tx_filled_for_a_verifying_peer(args=SCATTER, peer=VLAN)
+        self.tx_case('hw', 'hw', False, args=SCATTER, peer=VLAN)
 
     def test_rx_vlan_tagged_unfilled_checksums_filled(self):
         # As the first Rx test, the frames behind an 802.1Q tag.
@@ -208,6 +191,21 @@ class OffloadTest(sysh.SysTestCase):
         self.assertEqual(tp2.link_status(), 'down')
         self.assertEqual(tp2.quit(), 0)
 
+
+def _tx_matrix():
+    """Tx: each request (IPv4 and UDP by the port, IPv4 only, UDP only), in one mbuf or a
+    chain of three, to a peer that verifies and to one that takes unfilled checksums."""
+    for ip, udp in (('hw', 'hw'), ('hw', 'sw'), ('sw', 'hw')):
+        for takes in (False, True):
+            for chain in (False, True):
+                name = 'test_tx_ip_%s_udp_%s_%s_%s' % (
+                    ip, udp, 'peer_takes_unfilled' if takes else 'peer_verifies',
+                    'mbuf_chains' if chain else 'one_mbuf')
+                setattr(OffloadTest, name, lambda self, a=(ip, udp, takes, chain):
+                        self.tx_case(a[0], a[1], a[2], args=SCATTER if a[3] else ()))
+
+
+_tx_matrix()
 
 if __name__ == '__main__':
     sysh.main()
