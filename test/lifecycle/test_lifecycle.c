@@ -53,10 +53,11 @@ struct peer {
 	struct shmlink_ep *ep[SHMLINK_CTL_MAX_QUEUE_PAIRS];
 };
 
+/* Entries of a /proc/self directory or lines of a /proc/self file. */
 static int
-count_fds(void)
+count_dir(const char *path)
 {
-	DIR *d = opendir("/proc/self/fd");
+	DIR *d = opendir(path);
 	struct dirent *e;
 	int n = 0;
 
@@ -65,7 +66,13 @@ count_fds(void)
 	while ((e = readdir(d)) != NULL)
 		n += e->d_name[0] != '.';
 	closedir(d);
-	return n - 1;	/* the directory's own fd */
+	return n;
+}
+
+static int
+count_fds(void)
+{
+	return count_dir("/proc/self/fd") - 1;	/* the directory's own fd */
 }
 
 /* Mappings of queue files (memfds named shmlink-*). */
@@ -81,22 +88,6 @@ count_queue_maps(void)
 	while (fgets(line, sizeof(line), f) != NULL)
 		n += strstr(line, "memfd:shmlink") != NULL;
 	fclose(f);
-	return n;
-}
-
-/* Entries of a /proc/self directory or lines of a /proc/self file. */
-static int
-count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return -1;
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
 	return n;
 }
 
