@@ -8,6 +8,7 @@ import (
 	"net"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
@@ -58,4 +59,15 @@ func NewStack(ep stack.LinkEndpoint, addrs []tcpip.AddressWithPrefix) (*stack.St
 	}
 	s.SetRouteTable(routes)
 	return s, nil
+}
+
+// AddGateway gives stack @s a default route through @gw, for @gw's address
+// family (IPv4 or IPv6): what reaches a network beyond the link's subnets, such
+// as a host behind a router on the DPDK side.
+func AddGateway(s *stack.Stack, gw tcpip.Address) {
+	dst := header.IPv4EmptySubnet
+	if len(AddrToIP(gw)) == net.IPv6len {
+		dst = header.IPv6EmptySubnet
+	}
+	s.AddRoute(tcpip.Route{Destination: dst, Gateway: gw, NIC: NIC})
 }

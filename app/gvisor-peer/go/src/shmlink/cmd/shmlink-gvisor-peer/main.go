@@ -3,7 +3,8 @@
 
 // Command shmlink-gvisor-peer is a gVisor netstack attached to a net_shmlink
 // port (or anything speaking shmlink's control protocol) with package gvlink,
-// plus a few network tools run inside that stack:
+// or, as a baseline to compare with, to a Linux TAP interface (-tap), plus a
+// few network tools run inside that stack:
 //
 //	shmlink-gvisor-peer [link and stack flags] COMMAND [command flags] ARGS
 //
@@ -12,8 +13,15 @@
 //	tcp-send N HOST:PORT                         N bytes of the test pattern to a sink
 //	tcp-recv N HOST:PORT                         N bytes of the pattern from a source (serve, port+1)
 //	tcp-sink [-port P] [-n K]                    accept K connections, check the pattern
-//	serve [-port P]                              answer pings; TCP sink on P, TCP source on
-//	                                             P+1 and UDP echo on P, until killed
+//	serve [-port P] [-http P]                    answer pings; TCP sink on P, TCP source on
+//	                                             P+1 and UDP echo on P, until killed; with
+//	                                             -http, GET /pattern/N (N bytes of the
+//	                                             pattern) over HTTP/1.1 on that port too
+//	http-get [-sha256 HEX] [-n BYTES] [-W D] URL  an HTTP/1.1 GET (host an IP literal), the
+//	                                             body counted and hashed; exit 1 if not 200,
+//	                                             or not as -n or -sha256 say, or over -W
+//	pattern N                                    N bytes of the pattern to stdout; no link,
+//	                                             no flags needed
 //
 // The pattern is a 65521-byte pseudo-random block repeated; a sink answers
 // each connection with the 8-byte count of bytes it verified, so tcp-send
@@ -25,6 +33,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -43,22 +52,38 @@ import (
 const prog = "shmlink-gvisor-peer"
 
 func usage() {
-	fmt.Fprintf(os.Stderr, `usage: %s [flags] COMMAND [command flags] ARGS
+	fmt.Fprintf(os.Stderr, `usage: %s -socket PATH|-tap NAME -addr A/N [flags] COMMAND [command flags] ARGS
+       %s pattern N
 commands:
   ping [-c N] [-i D] [-s BYTES] [-W D] [-v] HOST
   udp-echo [-c N] [-s BYTES] [-W D] HOST:PORT
   tcp-send N HOST:PORT      (N may end in K, M or G: KiB, MiB, GiB)
   tcp-recv N HOST:PORT
   tcp-sink [-port P] [-n K]
-  serve [-port P]
+  serve [-port P] [-http P]
+  http-get [-sha256 HEX] [-n BYTES] [-W D] URL
+  pattern N                 (N bytes of the test pattern to stdout; no link)
 flags:
-`, prog)
+`, prog, prog)
 	flag.PrintDefaults()
 }
 
 func die(code int, format string, a ...interface{}) {
 	fmt.Fprintf(os.Stderr, prog+": "+format+"\n", a...)
 	os.Exit(code)
+}
+
+// gwList collects repeated -gw flags.
+type gwList []tcpip.Address
+
+func (l *gwList) String() string { return fmt.Sprint(*l) }
+func (l *gwList) Set(v string) error {
+	ip := net.ParseIP(v)
+	if ip == nil {
+		return fmt.Errorf("not an IP address")
+	}
+	*l = append(*l, gvlink.AddrFromIP(ip))
+	return nil
 }
 
 // addrList collects repeated -addr flags.
@@ -77,6 +102,7 @@ func (l *addrList) Set(v string) error {
 
 // parseSize reads N, NK, NM or NG (powers of 1024).
 func parseSize(s string) (int64, error) {
+	orig := s
 	mult := int64(1)
 	s = strings.TrimSuffix(strings.TrimSuffix(s, "B"), "i")
 	switch {
@@ -91,35 +117,67 @@ func parseSize(s string) (int64, error) {
 		s = s[:len(s)-1]
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("bad size %q", s)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("bad size %q", orig)
 	}
 	return n * mult, nil
 }
 
 // hostPort parses HOST:PORT (an IPv6 host in brackets).
 func hostPort(s string) tcpip.FullAddress {
+	to, err := parseHostPort(s)
+	if err != nil {
+		die(2, "%v", err)
+	}
+	return to
+}
+
+func parseHostPort(s string) (tcpip.FullAddress, error) {
 	h, p, err := net.SplitHostPort(s)
 	ip := net.ParseIP(h)
 	port, perr := strconv.ParseUint(p, 10, 16)
 	if err != nil || ip == nil || perr != nil {
-		die(2, "bad address %q: want HOST:PORT, an IP address and a port", s)
+		return tcpip.FullAddress{}, fmt.Errorf("bad address %q: want HOST:PORT, an IP address and a port", s)
 	}
-	return tcpip.FullAddress{NIC: gvlink.NIC, Addr: gvlink.AddrFromIP(ip), Port: uint16(port)}
+	return tcpip.FullAddress{NIC: gvlink.NIC, Addr: gvlink.AddrFromIP(ip), Port: uint16(port)}, nil
+}
+
+// sharedmemFlags are the flags that only mean something on a net_shmlink
+// port; -tap refuses them rather than ignore them.
+var sharedmemFlags = []string{"socket", "listen", "role", "framing", "virtio", "buffer-size",
+	"data-size", "pipe-size", "tx-csum-offload", "rx-csum-offload", "wait"}
+
+// checkLinkFlags enforces one link: -socket (a net_shmlink port) or -tap.
+func checkLinkFlags(tap string) {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if tap == "" {
+		if !set["socket"] {
+			die(2, "one of -socket or -tap is required")
+		}
+		return
+	}
+	for _, name := range sharedmemFlags {
+		if set[name] {
+			die(2, "-%s is for a net_shmlink port, not with -tap", name)
+		}
+	}
 }
 
 func main() {
 	var cfg gvlink.Config
 	var addrs addrList
+	var gws gwList
 	var role, framing, mac string
 	var listen bool
 	var mtu, bufSize uint
-	flag.StringVar(&cfg.Socket, "socket", "", "control socket path (net_shmlink's socket= devarg); required")
+	flag.StringVar(&cfg.Socket, "socket", "", "control socket path (net_shmlink's socket= devarg); this or -tap is required")
+	tap := flag.String("tap", "", "attach to this Linux TAP interface of the current network namespace instead (created if absent; Ethernet, MTU -mtu, no GSO or checksum offloads; bring its kernel side up and address it yourself)")
 	flag.BoolVar(&listen, "listen", false, "create the socket and wait for the port to connect (its listen=no); default: connect")
 	flag.StringVar(&role, "role", "auto", "gVisor role: client (sharedmem.New), server (NewServerEndpoint) or auto (connector: as offered; listener: client)")
 	flag.StringVar(&framing, "framing", "eth", "eth or ip (raw IP packets); as the port's framing=")
 	flag.BoolVar(&cfg.Virtio, "virtio", false, "10-byte virtio-net header (the port's virtio_hdr=yes; client role only)")
-	flag.UintVar(&mtu, "mtu", 1500, "L3 MTU; as the port's mtu=")
+	flag.UintVar(&mtu, "mtu", 1500, "L3 MTU; as the port's mtu= (with -tap, the kernel side's MTU is set to it too)")
 	flag.StringVar(&mac, "mac", "", "MAC address (default random, locally administered)")
 	flag.UintVar(&bufSize, "buffer-size", 2048, "listener: buffer size the client carves (a connector takes the port's)")
 	flag.IntVar(&cfg.DataSize, "data-size", gvlink.ListenDataSize, "listener: size of each queue's data region")
@@ -128,15 +186,22 @@ func main() {
 	flag.BoolVar(&cfg.RXChecksumOffload, "rx-csum-offload", false, "do not verify the TCP/UDP checksums the stack receives, if the port agrees")
 	flag.DurationVar(&cfg.Timeout, "wait", 30*time.Second, "how long to wait for the socket (connector) or the port (listener); 0: forever")
 	flag.Var(&addrs, "addr", "address/prefix of the stack, IPv4 or IPv6 (repeat for more)")
+	flag.Var(&gws, "gw", "default route through this router, IPv4 or IPv6 (one per family)")
 	pcap := flag.String("pcap", "", "write the packets the stack sends and receives to this pcap file (raw IP, 256 bytes each)")
 	pcapWait := flag.Bool("pcap-wait", false, "with -pcap: capture only after a SIGUSR1")
 	statsEvery := flag.Duration("stats", 0, "print the stack's counters this often, and at the end (0: never)")
 	flag.Usage = usage
 	flag.Parse()
-	if cfg.Socket == "" || flag.NArg() == 0 || len(addrs) == 0 {
+	// pattern needs no link: a test compares its output with what a kernel
+	// program fetched from serve -http.
+	if flag.NArg() > 0 && flag.Arg(0) == "pattern" {
+		os.Exit(patternCmd(flag.Args()[1:]))
+	}
+	if flag.NArg() == 0 || len(addrs) == 0 {
 		usage()
 		os.Exit(2)
 	}
+	checkLinkFlags(*tap)
 	switch role {
 	case "auto":
 		cfg.Role = gvlink.RoleAny
@@ -164,17 +229,24 @@ func main() {
 	cmd, args := flag.Arg(0), flag.Args()[1:]
 	run := command(cmd, args)
 
+	// link stays nil on a tap: the rest is the same on either.
 	var link *gvlink.Link
+	var ep stack.LinkEndpoint
 	var err error
-	if listen {
+	switch {
+	case *tap != "":
+		ep, err = openTap(*tap, cfg.MTU, cfg.MAC)
+	case listen:
 		link, err = gvlink.Listen(cfg)
-	} else {
+	default:
 		link, err = gvlink.Dial(cfg)
 	}
 	if err != nil {
 		die(2, "%v", err)
 	}
-	ep := link.Endpoint
+	if link != nil {
+		ep = link.Endpoint
+	}
 	flush := func() {}
 	if *pcap != "" {
 		f, err := os.Create(*pcap)
@@ -205,13 +277,21 @@ func main() {
 	if err != nil {
 		die(2, "%v", err)
 	}
-	if !link.WaitPosted(5 * time.Second) {
-		die(2, "the client side posted no receive buffers within 5 s")
+	for _, gw := range gws {
+		gvlink.AddGateway(s, gw)
 	}
-	fmt.Printf("%s: attached to %s as gVisor %s (framing %s, virtio %v, MTU %d, buffer size %d, MAC %v, addresses %v); peer MTU %d, MAC %v, protocol 1.%d, TXChecksumOffload %v, RXChecksumOffload %v\n",
-		prog, cfg.Socket, link.Role, framing, cfg.Virtio, mtu, link.BufferSize,
-		link.Endpoint.LinkAddress(), addrs, link.PeerMTU, link.PeerMAC, link.PeerMinor,
-		link.TXChecksumOffload, link.RXChecksumOffload)
+	if link != nil {
+		if !link.WaitPosted(5 * time.Second) {
+			die(2, "the client side posted no receive buffers within 5 s")
+		}
+		fmt.Printf("%s: attached to %s as gVisor %s (framing %s, virtio %v, MTU %d, buffer size %d, MAC %v, addresses %v); peer MTU %d, MAC %v, protocol 1.%d, TXChecksumOffload %v, RXChecksumOffload %v\n",
+			prog, cfg.Socket, link.Role, framing, cfg.Virtio, mtu, link.BufferSize,
+			link.Endpoint.LinkAddress(), addrs, link.PeerMTU, link.PeerMAC, link.PeerMinor,
+			link.TXChecksumOffload, link.RXChecksumOffload)
+	} else {
+		fmt.Printf("%s: attached to tap %s (MTU %d, MAC %v, addresses %v)\n",
+			prog, *tap, mtu, ep.LinkAddress(), addrs)
+	}
 	stats := func() {}
 	if *statsEvery > 0 {
 		stats = func() { printStats(s) }
@@ -221,13 +301,15 @@ func main() {
 			}
 		}()
 	}
-	go func() {
-		<-link.Done()
-		stats()
-		flush()
-		fmt.Printf("%s: link down: the peer closed the control socket\n", prog)
-		os.Exit(3)
-	}()
+	if link != nil {
+		go func() {
+			<-link.Done()
+			stats()
+			flush()
+			fmt.Printf("%s: link down: the peer closed the control socket\n", prog)
+			os.Exit(3)
+		}()
+	}
 	rc := run(s)
 	stats()
 	flush()
@@ -313,14 +395,28 @@ func command(cmd string, args []string) func(*stack.Stack) int {
 		return func(s *stack.Stack) int { return tcpSink(s, uint16(*port), *n) }
 	case "serve":
 		port := fs.Uint("port", 5001, "TCP sink and UDP echo port; the TCP source is on the next")
+		httpPort := fs.Uint("http", 0, "also serve GET /pattern/N over HTTP/1.1 on this TCP port (0: no)")
 		fs.Parse(args)
+		if *httpPort > 65535 {
+			die(2, "bad -http port %d", *httpPort)
+		}
 		return func(s *stack.Stack) int {
 			serve(s, uint16(*port))
+			if *httpPort != 0 {
+				httpServe(s, uint16(*httpPort))
+			}
 			sig := make(chan os.Signal, 1)
 			signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 			fmt.Printf("%s: stopped by %v\n", prog, <-sig)
 			return 0
 		}
+	case "http-get":
+		sum := fs.String("sha256", "", "the body's expected SHA-256, in hex")
+		size := fs.String("n", "", "the body's expected length (may end in K, M or G)")
+		wait := fs.Duration("W", 60*time.Second, "how long the whole transfer may take")
+		fs.Parse(args)
+		want := httpGetArgs(fs, *sum, *size, *wait)
+		return func(s *stack.Stack) int { return httpGet(s, want) }
 	}
 	usage()
 	os.Exit(2)

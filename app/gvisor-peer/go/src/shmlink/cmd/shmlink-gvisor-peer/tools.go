@@ -7,9 +7,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"flag"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sort"
 	"time"
 
@@ -103,6 +105,25 @@ func checkPattern(r io.Reader) (int64, error) {
 			return off, err
 		}
 	}
+}
+
+// patternCmd writes N bytes of the pattern to stdout, without a link: what
+// a test compares a download from serve -http with.
+func patternCmd(args []string) int {
+	fs := flag.NewFlagSet("pattern", flag.ExitOnError)
+	fs.Parse(args)
+	if fs.NArg() != 1 {
+		die(2, "usage: pattern N")
+	}
+	n, err := parseSize(fs.Arg(0))
+	if err != nil {
+		die(2, "%v", err)
+	}
+	// Unbuffered: sendPattern writes 128 KiB at a time.
+	if err := sendPattern(os.Stdout, n); err != nil {
+		die(2, "pattern: writing stdout: %v", err)
+	}
+	return 0
 }
 
 // ---- ping ----
