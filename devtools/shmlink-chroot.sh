@@ -77,6 +77,9 @@ run_in() {
 	SHMLINK_ROOT=$root SHMLINK_TOP=$top SHMLINK_SDK=$sdk \
 	exec unshare --mount --propagation private sh -eu -c '
 		r=$SHMLINK_ROOT
+		# The root a mount point of its own: ip netns (the kernel-path tests) makes
+		# its mounts slaves of /, which must be one.
+		mount --bind "$r" "$r"
 		mount -t proc proc "$r/proc"
 		mount --rbind /sys "$r/sys"
 		mount --rbind /dev "$r/dev"

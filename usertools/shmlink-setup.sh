@@ -26,11 +26,14 @@ case "${1:-}" in
 esac
 
 # What the build and the tests of the DPDK matrix need (devtools/shmlink-compat.sh
-# runs --matrix in its chroots), then the fuzzers, docs and benchmark plots. dpkg-dev:
+# runs --matrix in its chroots; iproute2 to tcpdump: the kernel programs the sandbox
+# meets through net_tap in test/gvisor/test_kernel.py), then the fuzzers, docs and
+# benchmark plots. dpkg-dev:
 # meson asks its dpkg-architecture for Debian's multiarch libdir (without it, meson
 # 1.7+ picks lib64, which ldconfig does not search).
 PACKAGES="dpdk dpdk-dev libdpdk-dev meson ninja-build pkg-config python3-pyelftools \
-golang-go golang-gvisor-gvisor-dev gcc xz-utils dpkg-dev"
+golang-go golang-gvisor-gvisor-dev gcc xz-utils dpkg-dev \
+iproute2 iputils-ping curl tcpdump"
 PACKAGES_FULL="clang python3-matplotlib python3-sphinx doxygen tshark"
 SDK_HEADERS="lib/ethdev/ethdev_driver.h lib/ethdev/ethdev_vdev.h \
 drivers/bus/vdev/bus_vdev_driver.h lib/eal/include/dev_driver.h"
