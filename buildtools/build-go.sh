@@ -6,6 +6,7 @@
 # of Debian's golang-gvisor-gvisor-dev (and the golang-*-dev packages it needs).
 # Usage: build-go.sh build GO GOTREE GOCODE GOCACHE PKG OUTPUT
 #        build-go.sh vet GO GOTREE GOCODE GOCACHE PKG...
+#        build-go.sh fuzz GO GOTREE GOCODE GOCACHE PKG SECONDS TARGET...
 #   GO      the go command
 #   GOTREE  our GOPATH tree (holds src/shmlink/... or src/shmlinkinterop/...)
 #   GOCODE  the Debian Go source tree, /usr/share/gocode
@@ -22,6 +23,7 @@ set -eu
 usage() {
 	echo "usage: $0 build GO GOTREE GOCODE GOCACHE PKG OUTPUT" >&2
 	echo "       $0 vet GO GOTREE GOCODE GOCACHE PKG..." >&2
+	echo "       $0 fuzz GO GOTREE GOCODE GOCACHE PKG SECONDS TARGET..." >&2
 	exit 2
 }
 [ $# -ge 6 ] || usage
@@ -30,6 +32,7 @@ shift 5
 case "$verb" in
 build) [ $# -eq 2 ] || usage ;;
 vet) ;;
+fuzz) [ $# -ge 3 ] || usage ;;
 *) usage ;;
 esac
 
@@ -47,12 +50,26 @@ else
 fi
 
 mkdir -p "$gocache"
+# GOPATH mode: no module download can happen, every import must resolve from
+# the two trees. GOFLAGS is cleared so that a user's -mod=... cannot interfere.
+run_go() {
+	env GO111MODULE=off GOPROXY=off GOFLAGS= GOTOOLCHAIN=local CGO_ENABLED=0 \
+		GOPATH="$gotree:$gocode" GOCACHE="$gocache" HOME="$gocache" "$go" "$@"
+}
+if [ "$verb" = fuzz ]; then
+	# Go's native fuzzing, one target per run (go test -fuzz takes one), each for
+	# SECONDS; the corpus it grows stays in GOCACHE, a failing input is written to
+	# the package's testdata/fuzz (the reproducer, as go test says).
+	pkg=$1 secs=$2
+	shift 2
+	for target in "$@"; do
+		echo "== $target, ${secs} s"
+		run_go test -tags "$tags" -run '^$' -fuzz "^$target\$" -fuzztime "${secs}s" "$pkg"
+	done
+	exit 0
+fi
 case "$verb" in
 build) set -- build -tags "$tags" -o "$2" "$1" ;;
 vet) set -- vet -tags "$tags" "$@" ;;
 esac
-# GOPATH mode: no module download can happen, every import must resolve from
-# the two trees. GOFLAGS is cleared so that a user's -mod=... cannot interfere.
-exec env GO111MODULE=off GOPROXY=off GOFLAGS= GOTOOLCHAIN=local CGO_ENABLED=0 \
-	GOPATH="$gotree:$gocode" GOCACHE="$gocache" HOME="$gocache" \
-	"$go" "$@"
+run_go "$@"
