@@ -123,7 +123,7 @@ class Testpmd(proc.Proc):
 
     def start(self, tx_first=None):
         line = 'start' if not tx_first else 'start tx_first %d' % tx_first
-        out = self.cmd(line, done=r'forwarding packets/burst|packet forwarding - ports')
+        out = self.cmd(line, done=r'packets/burst=|packet forwarding( with retry)? - ports')
         if 'forwards packets on' not in out:
             raise self.fail('forwarding did not start: %s' % out.strip()[-300:])
         return out
