@@ -206,6 +206,19 @@ shmlink_ep_rx_release(struct shmlink_ep *ep)
 }
 
 bool
+shmlink_ep_rx_idle(const struct shmlink_ep *ep)
+{
+	const struct shmlink_pipe_rx *p = ep->theirs[EP_OTHER(ep->txdir)];
+
+	/* What else an empty burst does: release the last burst, post buffers again (a
+	 * client), or find the ring or the endpoint broken. */
+	if (ep->rx.pending || (ep->role == SHMLINK_ROLE_CLIENT && ep->rx.c.nb_repost > 0) ||
+			shmlink_ep_broken(ep))
+		return false;
+	return pipe_rx_empty(p);
+}
+
+bool
 shmlink_ep_rx_ready(struct shmlink_ep *ep)
 {
 	struct shmlink_pipe_rx *p = ep->theirs[EP_OTHER(ep->txdir)];

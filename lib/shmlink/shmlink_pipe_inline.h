@@ -108,6 +108,15 @@ pipe_rx_pull(struct shmlink_pipe_rx *rx, uint32_t *len)
 	return shmlink_pipe_rx_pull(rx, len);
 }
 
+/* Whether pipe_rx_pull() would find nothing: the same two tests as its empty case (the
+ * broken flag is the caller's). */
+static inline bool
+pipe_rx_empty(const struct shmlink_pipe_rx *rx)
+{
+	return rx->head == rx->tail + PIPE_JUMP ||
+		(pipe_load_acquire(rx->ring, rx->head) & SHMLINK_PIPE_SLOT_FREE) != 0;
+}
+
 /* As shmlink_pipe_rx_flush(). */
 static inline void
 pipe_rx_flush(struct shmlink_pipe_rx *rx)

@@ -376,6 +376,7 @@ ep_rx(struct shmlink_ep *ep, struct fz_in *in, uint32_t max_frame)
 	struct shmlink_frame *fr = malloc(max * sizeof(*fr));
 	struct shmlink_seg *segs = malloc(max_segs * sizeof(*segs));
 	bool broken = shmlink_ep_broken(ep);
+	bool idle = shmlink_ep_rx_idle(ep);
 	unsigned int nf;
 
 	FZ_CHECK(fr != NULL && segs != NULL, "out of memory");
@@ -384,6 +385,11 @@ ep_rx(struct shmlink_ep *ep, struct fz_in *in, uint32_t max_frame)
 	FZ_CHECK(nf <= max, "rx_burst returned %u frames of %u", nf, max);
 	if (broken)
 		FZ_CHECK(nf == 0, "a broken endpoint received %u frames", nf);
+	/* Idle means the burst finds nothing, breaks nothing and holds nothing. The peer
+	 * makes no move in between (one thread). */
+	if (idle)
+		FZ_CHECK(nf == 0 && !shmlink_ep_broken(ep) && shmlink_ep_rx_idle(ep),
+				"rx_idle, then the burst got %u frames", nf);
 	check_frames(fr, nf, segs, max_segs, ROLE == SHMLINK_ROLE_CLIENT ? P.rxq : P.txq,
 			max_frame);
 	free(segs);

@@ -81,9 +81,12 @@ test_notification(void)
 	}
 	CHECK_EQ(word_of(&l.s_txq), SHMLINK_NOTIFY_OFF);
 	CHECK(shmlink_ep_rx_ready(l.server), "%s", "server not ready with a frame waiting");
+	CHECK(!shmlink_ep_rx_idle(l.server), "%s", "server idle with a frame waiting");
 	CHECK_EQ(server_rx(&l), 1);
+	CHECK(!shmlink_ep_rx_idle(l.server), "%s", "server idle with a burst to release");
 	shmlink_ep_rx_release(l.server);
 	CHECK(!shmlink_ep_rx_ready(l.server), "%s", "server ready with nothing waiting");
+	CHECK(shmlink_ep_rx_idle(l.server), "%s", "server not idle with nothing to do");
 
 	/* The server polls: a burst of 8 makes no system call. */
 	for (k = 0; k < 8; k++) {
@@ -101,8 +104,12 @@ test_notification(void)
 	CHECK_EQ(efd_take(rx_efd), 0);
 	CHECK_EQ(stats_of(l.server).signals, 0);
 	CHECK(shmlink_ep_rx_ready(l.client), "%s", "client not ready with frames waiting");
+	CHECK(!shmlink_ep_rx_idle(l.client), "%s", "client idle with frames waiting");
 	CHECK_EQ(client_rx(&l), 8);
 	shmlink_ep_rx_release(l.client);
+	/* Buffers left to post again (a full fill pipe) are posted by the next burst. */
+	CHECK_EQ(client_rx(&l), 0);
+	CHECK(shmlink_ep_rx_idle(l.client), "%s", "client not idle with nothing to do");
 
 	/* The client may sleep: one signal per burst, not per frame. */
 	shmlink_notify_arm(shmlink_ep_rx_notify(l.client));

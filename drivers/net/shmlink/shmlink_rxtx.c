@@ -119,6 +119,9 @@ rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 
 	if (q->sig != NULL && efd < 0)
 		shmlink_sig_poll(q->sig, ep);
+	/* An idle port, what most polls of a sandbox host find, costs this call only. */
+	if (shmlink_ep_rx_idle(ep))
+		return 0;
 	n = shmlink_ep_rx_burst(ep, q->frames, RTE_MIN(nb_pkts, SHMLINK_BURST_MAX), q->segs,
 			SHMLINK_BURST_SEGS);
 	if (n == 0) {

@@ -202,6 +202,14 @@ void shmlink_frame_evict(const struct shmlink_frame *f);
 /** True if shmlink_frame_evict() does something on this CPU. */
 bool shmlink_frame_evict_works(void);
 
+/**
+ * True if shmlink_ep_rx_burst() would now receive nothing and do nothing else: no burst
+ * awaits release, no buffer is to be posted again, nothing is broken, and the peer has
+ * published nothing. A poll loop's empty case, for less than the burst costs; false
+ * says only "call the burst".
+ */
+bool shmlink_ep_rx_idle(const struct shmlink_ep *ep);
+
 /** True if the next shmlink_ep_rx_burst() would find something (or the ring is bad). */
 bool shmlink_ep_rx_ready(struct shmlink_ep *ep);
 
