@@ -351,7 +351,7 @@ func command(cmd string, args []string) func(*stack.Stack) int {
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 	switch cmd {
 	case "ping":
-		count := fs.Int("c", 10, "echoes to send")
+		count := fs.Int("c", 10, "echoes to send (0: until SIGINT or SIGTERM)")
 		interval := fs.Duration("i", 0, "pause between an answer and the next echo")
 		size := fs.Int("s", 56, "payload bytes")
 		wait := fs.Duration("W", time.Second, "how long to wait for each answer")

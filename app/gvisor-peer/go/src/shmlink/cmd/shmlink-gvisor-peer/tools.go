@@ -12,7 +12,9 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"sort"
+	"syscall"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -156,7 +158,19 @@ func ping(s *stack.Stack, dst tcpip.Address, count int, interval time.Duration, 
 	var got bytes.Buffer
 	var rtts []time.Duration
 	lost := 0
-	for seq := 0; seq < count; seq++ {
+	// -c 0: until SIGINT or SIGTERM, then the summary of what was sent.
+	stop := make(chan os.Signal, 1)
+	if count == 0 {
+		signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	}
+	seq := 0
+loop:
+	for ; count == 0 || seq < count; seq++ {
+		select {
+		case <-stop:
+			break loop
+		default:
+		}
 		binary.BigEndian.PutUint16(req[6:], uint16(seq))
 		start := time.Now()
 		binary.BigEndian.PutUint64(req[8:], uint64(start.UnixNano()))
@@ -217,7 +231,7 @@ func ping(s *stack.Stack, dst tcpip.Address, count int, interval time.Duration, 
 	}
 	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	fmt.Printf("ping %v: %d sent, %d received, %d lost; rtt min/avg/median/max %.1f/%.1f/%.1f/%.1f us\n",
-		gvlink.AddrToIP(dst), count, count-lost, lost, us(min), us(avg), us(med), us(max))
+		gvlink.AddrToIP(dst), seq, seq-lost, lost, us(min), us(avg), us(med), us(max))
 	if lost > 0 {
 		return 1
 	}
