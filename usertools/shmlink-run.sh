@@ -80,10 +80,15 @@ start_testpmd() {
 		</dev/null >"$3" 2>&1 &
 	testpmd_pid=$!
 	# testpmd flushes its rx queues when forwarding starts: attach the peer after.
+	wait_log "$3" "forwards packets on"
+}
+
+# Wait (10 s at most) for the log $1 to say $2; show it and fail if it does not.
+wait_log() {
 	i=0
-	until grep -qs "forwards packets on" "$3"; do
+	until grep -qs "$2" "$1"; do
 		i=$((i + 1))
-		[ $i -le 200 ] || { cat "$3" >&2; exit 1; }
+		[ $i -le 200 ] || { cat "$1" >&2; exit 1; }
 		sleep 0.05
 	done
 }
@@ -119,12 +124,7 @@ if [ $sandbox = kernel ]; then
 	ip netns exec "$netns" python3 -u -m http.server --bind 198.18.0.1 \
 		--directory "$work" 8000 >"$work/httpd.log" 2>&1 &
 	httpd_pid=$!
-	i=0
-	until grep -qs "Serving HTTP" "$work/httpd.log"; do
-		i=$((i + 1))
-		[ $i -le 200 ] || { cat "$work/httpd.log" >&2; exit 1; }
-		sleep 0.05
-	done
+	wait_log "$work/httpd.log" "Serving HTTP"
 	rc=0
 	taskset -c "$cpu1" "$gvpeer" -socket "$sock" -addr 198.18.0.2/24 \
 		-mac 02:00:00:00:00:02 http-get -n "$((mib << 20))" -sha256 "$sum" \
