@@ -31,6 +31,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 import gvharness as gv
@@ -339,11 +340,23 @@ class KernelTest(gv.GvTestCase):
             tp.cmd('port start 1', timeout=20)
         tp.start()
         k.addr(TAP, K4 + '/24', K6 + '/64')
-        s = self.serve(sock, flags=['-tx-csum-offload', '-rx-csum-offload'])
+        s = self.serve(sock, flags=['-tx-csum-offload', '-rx-csum-offload', '-stats', '1s'])
         self.assertRegex(s.output, r'TXChecksumOffload true, RXChecksumOffload true')
-        dump, pcap = self.tcpdump(k, 'cksum', ['-Q', 'in', 'tcp'])
+        # The first 2000 frames are enough to judge, and a capture of the whole
+        # transfer loads the two CPUs enough to make the kernel drop frames, on which
+        # gVisor's TCP has stalled for up to a minute.
+        dump, pcap = self.tcpdump(k, 'cksum', ['-c', '2000', '-Q', 'in', 'tcp'])
         if valid:
-            self.kernel_fetches(k, S4, 16 * MIB)
+            try:
+                self.kernel_fetches(k, S4, 16 * MIB)
+            except AssertionError:
+                # What the kernel got, for the log: bad checksums, or a stall?
+                text = self.dumped(k, dump, pcap)
+                sys.stderr.write('kernel got %d bad and %d good TCP checksums; port 0: '
+                                 '%s\n' % (len(re.findall(r'\(incorrect', text)),
+                                            len(re.findall(r'\(correct\)', text)),
+                                            tp.xstats(0)))
+                raise
         else:
             p = subprocess.run(k.exec('curl', '-sS', '--max-time', '3', '-o', '/dev/null',
                                       url(S4, HTTP_S, 'pattern/1M')),
@@ -354,7 +367,7 @@ class KernelTest(gv.GvTestCase):
         good = len(re.findall(r'cksum 0x[0-9a-f]+ \(correct\)', text))
         if valid:
             self.assertEqual(bad, 0, text[:3000])
-            self.assertGreater(good, 1000)
+            self.assertGreater(good, 500)
         else:
             self.assertGreater(bad, 0, text[:3000])
         # The port fills them unless the application enabled the Rx offloads.
