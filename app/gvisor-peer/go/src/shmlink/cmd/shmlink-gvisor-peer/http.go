@@ -170,13 +170,7 @@ func servePattern(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	start := time.Now()
-	err := sendPattern(w, n)
-	d := time.Since(start)
-	status := "done"
-	if err != nil {
-		status = "FAILED: " + err.Error()
-	}
+	d, status := timedSend(w, n)
 	fmt.Printf("http: GET %s: %d bytes to %s in %.3f s: %.1f Mbit/s, %s\n",
 		r.URL.Path, n, r.RemoteAddr, d.Seconds(), mbits(n, d), status)
 }

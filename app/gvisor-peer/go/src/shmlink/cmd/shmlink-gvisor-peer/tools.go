@@ -68,6 +68,16 @@ func patternAt(off int64, n int) []byte {
 	return pattern[o : o+n]
 }
 
+// timedSend sends n bytes of the pattern to w; how long it took, and "done" or
+// why it failed, for the line a server prints.
+func timedSend(w io.Writer, n int64) (time.Duration, string) {
+	start := time.Now()
+	if err := sendPattern(w, n); err != nil {
+		return time.Since(start), "FAILED: " + err.Error()
+	}
+	return time.Since(start), "done"
+}
+
 // sendPattern writes n bytes of the pattern to w.
 func sendPattern(w io.Writer, n int64) error {
 	for off := int64(0); off < n; {
@@ -449,13 +459,7 @@ func sourceConn(c net.Conn) {
 		return
 	}
 	n := int64(binary.LittleEndian.Uint64(req[:]))
-	start := time.Now()
-	err := sendPattern(c, n)
-	d := time.Since(start)
-	status := "done"
-	if err != nil {
-		status = "FAILED: " + err.Error()
-	}
+	d, status := timedSend(c, n)
 	fmt.Printf("tcp-source: %d bytes to %v in %.3f s: %.1f Mbit/s, %s\n",
 		n, c.RemoteAddr(), d.Seconds(), mbits(n, d), status)
 }
