@@ -139,6 +139,29 @@ print('%d/%d' % (ok, total) if total else 'FAIL (none ran)')
 PY
 }
 
+# The tests of suites $2.. that failed in testlog.json $1: each one's name, then the
+# end of its output, so that a CI log names what failed without the build tree.
+failures() {
+	/usr/bin/python3 - "$@" <<'PY'
+import json, sys
+path, suites = sys.argv[1], sys.argv[2:]
+try:
+	lines = open(path).readlines()
+except OSError:
+	sys.exit(0)
+for line in lines:
+	r = json.loads(line)
+	n = r['name']
+	s = n.split(' / ', 1)[0].split(':')[-1] if ' / ' in n else n.split(' - ', 1)[0]
+	if s not in suites or r['result'] in ('OK', 'EXPECTEDFAIL', 'SKIP'):
+		continue
+	print('--- %s: %s after %.0f s; the end of its output:' %
+	      (n, r['result'], r.get('duration', 0)))
+	out = (r.get('stdout') or '') + (r.get('stderr') or '')
+	print('\n'.join(out.splitlines()[-40:]))
+PY
+}
+
 # Mark counts "p/t" that are not all passed.
 count_cell() {
 	c=$3
@@ -193,6 +216,10 @@ check() {
 	for s in $SUITES; do
 		count_cell "$v" "$s" "$(counts "$tl" "$s")"
 	done
+	# (22.11's from --host-results were printed by the test command's own run)
+	if [ "$v" != 22.11 ] || [ -z "$host_results" ]; then
+		failures "$tl" $SUITES | sed "s/^/$v: /" >&2
+	fi
 }
 
 # Chroots and set-ups side by side: they mostly wait for the archive.
