@@ -4,14 +4,15 @@
 
 /*
  * What an idle port costs the lcore that polls it, net_shmlink against net_memif, in one
- * process and one run: N net_shmlink ports, each with a lib/shmlink peer attached and
- * silent, and N net_memif client ports, each connected to a memif server port of the
- * same process; the lcore polls every port of one driver in turn (rte_eth_rx_burst of 32
- * on queue 0, always empty) for a while, then the other's, alternating, several rounds.
+ * run: N net_shmlink ports in this process, each with a lib/shmlink peer attached and
+ * silent, and N net_memif client ports in a helper process, each connected to a memif
+ * server port of a second helper. This process and the client helper, pinned to the same
+ * CPU, take turns: each polls every port of its driver in turn (rte_eth_rx_burst of 32 on
+ * queue 0, always empty) for a while, then waits while the other does, several rounds.
  * Reports nanoseconds per empty burst per port, medians of the rounds, and their ratio
  * (shmlink / memif: at most 1 is the target). The ports of both drivers exist through
- * the whole run, so both pollings see the same machine. RTE_MAX_ETHPORTS bounds N: 3N
- * ports in all.
+ * the whole of each measurement, so both pollings see the same machine; no process holds
+ * more than N ports, so N goes up to RTE_MAX_ETHPORTS.
  *
  * usage: bench_idle <driver.so> [--ports LIST] [--rounds R] [--ms T] [--cpu C]
  *   LIST ports per driver, such as 1,2,4,8 (default); R rounds (default 9); T ms of
@@ -26,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -36,10 +36,9 @@
 
 #include "../common/driver_path.h"
 #include "../common/test_common.h"
+#include "bench_idle.h"
 #include "bench_pin.h"
 
-#define IDLE_MAX_PORTS	(RTE_MAX_ETHPORTS / 3)
-#define IDLE_BURST	32
 #define IDLE_MAX_ROUNDS	64
 
 struct idle_peer {
@@ -50,35 +49,14 @@ struct idle_peer {
 
 struct idle {
 	unsigned int n;
+	unsigned int seq;		/* set-ups so far: a memif socket each */
 	uint16_t shm[IDLE_MAX_PORTS];
-	uint16_t memif[IDLE_MAX_PORTS];		/* the clients polled */
-	uint16_t memif_srv[IDLE_MAX_PORTS];
 	struct idle_peer peer[IDLE_MAX_PORTS];
+	struct idle_helper memif_srv;
+	struct idle_helper memif;	/* the clients polled */
 	struct rte_mempool *mp;
 	char dir[64];
 };
-
-static int
-idle_port_start(uint16_t port, struct rte_mempool *mp)
-{
-	struct rte_eth_conf conf = { 0 };
-
-	if (rte_eth_dev_configure(port, 1, 1, &conf) != 0 ||
-			rte_eth_rx_queue_setup(port, 0, 1024, 0, NULL, mp) != 0 ||
-			rte_eth_tx_queue_setup(port, 0, 1024, 0, NULL) != 0)
-		return -1;
-	return rte_eth_dev_start(port);
-}
-
-static int
-idle_probe(const char *devargs, const char *name, uint16_t *port, struct rte_mempool *mp)
-{
-	if (rte_dev_probe(devargs) != 0 || rte_eth_dev_get_port_by_name(name, port) != 0) {
-		fprintf(stderr, "bench_idle: cannot create %s\n", devargs);
-		return -1;
-	}
-	return idle_port_start(*port, mp);
-}
 
 /* A peer on lib/shmlink, attached to the listening port at @path and left idle. */
 static int
@@ -103,68 +81,32 @@ idle_peer_attach(struct idle_peer *p, const char *path)
 	return p->ep != NULL ? 0 : -1;
 }
 
-static bool
-idle_links_up(const uint16_t *ports, unsigned int n)
-{
-	double end = test_now_s() + 10;
-	unsigned int i, up;
-
-	do {
-		struct rte_eth_link l;
-
-		for (i = 0, up = 0; i < n; i++)
-			up += rte_eth_link_get_nowait(ports[i], &l) == 0 && l.link_status;
-		if (up == n)
-			return true;
-		usleep(10000);
-	} while (test_now_s() < end);
-	return false;
-}
-
 /* @n ports of each driver, their peers attached, links up. */
 static int
 idle_setup(struct idle *b, unsigned int n)
 {
 	char args[256], name[32];
-	unsigned int i;
 
-	b->n = 0;
-	for (i = 0; i < n; i++, b->n++) {
-		snprintf(name, sizeof(name), "net_shmlink%u", i);
-		snprintf(args, sizeof(args), "%s,socket=%s/s%u", name, b->dir, i);
-		if (idle_probe(args, name, &b->shm[i], b->mp) != 0)
+	for (b->n = 0; b->n < n; b->n++) {
+		snprintf(name, sizeof(name), "net_shmlink%u", b->n);
+		snprintf(args, sizeof(args), "%s,socket=%s/s%u", name, b->dir, b->n);
+		if (idle_probe(args, name, &b->shm[b->n], b->mp) != 0)
 			return -1;
-		snprintf(args, sizeof(args), "%s/s%u", b->dir, i);
-		if (idle_peer_attach(&b->peer[i], args) != 0)
+		snprintf(args, sizeof(args), "%s/s%u", b->dir, b->n);
+		if (idle_peer_attach(&b->peer[b->n], args) != 0) {
+			idle_remove(b->shm[b->n]);
 			return -1;
-		snprintf(name, sizeof(name), "net_memif%u", 2 * i);
-		/* A socket per set-up: net_memif leaves its file behind. */
-		snprintf(args, sizeof(args), "%s,role=server,id=%u,socket=%s/m%u", name, i,
-				b->dir, n);
-		if (idle_probe(args, name, &b->memif_srv[i], b->mp) != 0)
-			return -1;
-		snprintf(name, sizeof(name), "net_memif%u", 2 * i + 1);
-		snprintf(args, sizeof(args), "%s,role=client,id=%u,socket=%s/m%u", name, i,
-				b->dir, n);
-		if (idle_probe(args, name, &b->memif[i], b->mp) != 0)
-			return -1;
+		}
 	}
-	if (!idle_links_up(b->shm, n) || !idle_links_up(b->memif, n)) {
-		fprintf(stderr, "bench_idle: links not up\n");
+	/* A socket per set-up: net_memif leaves its file behind. */
+	snprintf(args, sizeof(args), "up %u %u", n, b->seq++);
+	if (idle_helper_ask(&b->memif_srv, args, NULL, NULL) != 0 ||
+			idle_helper_ask(&b->memif, args, NULL, NULL) != 0 ||
+			!idle_links_up(b->shm, n)) {
+		fprintf(stderr, "bench_idle: %u ports of each: links not up\n", n);
 		return -1;
 	}
 	return 0;
-}
-
-static void
-idle_remove(uint16_t port)
-{
-	struct rte_eth_dev_info info;
-
-	/* net_memif refuses to detach a started port. */
-	if (rte_eth_dev_info_get(port, &info) != 0 || rte_eth_dev_stop(port) != 0 ||
-			rte_dev_remove(info.device) != 0)
-		fprintf(stderr, "bench_idle: cannot remove port %u\n", port);
 }
 
 static void
@@ -172,10 +114,12 @@ idle_teardown(struct idle *b)
 {
 	unsigned int i;
 
+	/* Clients before servers, as an application would. */
+	if (idle_helper_ask(&b->memif, "down", NULL, NULL) != 0 ||
+			idle_helper_ask(&b->memif_srv, "down", NULL, NULL) != 0)
+		fprintf(stderr, "bench_idle: memif helpers did not remove their ports\n");
 	for (i = 0; i < b->n; i++) {
 		idle_remove(b->shm[i]);
-		idle_remove(b->memif[i]);
-		idle_remove(b->memif_srv[i]);
 		shmlink_ep_destroy(b->peer[i].ep);
 		shmlink_attach_release(&b->peer[i].att);
 		close(b->peer[i].sock);
@@ -183,29 +127,15 @@ idle_teardown(struct idle *b)
 	b->n = 0;
 }
 
-/* Poll @ports in turn for @ms; TSC cycles per empty burst per port. Any frame is an
- * error: the ports are idle. */
+/* The memif clients' turn: nanoseconds per empty burst per port, or -1. */
 static double
-idle_poll(const uint16_t *ports, unsigned int n, unsigned int ms, bool *busy)
+idle_poll_memif(struct idle *b, unsigned int ms, bool *busy)
 {
-	struct rte_mbuf *m[IDLE_BURST];
-	uint64_t t0 = rte_rdtsc(), end = t0 + rte_get_tsc_hz() / 1000 * ms, polls = 0;
-	uint64_t t = t0;
-	unsigned int i;
+	char cmd[32];
+	double ns;
 
-	while (t < end) {
-		for (i = 0; i < n; i++) {
-			uint16_t got = rte_eth_rx_burst(ports[i], 0, m, IDLE_BURST);
-
-			if (got != 0) {
-				rte_pktmbuf_free_bulk(m, got);
-				*busy = true;
-			}
-		}
-		polls += n;
-		t = rte_rdtsc();
-	}
-	return (double)(t - t0) / (double)polls;
+	snprintf(cmd, sizeof(cmd), "poll %u", ms);
+	return idle_helper_ask(&b->memif, cmd, &ns, busy) == 0 ? ns : -1;
 }
 
 static int
@@ -224,31 +154,35 @@ median(double *v, unsigned int n)
 }
 
 /* Alternate the two drivers' polling @rounds times; print one line for @b->n ports. */
-static void
+static int
 idle_measure(struct idle *b, unsigned int rounds, unsigned int ms)
 {
-	double s[IDLE_MAX_ROUNDS], m[IDLE_MAX_ROUNDS], r[IDLE_MAX_ROUNDS];
-	double ns = 1e9 / (double)rte_get_tsc_hz(), ms_s, ms_m, mr;
+	double s[IDLE_MAX_ROUNDS], m[IDLE_MAX_ROUNDS], r[IDLE_MAX_ROUNDS], ns_s, ns_m, mr;
 	bool busy = false;
 	unsigned int k;
 
 	for (k = 0; k < rounds; k++) {
 		/* Who goes first alternates too: neither always follows the other. */
 		if (k % 2 == 0) {
-			s[k] = idle_poll(b->shm, b->n, ms, &busy);
-			m[k] = idle_poll(b->memif, b->n, ms, &busy);
+			s[k] = idle_poll_ns(b->shm, b->n, ms, &busy);
+			m[k] = idle_poll_memif(b, ms, &busy);
 		} else {
-			m[k] = idle_poll(b->memif, b->n, ms, &busy);
-			s[k] = idle_poll(b->shm, b->n, ms, &busy);
+			m[k] = idle_poll_memif(b, ms, &busy);
+			s[k] = idle_poll_ns(b->shm, b->n, ms, &busy);
+		}
+		if (m[k] <= 0) {
+			fprintf(stderr, "bench_idle: the memif client helper did not poll\n");
+			return -1;
 		}
 		r[k] = s[k] / m[k];
 	}
-	ms_s = median(s, rounds) * ns;
-	ms_m = median(m, rounds) * ns;
+	ns_s = median(s, rounds);
+	ns_m = median(m, rounds);
 	mr = median(r, rounds);		/* sorts r */
-	printf("%5u %12.1f %12.1f %10.2f  [%.2f-%.2f]%s\n", b->n, ms_s, ms_m, mr, r[0],
+	printf("%5u %12.1f %12.1f %10.2f  [%.2f-%.2f]%s\n", b->n, ns_s, ns_m, mr, r[0],
 			r[rounds - 1], busy ? "  (frames came in: not idle)" : "");
 	fflush(stdout);
+	return 0;
 }
 
 static int
@@ -280,47 +214,69 @@ idle_parse(int argc, char **argv, unsigned int *counts, unsigned int *nb,
 	return i == argc && *rounds > 0 && *rounds <= IDLE_MAX_ROUNDS && *ms > 0 ? 0 : -1;
 }
 
+/* The memif helpers, this process's EAL and mbufs. */
+static int
+idle_start(struct idle *b, int cpu, const char *driver)
+{
+	char prefix[64];
+
+	snprintf(prefix, sizeof(prefix), "shmlink-idle-%d", getpid());
+	snprintf(b->dir, sizeof(b->dir), "/tmp/shmlink-idle-%d", getpid());
+	if (mkdir(b->dir, 0700) != 0 ||
+			idle_helper_start(&b->memif_srv, "/proc/self/exe", "server", b->dir,
+				cpu) != 0 ||
+			idle_helper_start(&b->memif, "/proc/self/exe", "client", b->dir,
+				cpu) != 0 ||
+			idle_eal_init(prefix, driver) != 0)
+		return -1;
+	b->mp = rte_pktmbuf_pool_create("idle", IDLE_POOL_MBUFS, 0, 0,
+			RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+	return b->mp != NULL && bench_pin(cpu) == 0 ? 0 : -1;
+}
+
+static int
+idle_stop(struct idle *b)
+{
+	char cmd[160];
+
+	idle_helper_stop(&b->memif);
+	idle_helper_stop(&b->memif_srv);
+	rte_mempool_free(b->mp);
+	rte_eal_cleanup();
+	/* The helpers' EAL prefixes start with this one's. */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s /var/run/dpdk/shmlink-idle-%d*", b->dir,
+			getpid());
+	return system(cmd) != 0 ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	unsigned int counts[16] = { 1, 2, 4, 8 }, nb = 4, rounds = 9, ms = 200, i;
-	char prefix[64];
-	char *eal[] = { argv[0], "--no-huge", "-m", "512", "--no-pci", "--no-shconf",
-			"--no-telemetry", "--file-prefix", prefix, "-d",
-			argc > 1 ? (char *)test_driver_arg(argv, argv[1]) : "", "--log-level",
-			"pmd.net.*:error", "--log-level", "lib.eal:warning" };
 	struct idle b = { 0 };
-	int cpu = 0, rc = 0;
+	const char *driver;
+	int cpu = 0, rc;
 
+	if (argc > 1 && strcmp(argv[1], "--memif-helper") == 0)
+		return idle_helper_main(argc, argv);
 	if (argc < 2 || idle_parse(argc, argv, counts, &nb, &rounds, &ms, &cpu) != 0) {
 		fprintf(stderr, "usage: %s <driver.so> [--ports 1,2,4,8] [--rounds R] [--ms T] "
 				"[--cpu C] (at most %u ports per driver)\n", argv[0], IDLE_MAX_PORTS);
 		return 2;
 	}
-	snprintf(prefix, sizeof(prefix), "shmlink-idle-%d", getpid());
-	snprintf(b.dir, sizeof(b.dir), "/tmp/shmlink-idle-%d", getpid());
-	if (mkdir(b.dir, 0700) != 0 || rte_eal_init(RTE_DIM(eal), eal) < 0) {
+	driver = test_driver_arg(argv, argv[1]);
+	rc = idle_start(&b, cpu, driver);
+	if (rc != 0)
 		fprintf(stderr, "bench_idle: set-up failed\n");
-		return 1;
-	}
-	b.mp = rte_pktmbuf_pool_create("idle", 8192 * 3, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-	if (b.mp == NULL || bench_pin(cpu) != 0)
-		return 1;
-	printf("ports  shmlink ns/port  memif ns/port  shmlink/memif [min-max of rounds]\n");
+	else
+		printf("ports  shmlink ns/port  memif ns/port  shmlink/memif [min-max of rounds]\n");
 	for (i = 0; i < nb && rc == 0; i++) {
 		rc = idle_setup(&b, counts[i]);
 		if (rc == 0)
-			idle_measure(&b, rounds, ms);
+			rc = idle_measure(&b, rounds, ms);
 		idle_teardown(&b);
 	}
-	rte_mempool_free(b.mp);
-	rte_eal_cleanup();
-	{
-		char cmd[160];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s /var/run/dpdk/%s", b.dir, prefix);
-		if (system(cmd) != 0)
-			rc = 1;
-	}
+	if (idle_stop(&b) != 0)
+		rc = -1;
 	return rc != 0;
 }

@@ -224,6 +224,13 @@ class KernelTest(gv.GvTestCase):
                              'port %d: %s' % (port, s))
         return x
 
+    def finish(self, tp):
+        """Stop forwarding, report what testpmd dropped (a full ring: the stacks'
+        TCP recovers), quit."""
+        st = tp.stop()
+        self.report('testpmd forwarded %d frames, dropped %d' % (st['tx'], st['tx_dropped']))
+        self.assertEqual(tp.quit(), 0)
+
     def tcpdump(self, ns, name, args):
         """tcpdump on the tap into a file, whole frames (it checks no checksum of a
         frame it cut); returns (process, file) once it listens."""
@@ -260,8 +267,7 @@ class KernelTest(gv.GvTestCase):
         self.clean_ports(tp)
         self.report('MTU 1500, 64 MiB over HTTP: kernel from sandbox %.2f/%.2f Gbit/s, '
                     'sandbox from kernel %.2f/%.2f Gbit/s (IPv4/IPv6)' % tuple(up + down))
-        tp.stop()
-        self.assertEqual(tp.quit(), 0)
+        self.finish(tp)
 
     def test_mtu_9000(self):
         k = Netns(self, 'j')
@@ -288,8 +294,7 @@ class KernelTest(gv.GvTestCase):
         self.report('MTU 9000, 64 MiB over HTTP: kernel from sandbox %.2f Gbit/s (IPv4, '
                     'frames of %.0f bytes on average), sandbox from kernel %.2f Gbit/s (IPv6, '
                     '%.0f)' % (up, frame, down, frame_in))
-        tp.stop()
-        self.assertEqual(tp.quit(), 0)
+        self.finish(tp)
 
     def test_path_mtu(self):
         r, f = Netns(self, 'r'), Netns(self, 'f')
@@ -321,8 +326,7 @@ class KernelTest(gv.GvTestCase):
                     'sandbox %.2f/%.2f Gbit/s (IPv4/IPv6); IPv4: %s' % (
                         rates[0], rates[1], 'ICMP fragmentation needed' if frag_needed else
                         'no DF, the router made %d fragments' % fragmented))
-        tp.stop()
-        self.assertEqual(tp.quit(), 0)
+        self.finish(tp)
 
     def checksum_case(self, fwd, args, valid):
         """The sandbox leaves the checksums it sends unfilled; the kernel fetches from
@@ -378,8 +382,7 @@ class KernelTest(gv.GvTestCase):
             self.assertGreater(filled, 1000)
         self.report('checksum offloads, testpmd %s %s: %d valid, %d bad TCP checksums at '
                     'the kernel' % (fwd, ' '.join(args), good, bad))
-        tp.stop()
-        self.assertEqual(tp.quit(), 0)
+        self.finish(tp)
 
     def test_checksum_offload_io(self):
         self.checksum_case('io', (), True)
