@@ -20,9 +20,6 @@
 #define LINK_RETRY_MS		100
 /* Bound on each wait for the peer inside the handshake. */
 #define LINK_HANDSHAKE_MS	5000
-/* Queue sizes when listening, unless given: those of a listening net_shmlink port. */
-#define PEER_LISTEN_DATA_SIZE	(UINT64_C(4) << 20)
-#define PEER_LISTEN_PIPE_SIZE	(UINT64_C(256) << 10)
 
 static const char *
 link_role_name(enum shmlink_role r)
@@ -108,8 +105,8 @@ link_conf(const struct peer_ctx *ctx, struct shmlink_attach_conf *c)
 	memcpy(c->mac, o->mac, sizeof(c->mac));
 	/* Listening, the sizes of a listening net_shmlink port by default (room for a TCP
 	 * window), not the library's (gVisor's). */
-	c->sizes.data = o->data_size != 0 ? o->data_size : PEER_LISTEN_DATA_SIZE;
-	c->sizes.tx_pipe = o->pipe_size != 0 ? o->pipe_size : PEER_LISTEN_PIPE_SIZE;
+	c->sizes.data = o->data_size != 0 ? o->data_size : SHMLINK_LISTEN_DATA_SIZE;
+	c->sizes.tx_pipe = o->pipe_size != 0 ? o->pipe_size : SHMLINK_LISTEN_PIPE_SIZE;
 	c->sizes.rx_pipe = c->sizes.tx_pipe;
 	c->timeout_ms = LINK_HANDSHAKE_MS;
 	c->offloads = o->offloads;

@@ -149,7 +149,7 @@ opts_usage(FILE *f)
 "  --queues N               queue pairs, 1..16 (default: 1)\n"
 "  --mtu N                  L3 MTU, 68..65000 (default: 1500)\n"
 "  --buffer-size N          listening: buffer size, 128..1048576 (default: 2048)\n"
-"  --data-size N            listening: data region per queue, 4096..2^30 (default 4 MiB)\n"
+"  --data-size N            listening: data region per queue, 4096..2^30 (default 8 MiB)\n"
 "  --pipe-size N            listening: size of each pipe, 4096..2^30 (default: 256 KiB)\n"
 "  --mac MAC                our MAC address (default: random, locally administered)\n"
 "  --peer-mac MAC           destination of generated frames (default: the peer's MAC)\n"

@@ -6,7 +6,7 @@ dpdk-testpmd in io forwarding with --port-topology=paired: 1000 IPv6 and 1000 IP
 and 1000 UDP echoes, none lost, then 256 MiB of TCP each way (B to A over IPv4, A to B
 over IPv6), every byte checked against the pattern.
 
-Queues are sized for a TCP window as the integration guide says (4 MiB data regions,
+Queues are sized for a TCP window as the integration guide says (8 MiB data regions,
 256 KiB pipes), which are a listening port's defaults: the ports here take them without
 devargs, so the test also proves the defaults. gVisor's endpoint has no back-pressure,
 so with gVisor's 1 MiB default a full window can find no buffer posted, and gVisor's TCP

@@ -33,15 +33,6 @@ RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
 #define ARG_MAC		"mac"
 #define ARG_MTU		"mtu"
 #define ARG_BUFSZ	"buffer_size"
-/*
- * A listening port's queue sizes, larger than gVisor's defaults (1 MiB, 64 KiB): a
- * gVisor endpoint drops what it cannot place at once and its TCP recovers badly, so
- * each queue holds a whole TCP window (the integration guide's figures); and with 2048
- * buffers instead of 512 a buffer comes back to its writer after the other CPU has let
- * go of its lines (a client sending 1518-byte frames: +35 %, doc/guides/perf).
- */
-#define PMD_DEFAULT_DATA_SIZE	(UINT64_C(4) << 20)
-#define PMD_DEFAULT_PIPE_SIZE	(UINT64_C(256) << 10)
 
 #define ARG_DATASZ	"data_size"
 #define ARG_PIPESZ	"pipe_size"
@@ -316,9 +307,9 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 	p->role = SHMLINK_ROLE_SERVER;
 	p->mtu = SHMLINK_DEFAULT_MTU;
 	p->buffer_size = SHMLINK_DEFAULT_BUFFER_SIZE;
-	p->sizes.data = PMD_DEFAULT_DATA_SIZE;
-	p->sizes.tx_pipe = PMD_DEFAULT_PIPE_SIZE;
-	p->sizes.rx_pipe = PMD_DEFAULT_PIPE_SIZE;
+	p->sizes.data = SHMLINK_LISTEN_DATA_SIZE;
+	p->sizes.tx_pipe = SHMLINK_LISTEN_PIPE_SIZE;
+	p->sizes.rx_pipe = SHMLINK_LISTEN_PIPE_SIZE;
 	p->nb_qp = 1;
 	p->socket_mode = -1;
 	p->signal_batch = SHMLINK_DEFAULT_SIGBATCH;

@@ -34,6 +34,19 @@ enum shmlink_qfd {
 #define SHMLINK_DEFAULT_DATA_SIZE	(UINT64_C(1) << 20)
 /** Default size of each of a queue's two pipes: 64 KiB. */
 #define SHMLINK_DEFAULT_PIPE_SIZE	(UINT64_C(64) << 10)
+/**
+ * A listening peer's queue sizes (net_shmlink, shmlink-peer, gvlink.Listen), larger
+ * than gVisor's defaults above. A gVisor endpoint drops a frame it cannot place at once
+ * and its TCP recovers from a burst of such drops badly (stalls of up to a minute), so
+ * each queue holds a whole TCP window of gVisor's largest send buffer (4 MiB in
+ * gvlink.NewStack): 4 MiB of 1448-byte segments take 2897 frames, each in a buffer of
+ * 2048 bytes, 5.7 MiB; the pipes hold about 5400 one-buffer frames. Many buffers also
+ * help copying: one comes back to its writer after the other CPU has let go of its
+ * lines (with 2048 buffers instead of 512, a client sent 1518-byte frames 35 % faster;
+ * doc/guides/perf/benchmark.rst).
+ */
+#define SHMLINK_LISTEN_DATA_SIZE	(UINT64_C(8) << 20)
+#define SHMLINK_LISTEN_PIPE_SIZE	(UINT64_C(256) << 10)
 /** Default size of a queue's shared data file (the notification word): 4 KiB. */
 #define SHMLINK_DEFAULT_SHARED_SIZE	(UINT64_C(4) << 10)
 /** Default size of the buffers a client carves from the data regions. */

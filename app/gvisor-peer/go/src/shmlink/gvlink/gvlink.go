@@ -84,9 +84,10 @@ type Config struct {
 	MTU    uint32            // L3 MTU, default 1500
 	MAC    tcpip.LinkAddress // our MAC, default random locally administered
 	// Listen only: the client's buffer size (default 2048) and the sizes of
-	// each queue's data region (default 4 MiB) and pipes (default 256 KiB):
-	// a listening net_shmlink port's defaults, room for a TCP window (gVisor's
-	// own, 1 MiB and 64 KiB, make its TCP stall on drops).
+	// each queue's data region (default 8 MiB) and pipes (default 256 KiB):
+	// a listening net_shmlink port's defaults, room for a TCP window of
+	// NewStack's largest send buffer in 2048-byte buffers (gVisor's own, 1 MiB
+	// and 64 KiB, make its TCP stall on drops).
 	BufferSize         uint32
 	DataSize, PipeSize int
 	// Dial: how long to retry connecting; Listen: how long to wait for a peer.
@@ -117,9 +118,10 @@ func (c *Config) flags() uint16 {
 	return bitIf(c.RawIP, flagRawIP) | bitIf(c.Virtio, flagVirtio)
 }
 
-// The queue sizes Listen uses by default, as a listening net_shmlink port.
+// The queue sizes Listen uses by default, as a listening net_shmlink port
+// (SHMLINK_LISTEN_DATA_SIZE and _PIPE_SIZE in lib/shmlink's shmlink_qfile.h).
 const (
-	ListenDataSize = 4 << 20
+	ListenDataSize = 8 << 20
 	ListenPipeSize = 256 << 10
 )
 

@@ -337,10 +337,10 @@ func (l *lockedWriter) flush() {
 // printStats prints the stack counters that tell where packets went.
 func printStats(s *stack.Stack) {
 	st := s.Stats()
-	fmt.Printf("stats: nic rx %d tx %d tx-no-buffer %d; ip rx %d malformed %d; tcp rx %d tx %d invalid %d checksum-errors %d retransmits %d timeouts %d; dropped %d\n",
+	fmt.Printf("stats: nic rx %d tx %d tx-no-buffer %d; ip rx %d malformed %d; tcp rx %d tx %d send-errors %d invalid %d checksum-errors %d retransmits %d timeouts %d; dropped %d\n",
 		st.NICs.Rx.Packets.Value(), st.NICs.Tx.Packets.Value(), st.NICs.TxPacketsDroppedNoBufferSpace.Value(),
 		st.IP.PacketsReceived.Value(), st.IP.MalformedPacketsReceived.Value(),
-		st.TCP.ValidSegmentsReceived.Value(), st.TCP.SegmentsSent.Value(),
+		st.TCP.ValidSegmentsReceived.Value(), st.TCP.SegmentsSent.Value(), st.TCP.SegmentSendErrors.Value(),
 		st.TCP.InvalidSegmentsReceived.Value(), st.TCP.ChecksumErrors.Value(),
 		st.TCP.Retransmits.Value(), st.TCP.Timeouts.Value(), st.DroppedPackets.Value())
 }
