@@ -76,14 +76,15 @@ class ClientRoleTest(gv.GvTestCase):
         # Port 0 connects (listen=no) to stack A, a gVisor server listening on the socket;
         # port 1 listens for stack B, a gVisor client; io forwarding between them.
         sa, sb = self.ws.path('a'), self.ws.path('b')
-        # 4 MiB data regions (2759 posted buffers) and 256 KiB pipes, not 1 MiB and 64
-        # KiB: gVisor's server drops a frame when it finds no posted buffer, and gVisor's
-        # TCP recovers from such local drops so slowly (see the integration guide) that
-        # a transfer can stall for tens of seconds when testpmd falls behind on a busy
-        # machine.
+        # A listening port's queue sizes (8 MiB data regions, about 5200 posted buffers,
+        # and 256 KiB pipes), not gVisor's 1 MiB and 64 KiB: gVisor's server drops a
+        # frame when it finds no posted buffer, and gVisor's TCP recovers from such
+        # local drops so slowly (see the integration guide) that a transfer can stall
+        # for tens of seconds when testpmd falls behind on a busy machine.
         a = self.ws.peer('stack-a', sa, ['198.19.3.1/24', '2001:db8:77:3::1/64'], ['serve'],
                          flags=['-listen', '-role', 'server', '-buffer-size', str(BUF),
-                                '-data-size', str(4 << 20), '-pipe-size', str(256 << 10)],
+                                '-data-size', str(gv.sysh.LISTEN_DATA_SIZE),
+                                '-pipe-size', str(gv.sysh.LISTEN_PIPE_SIZE)],
                          limit=120)
         tp = self.ws.testpmd('testpmd', ['net_shmlink0,socket=%s,listen=no' % sa,
                                          'net_shmlink1,socket=%s' % sb],

@@ -24,8 +24,8 @@ import gvharness as gv
 MIB = 1 << 20
 BULK = 256 * MIB
 ECHOES = 1000
-DATA_SIZE, PIPE_SIZE = 4 * MIB, 256 << 10
 # A listening port's defaults; a listening gVisor stack needs them as flags.
+DATA_SIZE, PIPE_SIZE = gv.sysh.LISTEN_DATA_SIZE, gv.sysh.LISTEN_PIPE_SIZE
 QUEUES = ''
 QUEUE_FLAGS = ['-data-size', str(DATA_SIZE), '-pipe-size', str(PIPE_SIZE)]
 

@@ -227,6 +227,9 @@ ROLE_CLIENT, ROLE_SERVER = 0, 1
 F_RAW_IP, F_VIRTIO = 0x1, 0x2
 R_BUSY, R_PROTOCOL, R_FDS, R_FILES, R_ROLE, R_CONFIG, R_DENIED, R_INTERNAL = range(1, 9)
 FDS_PER_QP = 10
+# A listening port's queue sizes (SHMLINK_LISTEN_DATA_SIZE, _PIPE_SIZE in shmlink_qfile.h)
+# and its buffers (SHMLINK_DEFAULT_BUFFER_SIZE).
+LISTEN_DATA_SIZE, LISTEN_PIPE_SIZE, BUFFER_SIZE = 8 << 20, 256 << 10, 2048
 # Header: magic, version, header length, type, role, queue-pair count, queue-pair index,
 # flags, MTU, buffer size, MAC, reserved, reject reason, reject text length, reserved.
 _HDR = struct.Struct('<IHHBBHHHII6sHII24x')

@@ -289,7 +289,8 @@ def check_offer(test, m, fds, mac):
     for q in (0, 5):
         data, event, txpipe, rxpipe, shared = fds[q:q + 5]
         test.assertEqual(os.readlink('/proc/self/fd/%d' % event), 'anon_inode:[eventfd]')
-        for fd, size in ((data, 4 << 20), (txpipe, 256 << 10), (rxpipe, 256 << 10),
+        for fd, size in ((data, sysh.LISTEN_DATA_SIZE), (txpipe, sysh.LISTEN_PIPE_SIZE),
+                         (rxpipe, sysh.LISTEN_PIPE_SIZE),
                          (shared, 4096)):
             st = os.fstat(fd)
             test.assertTrue(stat.S_ISREG(st.st_mode))

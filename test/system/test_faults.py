@@ -111,8 +111,8 @@ class FaultTest(sysh.SysTestCase):
             st = lp.port_stats()
             self.assertLess(time.monotonic() - t, 5, '%s: testpmd stalled' % what)
             time.sleep(0.2)
-        # At most what the port's default 4 MiB data region holds in 2048-byte chunks.
-        self.assertLessEqual(st['tx'], (4 << 20) // 2048,
+        # At most what the port's default data region holds in 2048-byte chunks.
+        self.assertLessEqual(st['tx'], sysh.LISTEN_DATA_SIZE // sysh.BUFFER_SIZE,
                              '%s: %d frames sent into a peer that takes none' % (what, st['tx']))
         mark = lp.mark()
         c.close()

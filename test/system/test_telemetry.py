@@ -45,7 +45,8 @@ class TelemetryTest(sysh.SysTestCase):
         self.assertEqual(list(q), ['qp0'], info)
         q = q['qp0']
         self.assertEqual((q['tx_data_size'], q['pipe_size'], q['tx_ring_size']),
-                         (4 << 20, 256 << 10, 256 << 10), q)
+                         (sysh.LISTEN_DATA_SIZE, sysh.LISTEN_PIPE_SIZE, sysh.LISTEN_PIPE_SIZE),
+                         q)
         self.assertLessEqual(q['tx_ring_used'], q['tx_ring_size'])
         self.assertEqual(set(info['peer_errors'].values()), {0}, info['peer_errors'])
 
