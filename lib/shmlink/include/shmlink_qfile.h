@@ -46,6 +46,7 @@ enum shmlink_qfd {
  * doc/guides/perf/benchmark.rst).
  */
 #define SHMLINK_LISTEN_DATA_SIZE	(UINT64_C(8) << 20)
+/** A listening peer's pipe size, each of a queue's two (see SHMLINK_LISTEN_DATA_SIZE). */
 #define SHMLINK_LISTEN_PIPE_SIZE	(UINT64_C(256) << 10)
 /** Default size of a queue's shared data file (the notification word): 4 KiB. */
 #define SHMLINK_DEFAULT_SHARED_SIZE	(UINT64_C(4) << 10)
