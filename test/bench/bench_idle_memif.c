@@ -5,7 +5,8 @@
 /*
  * bench_idle's memif side, in two helper processes so that each process holds at most
  * RTE_MAX_ETHPORTS ports: one holds the memif servers, the other the memif clients the
- * benchmark polls. The parent drives each over a socket pair, a line per command:
+ * benchmark polls. The parent drives each over a socket pair, the helper's fd 3 (EAL
+ * logs to stdout), a line per command:
  *   up N SEQ   create N ports on the socket DIR/mSEQ (clients: and wait for link)
  *   poll MS    (clients) poll them all for MS ms; answers "NS BUSY"
  *   down       remove them
