@@ -105,7 +105,10 @@ client_rx_create(struct shmlink_ep *ep, const struct shmlink_qmap *rxq)
 	r->posted = client_array(ep, r->nb_bufs, 1);
 	r->repost = client_array(ep, r->nb_bufs, sizeof(uint32_t));
 	r->held = client_array(ep, r->nb_bufs, sizeof(uint32_t));
-	if (r->posted == NULL || r->repost == NULL || r->held == NULL)
+	if (ep->conf.rx_hold > 0)
+		r->lent_next = client_array(ep, r->nb_bufs, sizeof(uint32_t));
+	if (r->posted == NULL || r->repost == NULL || r->held == NULL ||
+			(ep->conf.rx_hold > 0 && r->lent_next == NULL))
 		return -ENOMEM;
 	for (i = 0; i < r->nb_bufs; i++)
 		r->repost[i] = r->nb_bufs - 1 - i;
@@ -127,6 +130,7 @@ client_destroy(struct shmlink_ep *ep)
 	ep_free(c, ep->rx.c.posted);
 	ep_free(c, ep->rx.c.repost);
 	ep_free(c, ep->rx.c.held);
+	ep_free(c, ep->rx.c.lent_next);
 }
 
 static int
@@ -315,7 +319,7 @@ client_rx_post(struct client_rx *r)
 
 		if (q_rxp_push(&r->fill, &b) != 0)
 			break;
-		r->posted[id] = 1;
+		r->posted[id] = CLIENT_BUF_POSTED;
 		r->nb_posted++;
 		r->nb_repost--;
 	}
@@ -338,13 +342,13 @@ client_rx_take(struct client_rx *r, struct shmlink_buf *bufs, uint32_t nb, uint3
 	for (k = 0; k < nb; k++) {
 		uint64_t id = bufs[k].id;
 
-		if (id >= r->nb_bufs || !r->posted[id]) {
+		if (id >= r->nb_bufs || r->posted[id] != CLIENT_BUF_POSTED) {
 			ok = false;
 			continue;
 		}
 		/* The id is ours and with the server: take the buffer back whatever the
 		 * rest says, so a bad record cannot make us lose it. */
-		r->posted[id] = 0;
+		r->posted[id] = CLIENT_BUF_OURS;
 		r->nb_posted--;
 		r->held[r->nb_held++] = (uint32_t)id;
 		if (bufs[k].offset != id * r->buf_size || bufs[k].size > r->buf_size)
@@ -354,9 +358,39 @@ client_rx_take(struct client_rx *r, struct shmlink_buf *bufs, uint32_t nb, uint3
 	return ok && sum >= total;
 }
 
+/* The buffers held since @from, to post again. */
+static void
+client_rx_unhold(struct client_rx *r, uint32_t from)
+{
+	while (r->nb_held > from)
+		r->repost[r->nb_repost++] = r->held[--r->nb_held];
+}
+
+/*
+ * rx_hold: lend the buffers held since @from, the frame of @token's slot, to the caller;
+ * if @added is false the frame was dropped and they are posted again instead.
+ */
+static void
+client_rx_lend(struct client_rx *r, uint32_t from, bool added, uint64_t *token)
+{
+	uint32_t k;
+
+	if (!added) {
+		client_rx_unhold(r, from);
+		return;
+	}
+	for (k = from; k < r->nb_held; k++) {
+		r->posted[r->held[k]] = CLIENT_BUF_LENT;
+		r->lent_next[r->held[k]] = k + 1 < r->nb_held ? r->held[k + 1] : EP_NONE;
+	}
+	*token = r->held[from];
+	r->nb_held = from;
+	r->nb_lent++;
+}
+
 static unsigned int
 client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned int max,
-		struct shmlink_seg *segs, unsigned int max_segs)
+		struct shmlink_seg *segs, unsigned int max_segs, uint64_t *tokens)
 {
 	struct client_rx *r = &ep->rx.c;
 	struct shmlink_buf bufs[SHMLINK_FRAME_MAX_BUFS];
@@ -365,7 +399,9 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 
 	if (r->nb_repost > 0)
 		client_rx_post(r);
-	while (nf < max) {
+	while (nf < max && (tokens == NULL || r->nb_lent < ep->conf.rx_hold)) {
+		uint32_t from = r->nb_held;
+		unsigned int before = nf;
 		uint64_t mark = shmlink_pipe_rx_mark(&r->compl);
 		const void *rec;
 		uint32_t len, total, nb;
@@ -392,9 +428,13 @@ client_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 		}
 		if (!client_rx_take(r, bufs, nb, total) || nb < n) {
 			ep->rx.st.err[SHMLINK_ERR_RX_COMPL]++;
+			if (tokens != NULL)
+				client_rx_unhold(r, from);
 			continue;
 		}
 		ep_rx_add(ep, r->data, bufs, nb, total, frames, &nf, segs, &nsegs, max_segs);
+		if (tokens != NULL)
+			client_rx_lend(r, from, nf > before, &tokens[before]);
 	}
 	/* The records are decoded; the buffers stay held until the release. */
 	pipe_rx_flush(&r->compl);
@@ -407,9 +447,37 @@ client_rx_release(struct shmlink_ep *ep)
 {
 	struct client_rx *r = &ep->rx.c;
 
-	while (r->nb_held > 0)
-		r->repost[r->nb_repost++] = r->held[--r->nb_held];
+	client_rx_unhold(r, 0);
 	client_rx_post(r);
+}
+
+/* The chain of a lent frame, walked no further than a frame's buffers can be. */
+static void
+client_rx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n)
+{
+	struct client_rx *r = &ep->rx.c;
+	unsigned int i, k;
+
+	for (i = 0; i < n; i++) {
+		uint64_t id = tokens[i];
+
+		if (id >= r->nb_bufs || r->posted[id] != CLIENT_BUF_LENT)
+			continue;
+		for (k = 0; k < SHMLINK_FRAME_MAX_BUFS && id < r->nb_bufs &&
+				r->posted[id] == CLIENT_BUF_LENT; k++) {
+			r->posted[id] = CLIENT_BUF_OURS;
+			r->repost[r->nb_repost++] = (uint32_t)id;
+			id = r->lent_next[id];
+		}
+		r->nb_lent--;
+	}
+	client_rx_post(r);
+}
+
+static uint32_t
+client_rx_lent(const struct shmlink_ep *ep)
+{
+	return ep->rx.c.nb_lent;
 }
 
 static void
@@ -427,5 +495,7 @@ const struct ep_role_ops client_ops = {
 	.tx_burst = client_tx_burst,
 	.rx_burst = client_rx_burst,
 	.rx_release = client_rx_release,
+	.rx_return = client_rx_return,
+	.rx_lent = client_rx_lent,
 	.buffers_get = client_buffers_get,
 };

@@ -176,12 +176,13 @@ shmlink_ep_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, u
  * usual path makes no call before the role's and needs no stack frame. */
 static __attribute__((noinline)) unsigned int
 ep_rx_burst_release_first(struct shmlink_ep *ep, struct shmlink_frame *frames,
-		unsigned int max, struct shmlink_seg *segs, unsigned int max_segs)
+		unsigned int max, struct shmlink_seg *segs, unsigned int max_segs,
+		uint64_t *tokens)
 {
 	shmlink_ep_rx_release(ep);
 	if (shmlink_ep_broken(ep))
 		return 0;
-	return ep_ops(ep)->rx_burst(ep, frames, max, segs, max_segs);
+	return ep_ops(ep)->rx_burst(ep, frames, max, segs, max_segs, tokens);
 }
 
 unsigned int
@@ -189,10 +190,37 @@ shmlink_ep_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigne
 		struct shmlink_seg *segs, unsigned int max_segs)
 {
 	if (ep->rx.pending)
-		return ep_rx_burst_release_first(ep, frames, max, segs, max_segs);
+		return ep_rx_burst_release_first(ep, frames, max, segs, max_segs, NULL);
 	if (shmlink_ep_broken(ep))
 		return 0;
-	return ep_ops(ep)->rx_burst(ep, frames, max, segs, max_segs);
+	return ep_ops(ep)->rx_burst(ep, frames, max, segs, max_segs, NULL);
+}
+
+unsigned int
+shmlink_ep_rx_burst_hold(struct shmlink_ep *ep, struct shmlink_frame *frames,
+		unsigned int max, struct shmlink_seg *segs, unsigned int max_segs,
+		uint64_t *tokens)
+{
+	if (ep->conf.rx_hold == 0)
+		return 0;
+	if (ep->rx.pending)
+		return ep_rx_burst_release_first(ep, frames, max, segs, max_segs, tokens);
+	if (shmlink_ep_broken(ep))
+		return 0;
+	return ep_ops(ep)->rx_burst(ep, frames, max, segs, max_segs, tokens);
+}
+
+void
+shmlink_ep_rx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n)
+{
+	if (n > 0 && ep->conf.rx_hold > 0)
+		ep_ops(ep)->rx_return(ep, tokens, n);
+}
+
+uint32_t
+shmlink_ep_rx_lent(const struct shmlink_ep *ep)
+{
+	return ep->conf.rx_hold > 0 ? ep_ops(ep)->rx_lent(ep) : 0;
 }
 
 void
@@ -213,6 +241,7 @@ shmlink_ep_rx_idle(const struct shmlink_ep *ep)
 	/* What else an empty burst does: release the last burst, post buffers again (a
 	 * client), or find the ring or the endpoint broken. */
 	if (ep->rx.pending || (ep->role == SHMLINK_ROLE_CLIENT && ep->rx.c.nb_repost > 0) ||
+			(ep->role == SHMLINK_ROLE_SERVER && ep->rx.s.nb_backlog > 0) ||
 			shmlink_ep_broken(ep))
 		return false;
 	return pipe_rx_empty(p);

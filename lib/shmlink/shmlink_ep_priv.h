@@ -64,9 +64,19 @@ struct client_rx {
 	uint32_t nb_posted;
 	uint32_t nb_repost;
 	uint32_t nb_held;
-	uint8_t *posted;			/* id -> 1 while the server has it */
+	uint32_t nb_lent;			/* frames lent out (rx_hold) */
+	uint8_t *posted;			/* id -> CLIENT_BUF_* */
 	uint32_t *repost;			/* ids to post again */
 	uint32_t *held;				/* ids of the current burst's frames */
+	uint32_t *lent_next;			/* id -> next buffer of its lent frame,
+						 * EP_NONE after the last (rx_hold) */
+};
+
+/* Where a client's RX buffer is. */
+enum {
+	CLIENT_BUF_OURS = 0,
+	CLIENT_BUF_POSTED = 1,			/* with the server */
+	CLIENT_BUF_LENT = 2,			/* with our caller (rx_hold) */
 };
 
 /* Server receive: TX queue, we read descriptors and write completions. */
@@ -76,6 +86,11 @@ struct server_rx {
 	struct shmlink_notify notify;		/* TX queue: we own the word */
 	uint8_t *data;
 	uint64_t data_size;
+	/* rx_hold: descriptors taken and not yet completed in the pipe (lent frames,
+	 * and completions waiting for room in @backlog), at most rx_hold */
+	uint32_t nb_out;
+	uint32_t nb_backlog;
+	uint64_t *backlog;			/* ids to complete when the pipe has room */
 };
 
 /* Server transmit: RX queue, we take posted buffers and write completions. */
@@ -97,9 +112,13 @@ struct ep_role_ops {
 	void (*destroy)(struct shmlink_ep *ep);
 	unsigned int (*tx_burst)(struct shmlink_ep *ep, const struct shmlink_frame *frames,
 			unsigned int n);
+	/* @tokens NULL: the buffers go back at rx_release; else lent (rx_hold). */
 	unsigned int (*rx_burst)(struct shmlink_ep *ep, struct shmlink_frame *frames,
-			unsigned int max, struct shmlink_seg *segs, unsigned int max_segs);
+			unsigned int max, struct shmlink_seg *segs, unsigned int max_segs,
+			uint64_t *tokens);
 	void (*rx_release)(struct shmlink_ep *ep);
+	void (*rx_return)(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n);
+	uint32_t (*rx_lent)(const struct shmlink_ep *ep);
 	void (*buffers_get)(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b);
 	/* Whether a frame sent now can be received (NULL: always). */
 	bool (*tx_ready)(const struct shmlink_ep *ep);

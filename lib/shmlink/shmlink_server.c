@@ -31,6 +31,12 @@ server_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq,
 	t->notify = rxq->notify;
 	t->data = rxq->data;
 	t->data_size = rxq->data_size;
+	if (ep->conf.rx_hold > 0) {
+		r->backlog = ep_zalloc(&ep->conf, ep->conf.rx_hold, sizeof(uint64_t),
+				sizeof(uint64_t));
+		if (r->backlog == NULL)
+			return -ENOMEM;
+	}
 	shmlink_notify_disarm(&r->notify);
 	ep->ours[EP_TXQ] = &r->compl;
 	ep->theirs[EP_TXQ] = &r->desc;
@@ -57,19 +63,61 @@ server_desc_ok(const struct server_rx *r, const struct shmlink_buf *bufs, uint32
 	return sum >= total;
 }
 
+static void
+server_destroy(struct shmlink_ep *ep)
+{
+	ep_free(&ep->conf, ep->rx.s.backlog);
+}
+
+/*
+ * rx_hold: complete descriptor @id, now if the pipe has room, else once it has (the
+ * backlog holds every descriptor out, so it never overflows). A gVisor client keeps no
+ * more ids in flight than its completion pipe holds (spec §8.1-2): a backlog means a
+ * client that does not, and it waits for its completions.
+ */
+static void
+server_rx_complete(struct server_rx *r, uint64_t id)
+{
+	if (r->nb_backlog == 0 && q_txc_push(&r->compl, id) == 0) {
+		r->nb_out--;
+		return;
+	}
+	r->backlog[r->nb_backlog++] = id;
+}
+
+static void
+server_rx_backlog(struct server_rx *r)
+{
+	uint32_t k = 0;
+
+	while (k < r->nb_backlog && q_txc_push(&r->compl, r->backlog[k]) == 0)
+		k++;
+	r->nb_out -= k;
+	r->nb_backlog -= k;
+	memmove(r->backlog, r->backlog + k, r->nb_backlog * sizeof(*r->backlog));
+}
+
+/*
+ * Copying (@tokens NULL), each descriptor's completion is reserved before its frame is
+ * taken and published at the release. Lending, it is pushed when the caller returns the
+ * frame; dropped frames and bad descriptors are completed at once.
+ */
 static unsigned int
 server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned int max,
-		struct shmlink_seg *segs, unsigned int max_segs)
+		struct shmlink_seg *segs, unsigned int max_segs, uint64_t *tokens)
 {
 	struct server_rx *r = &ep->rx.s;
 	struct shmlink_buf bufs[SHMLINK_FRAME_MAX_BUFS];
 	unsigned int nf = 0, nsegs = 0;
 	bool pulled = false;
 
-	while (nf < max) {
+	if (tokens != NULL && r->nb_backlog > 0)
+		server_rx_backlog(r);
+	while (nf < max && (tokens == NULL || r->nb_out < ep->conf.rx_hold)) {
 		uint64_t mark = shmlink_pipe_rx_mark(&r->desc);
 		const void *rec;
 		uint32_t len, total = 0, nb;
+		unsigned int before = nf;
 		uint64_t id;
 		int64_t n;
 		bool ok;
@@ -99,16 +147,23 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 		}
 		/* Reserve the completion now; it is published by the release, after the
 		 * caller has copied the frame out of the client's chunks. */
-		if (q_txc_push(&r->compl, id) != 0) {
+		if (tokens == NULL && q_txc_push(&r->compl, id) != 0) {
 			shmlink_pipe_rx_rewind(&r->desc, mark);
 			break;
 		}
+		r->nb_out += tokens != NULL;
 		ok = n >= 0 && nb == n && server_desc_ok(r, bufs, nb, total);
-		if (!ok) {
+		if (ok)
+			ep_rx_add(ep, r->data, bufs, nb, total, frames, &nf, segs, &nsegs,
+					max_segs);
+		else
 			ep->rx.st.err[SHMLINK_ERR_TX_DESC]++;
+		if (tokens == NULL)
 			continue;
-		}
-		ep_rx_add(ep, r->data, bufs, nb, total, frames, &nf, segs, &nsegs, max_segs);
+		if (nf > before)
+			tokens[before] = id;
+		else
+			server_rx_complete(r, id);
 	}
 	ep->rx.pending = pulled || shmlink_pipe_tx_pending(&r->compl);
 	return nf;
@@ -121,6 +176,25 @@ server_rx_release(struct shmlink_ep *ep)
 
 	pipe_rx_flush(&r->desc);
 	pipe_tx_flush(&r->compl);
+}
+
+static void
+server_rx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n)
+{
+	struct server_rx *r = &ep->rx.s;
+	unsigned int i;
+
+	if (r->nb_backlog > 0)
+		server_rx_backlog(r);
+	for (i = 0; i < n; i++)
+		server_rx_complete(r, tokens[i]);
+	pipe_tx_flush(&r->compl);
+}
+
+static uint32_t
+server_rx_lent(const struct shmlink_ep *ep)
+{
+	return ep->rx.s.nb_out - ep->rx.s.nb_backlog;
 }
 
 /*
@@ -306,8 +380,11 @@ server_tx_ready(const struct shmlink_ep *ep)
 
 const struct ep_role_ops server_ops = {
 	.create = server_create,
+	.destroy = server_destroy,
 	.tx_ready = server_tx_ready,
 	.tx_burst = server_tx_burst,
 	.rx_burst = server_rx_burst,
 	.rx_release = server_rx_release,
+	.rx_return = server_rx_return,
+	.rx_lent = server_rx_lent,
 };

@@ -65,7 +65,7 @@ shmlink_testing_ep_check(const struct shmlink_ep *ep, char *why, size_t why_len)
 {
 	const struct client_tx *t = &ep->tx.c;
 	const struct client_rx *r = &ep->rx.c;
-	uint32_t k, posted = 0;
+	uint32_t k, posted = 0, lent = 0;
 	uint8_t *seen;
 	int rc;
 
@@ -94,12 +94,15 @@ shmlink_testing_ep_check(const struct shmlink_ep *ep, char *why, size_t why_len)
 	free(seen);
 	if (rc != 0)
 		return rc;
-	for (k = 0; k < r->nb_bufs; k++)
-		posted += r->posted[k];
-	if (posted != r->nb_posted || r->nb_posted + r->nb_repost + r->nb_held != r->nb_bufs)
+	for (k = 0; k < r->nb_bufs; k++) {
+		posted += r->posted[k] == CLIENT_BUF_POSTED;
+		lent += r->posted[k] == CLIENT_BUF_LENT;
+	}
+	if (posted != r->nb_posted ||
+			r->nb_posted + r->nb_repost + r->nb_held + lent != r->nb_bufs)
 		return testing_fail(why, why_len,
-				"RX buffers: %u posted (%u flagged), %u to post, %u held, of %u",
-				r->nb_posted, posted, r->nb_repost, r->nb_held, r->nb_bufs);
+				"RX buffers: %u posted (%u flagged), %u to post, %u held, %u lent, of %u",
+				r->nb_posted, posted, r->nb_repost, r->nb_held, lent, r->nb_bufs);
 	return 0;
 }
 

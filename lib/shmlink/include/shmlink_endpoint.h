@@ -20,6 +20,9 @@
  * Frames are scatter lists of (pointer, length), so callers map their own buffer chains
  * (DPDK mbufs, say) onto them. Received frames point into shared memory and stay valid
  * until shmlink_ep_rx_release(); the peer may still write to those bytes, so copy them.
+ * An endpoint made with @c rx_hold also lends received frames out (zero-copy receive):
+ * shmlink_ep_rx_burst_hold() gives each frame a token, and its buffers stay the
+ * caller's until shmlink_ep_rx_return() gives them back to the peer.
  *
  * Threads: the transmit functions and the receive functions may run on two different
  * threads, each on one thread at a time. Nothing here blocks or allocates after create.
@@ -81,6 +84,10 @@ struct shmlink_ep_conf {
 	bool defer_signals;	/**< shmlink_ep_tx_burst() never signals the peer: the
 				 *   caller calls shmlink_ep_tx_signal() when it chooses
 				 *   (to coalesce the wake-ups of a sleeping peer) */
+	uint32_t rx_hold;	/**< the most received frames lent out at once by
+				 *   shmlink_ep_rx_burst_hold() (0: none, the endpoint
+				 *   only copies); capped at the buffers of the receive
+				 *   direction */
 	uint16_t offloads;	/**< the checksum offloads the link agreed on, from this
 				 *   side (SHMLINK_CTL_O_*, shmlink_attach_ep_conf()); the
 				 *   endpoint keeps them for its user, who acts on them
@@ -188,6 +195,29 @@ unsigned int shmlink_ep_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *fr
 
 /** Give the buffers of the last received burst back to the peer (one flush). */
 void shmlink_ep_rx_release(struct shmlink_ep *ep);
+
+/**
+ * Receive up to @p max frames as shmlink_ep_rx_burst() does, but lend them out: frame i
+ * gets token @p tokens[i], and its buffers stay out of the peer's hands, even after
+ * shmlink_ep_rx_release(), until its token is passed to shmlink_ep_rx_return(). Takes
+ * no more frames than keep the tokens out at most @c rx_hold (0 frames when the
+ * endpoint has none). The peer may still write to a lent frame's bytes: a client that
+ * breaks the protocol can, a server cannot (the buffers are ours, not posted).
+ * @return the number of frames in @p frames and tokens in @p tokens.
+ */
+unsigned int shmlink_ep_rx_burst_hold(struct shmlink_ep *ep, struct shmlink_frame *frames,
+		unsigned int max, struct shmlink_seg *segs, unsigned int max_segs,
+		uint64_t *tokens);
+
+/**
+ * Give the buffers of @p n lent frames back to the peer, in any order (gVisor frees TX
+ * ids one by one; posted buffers are named by offset); one flush. On the receiving
+ * thread. Each token goes back exactly once (a client ignores one it has not lent).
+ */
+void shmlink_ep_rx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n);
+
+/** How many frames shmlink_ep_rx_burst_hold() has lent out and not had back. */
+uint32_t shmlink_ep_rx_lent(const struct shmlink_ep *ep);
 
 /**
  * Evict a received frame's bytes from every CPU cache (x86 CLFLUSHOPT), after copying

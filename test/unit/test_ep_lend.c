@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+/*
+ * Lending received frames (rx_hold, zero-copy receive), in both roles: a lent frame's
+ * bytes stay as they were while the peer goes on sending, tokens come back in any order,
+ * the lent count never passes rx_hold, and once everything is back the link is as clean
+ * as after copying: every chunk and buffer home, no counter moved.
+ *
+ * The client and the server role against each other in one process, over real queue
+ * files (endpoint_harness.h).
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "endpoint_harness.h"
+
+#define LEND_MAX	256u
+#define LEND_SEGS	8u
+
+struct lent {
+	struct shmlink_seg segs[LEND_SEGS];
+	struct shmlink_frame f;
+	uint64_t token;
+	uint32_t seq;
+};
+
+struct lender {
+	const char *what;
+	struct shmlink_ep *tx;
+	struct shmlink_ep *rx;
+	uint32_t (*len_of)(uint32_t seq);
+	uint32_t tx_seq;
+	uint32_t rx_seq;
+	uint32_t nb_lent;
+	uint32_t rnd;
+	struct lent lent[LEND_MAX];
+};
+
+static uint32_t
+lend_rand(struct lender *ld)
+{
+	ld->rnd ^= ld->rnd << 13;
+	ld->rnd ^= ld->rnd >> 17;
+	ld->rnd ^= ld->rnd << 5;
+	return ld->rnd;
+}
+
+/* Check a lent frame's bytes and give it back. */
+static void
+lend_return_one(struct lender *ld, uint32_t k)
+{
+	struct lent *e = &ld->lent[k];
+
+	pattern_fill(expect_buf, e->seq, ld->len_of(e->seq));
+	FRAME_CHECK(&e->f, expect_buf, ld->len_of(e->seq), ld->what, e->seq);
+	shmlink_ep_rx_return(ld->rx, &e->token, 1);
+	*e = ld->lent[--ld->nb_lent];
+	e->f.segs = e->segs;
+}
+
+/* Give back @n lent frames picked at random (all if @n is larger). */
+static void
+lend_return_random(struct lender *ld, uint32_t n)
+{
+	while (n-- > 0 && ld->nb_lent > 0)
+		lend_return_one(ld, lend_rand(ld) % ld->nb_lent);
+}
+
+/* Send what the link takes, up to frame @nb. */
+static void
+lend_send(struct lender *ld, uint32_t nb)
+{
+	struct shmlink_frame frames[BURST_MAX];
+	unsigned int k, n = nb - ld->tx_seq < BURST_MAX ? nb - ld->tx_seq : BURST_MAX;
+
+	for (k = 0; k < n; k++) {
+		src_pattern(&src_pool[k], ld->tx_seq + k, ld->len_of(ld->tx_seq + k), k & 1);
+		frames[k] = src_pool[k].f;
+	}
+	ld->tx_seq += shmlink_ep_tx_burst(ld->tx, frames, n);
+}
+
+/* Receive one lending burst; every frame is kept (its segments copied). */
+static unsigned int
+lend_receive(struct lender *ld)
+{
+	uint64_t tokens[RX_MAX];
+	unsigned int n, i;
+
+	n = shmlink_ep_rx_burst_hold(ld->rx, rx_frames, RX_MAX, rx_segs, SEGS_MAX, tokens);
+	for (i = 0; i < n; i++) {
+		struct lent *e = &ld->lent[ld->nb_lent];
+
+		if (!CHECK(ld->nb_lent < LEND_MAX && rx_frames[i].nb_segs <= LEND_SEGS,
+				"%s: %u lent, a frame of %u segments", ld->what, ld->nb_lent,
+				rx_frames[i].nb_segs))
+			return n;
+		memcpy(e->segs, rx_frames[i].segs, rx_frames[i].nb_segs * sizeof(e->segs[0]));
+		e->f = rx_frames[i];
+		e->f.segs = e->segs;
+		e->token = tokens[i];
+		e->seq = ld->rx_seq++;
+		ld->nb_lent++;
+	}
+	shmlink_ep_rx_release(ld->rx);
+	return n;
+}
+
+/*
+ * @nb frames from ld->tx to ld->rx, lent out, at most @hold at once (the endpoint's
+ * rx_hold): keep up to @keep, then return half of them at random; the sender goes on
+ * reusing whatever came back, which must not touch the frames still lent.
+ */
+static void
+lend_run(struct lender *ld, uint32_t nb, uint32_t hold, uint32_t keep)
+{
+	uint32_t idle = 0;
+
+	while (ld->rx_seq < nb && idle < 1000) {
+		lend_send(ld, nb);
+		if (lend_receive(ld) == 0)
+			idle++;
+		else
+			idle = 0;
+		CHECK(ld->nb_lent <= hold, "%s: %u frames lent, rx_hold %u", ld->what,
+				ld->nb_lent, hold);
+		CHECK_EQ(shmlink_ep_rx_lent(ld->rx), ld->nb_lent);
+		if (ld->nb_lent >= keep || ld->nb_lent == hold)
+			lend_return_random(ld, ld->nb_lent / 2 + 1);
+	}
+	CHECK(ld->rx_seq == nb, "%s: %u of %u frames received", ld->what, ld->rx_seq, nb);
+	lend_return_random(ld, UINT32_MAX);
+	CHECK_EQ(shmlink_ep_rx_lent(ld->rx), 0);
+}
+
+static void
+lender_init(struct lender *ld, const char *what, struct shmlink_ep *tx, struct shmlink_ep *rx,
+		uint32_t (*len_of)(uint32_t))
+{
+	memset(ld, 0, sizeof(*ld));
+	ld->what = what;
+	ld->tx = tx;
+	ld->rx = rx;
+	ld->len_of = len_of;
+	ld->rnd = 2463534242u;
+}
+
+static uint32_t
+len_up_to_9000(uint32_t seq)
+{
+	return (seq * 2654435761u >> 8) % 9000u + 1u;
+}
+
+/* Both roles lend, frames of one buffer and of several, many more than the buffers. */
+static void
+test_lend_both_roles(void)
+{
+	static struct lender ld;
+	struct shmlink_ep_conf conf = conf_default;
+	struct link l;
+
+	conf.rx_hold = 200;
+	if (!link_open(&l, NULL, NULL, &conf, &conf))
+		return;
+	lender_init(&ld, "server lends", l.client, l.server, len_random);
+	lend_run(&ld, 20000, 200, 150);
+	lender_init(&ld, "client lends", l.server, l.client, len_random);
+	lend_run(&ld, 20000, 200, 150);
+	lender_init(&ld, "server lends, up to 9000 B", l.client, l.server, len_up_to_9000);
+	lend_run(&ld, 5000, 200, 60);
+	lender_init(&ld, "client lends, up to 9000 B", l.server, l.client, len_up_to_9000);
+	lend_run(&ld, 5000, 200, 60);
+	LINK_CLOSE_CLEAN(&l);
+}
+
+/* rx_hold bounds what is lent: a full hand takes no frame until one comes back, and
+ * nothing is lost meanwhile. */
+static void
+test_lend_bound(void)
+{
+	static struct lender ld;
+	struct shmlink_ep_conf conf = conf_default;
+	struct link l;
+	int role;
+
+	conf.rx_hold = 8;
+	for (role = 0; role < 2; role++) {
+		if (!link_open(&l, NULL, NULL, &conf, &conf))
+			return;
+		if (role == 0)
+			lender_init(&ld, "server bound", l.client, l.server, len_random);
+		else
+			lender_init(&ld, "client bound", l.server, l.client, len_random);
+		lend_send(&ld, 40);
+		while (lend_receive(&ld) > 0)
+			;
+		CHECK_EQ(ld.nb_lent, 8);
+		CHECK_EQ(shmlink_ep_rx_lent(ld.rx), 8);
+		/* One back, one more in. */
+		lend_return_random(&ld, 1);
+		CHECK_EQ(lend_receive(&ld), 1);
+		lend_run(&ld, 40, 8, 8);
+		LINK_CLOSE_CLEAN(&l);
+	}
+}
+
+/* Copying and lending bursts mix on one endpoint; a client ignores tokens it has not
+ * lent (a token twice, a made-up one), and an endpoint without rx_hold lends nothing. */
+static void
+test_lend_mixed(void)
+{
+	static struct lender ld;
+	struct shmlink_ep_conf conf = conf_default;
+	uint64_t bogus[3];
+	struct link l;
+	unsigned int n;
+
+	conf.rx_hold = 64;
+	if (!link_open(&l, NULL, NULL, &conf, &conf))
+		return;
+	lender_init(&ld, "client mixed", l.server, l.client, len_random);
+	lend_send(&ld, 20);
+	CHECK(lend_receive(&ld) > 0, "no frame lent");
+	lend_send(&ld, 40);
+	n = client_rx(&l);
+	CHECK(n > 0, "no frame copied");
+	ld.rx_seq += n;
+	bogus[0] = ld.lent[0].token;
+	lend_return_one(&ld, 0);
+	bogus[1] = bogus[0];
+	bogus[2] = UINT64_MAX;
+	shmlink_ep_rx_return(l.client, bogus, 3);
+	lend_return_random(&ld, UINT32_MAX);
+	CHECK_EQ(shmlink_ep_rx_lent(l.client), 0);
+	LINK_CLOSE_CLEAN(&l);
+
+	if (!link_open(&l, NULL, NULL, &conf_default, &conf_default))
+		return;
+	lender_init(&ld, "no rx_hold", l.client, l.server, len_random);
+	lend_send(&ld, 4);
+	CHECK_EQ(lend_receive(&ld), 0);
+	CHECK_EQ(server_rx(&l), 4);
+	LINK_CLOSE_CLEAN(&l);
+}
+
+static const struct ep_test tests[] = {
+	{ "lend_both_roles", test_lend_both_roles },
+	{ "lend_bound", test_lend_bound },
+	{ "lend_mixed", test_lend_mixed },
+};
+
+int
+main(int argc, char **argv)
+{
+	return ep_test_main("endpoint lending", tests, sizeof(tests) / sizeof(tests[0]), argc,
+			argv);
+}
