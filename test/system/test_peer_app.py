@@ -54,6 +54,7 @@ class PeerAppTest(sysh.SysTestCase):
         fwd = tp.stop()
         ps = tp.port_stats()
         x = tp.xstats()
+        self.last_stats = (ps, x)
         with open(jpath) as f:
             j = json.load(f)
         t = j['total']
@@ -112,6 +113,25 @@ class PeerAppTest(sysh.SysTestCase):
         self.exchange(',listen=no,virtio_hdr=yes', ['--virtio-hdr'], '64,1514,300',
                       testpmd_args=['--enable-scatter', '--mbuf-size=640'],
                       peer_listens=True, role='server')
+
+    def check_lent(self):
+        """After exchange() with zero_copy=rx: testpmd forwarded the frames it was lent,
+        each received frame was lent or copied, and most were lent."""
+        ps, x = self.last_stats
+        lent, copied = x['rx_zero_copy_frames'], x['rx_zero_copy_copied_frames']
+        sys.stderr.write('  %d frames lent, %d copied\n' % (lent, copied))
+        self.assertEqual(lent + copied, ps['rx'], x)
+        self.assertGreater(lent, ps['rx'] // 2, x)
+        self.assertEqual(x['rx_zero_copy_lent_now'], 0, x)
+
+    def test_zero_copy_rx_testpmd_server_peer_client(self):
+        self.exchange(',zero_copy=rx', [], '64,1514,300,60', role='server')
+        self.check_lent()
+
+    def test_zero_copy_rx_testpmd_client_peer_server_frames_span_buffers(self):
+        self.exchange(',role=client,buffer_size=512,zero_copy=rx', ['--role', 'server'],
+                      '64,1514,700', role='client')
+        self.check_lent()
 
 
 if __name__ == '__main__':

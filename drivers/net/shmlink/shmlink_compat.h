@@ -37,6 +37,8 @@
 #define rte_atomic_load_explicit(ptr, mo) __atomic_load_n(ptr, mo)
 #define rte_atomic_store_explicit(ptr, val, mo) __atomic_store_n(ptr, val, mo)
 #define rte_atomic_exchange_explicit(ptr, val, mo) __atomic_exchange_n(ptr, val, mo)
+#define rte_atomic_fetch_add_explicit(ptr, val, mo) __atomic_fetch_add(ptr, val, mo)
+#define rte_atomic_fetch_sub_explicit(ptr, val, mo) __atomic_fetch_sub(ptr, val, mo)
 #endif
 
 /*

@@ -50,12 +50,13 @@ RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
 #define ARG_RXEVICT	"rx_evict"
 #define ARG_RXCKSUM	"rx_cksum"
 #define ARG_TXCKSUM	"tx_cksum"
+#define ARG_ZEROCOPY	"zero_copy"
 
 static const char *const shmlink_valid_args[] = {
 	ARG_SOCKET, ARG_LISTEN, ARG_ROLE, ARG_MAC, ARG_MTU, ARG_BUFSZ, ARG_DATASZ,
 	ARG_PIPESZ, ARG_QUEUES, ARG_FRAMING, ARG_VIRTIO, ARG_TRIM, ARG_UNSEALED,
 	ARG_SOCKMODE, ARG_SOCKGROUP, ARG_ALLOWUID, ARG_ALLOWGID, ARG_SIGDELAY, ARG_SIGBATCH,
-	ARG_RXEVICT, ARG_RXCKSUM, ARG_TXCKSUM, NULL,
+	ARG_RXEVICT, ARG_RXCKSUM, ARG_TXCKSUM, ARG_ZEROCOPY, NULL,
 };
 
 #define SHMLINK_MIN_MTU		68u
@@ -79,9 +80,12 @@ static const char *const shmlink_xstat_extra[] = {
 	"rx_oversize_frames", "rx_runt_frames", "rx_trimmed_frames", "tx_oversize_frames",
 	"tx_peer_signals", "peer_attach_count", "rx_evicted_frames",
 	"rx_cksum_filled_frames", "rx_bad_header_frames", "rx_cksum_unchecked_frames",
-	"tx_cksum_filled_frames", "tx_bad_offload_frames",
+	"tx_cksum_filled_frames", "tx_bad_offload_frames", "rx_zero_copy_frames",
+	"rx_zero_copy_copied_frames", "rx_zero_copy_lent_now",
 };
 #define SHMLINK_NB_XSTATS (SHMLINK_ERR_COUNT + RTE_DIM(shmlink_xstat_extra))
+_Static_assert(SHMLINK_NB_XSTATS <= RTE_DIM(((struct pmd_internals *)0)->xstats_base),
+		"pmd_internals.xstats_base is too small for the xstats");
 
 /* ---- devargs ---- */
 
@@ -187,6 +191,23 @@ arg_cksum(const char *key, const char *value, uint16_t bit, struct pmd_internals
 	return -EINVAL;
 }
 
+/* Zero-copy transmit is not built: in the server role the peer chooses the buffers, and
+ * in the client role it needs a mempool in the TX region (doc/guides/nics/shmlink.rst). */
+static int
+arg_zero_copy(const char *key, const char *value, struct pmd_internals *p)
+{
+	if (strcmp(value, "rx") == 0 || strcmp(value, "no") == 0) {
+		p->zero_copy_rx = strcmp(value, "rx") == 0;
+		return 0;
+	}
+	if (strcmp(value, "tx") == 0 || strcmp(value, "yes") == 0)
+		SHMLINK_LOG(ERR, "%s=%s: zero-copy transmit is not supported, allowed: rx or no",
+				key, value);
+	else
+		SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: rx or no", key, value);
+	return -EINVAL;
+}
+
 static int
 arg_handler(const char *key, const char *value, void *opaque)
 {
@@ -281,6 +302,8 @@ arg_handler(const char *key, const char *value, void *opaque)
 		rc = arg_cksum(key, value, SHMLINK_CTL_O_CSUM_RX, p);
 	} else if (strcmp(key, ARG_TXCKSUM) == 0) {
 		rc = arg_cksum(key, value, SHMLINK_CTL_O_CSUM_TX, p);
+	} else if (strcmp(key, ARG_ZEROCOPY) == 0) {
+		rc = arg_zero_copy(key, value, p);
 	} else if (strcmp(key, ARG_TRIM) == 0) {
 		if (strcmp(value, "auto") == 0)
 			p->trim = SHMLINK_TRIM_AUTO;
@@ -322,7 +345,7 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 				"mac, mtu, buffer_size, data_size, pipe_size, queues, framing, "
 				"virtio_hdr, trim, allow_unsealed, socket_mode, socket_group, "
 				"allow_uid, allow_gid, signal_delay_us, signal_batch, rx_evict, "
-				"rx_cksum, tx_cksum",
+				"rx_cksum, tx_cksum, zero_copy",
 				name, params);
 		return -EINVAL;
 	}
@@ -405,6 +428,8 @@ shmlink_rx_queue_release(struct rte_eth_dev *dev, uint16_t qid)
 	shmlink_peer_unlink_queue(pmd, q, NULL);
 	/* The xstats must not go back when a queue is set up again. */
 	pmd->rx_evicted_freed += q->evicted;
+	pmd->zc_lent_freed += q->zc_lent;
+	pmd->zc_copied_freed += q->zc_copied;
 	shmlink_offload_stats_add(&pmd->ost_freed, &q->ost);
 	pmd->rxq[qid] = NULL;
 	dev->data->rx_queues[qid] = NULL;
@@ -620,6 +645,7 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	struct shmlink_offload_stats os;
 	struct shmlink_ep_stats st;
 	unsigned int i, k = 0;
+	uint64_t zc[2];
 
 	shmlink_peer_stats(pmd, &st);
 	for (i = 0; i < SHMLINK_ERR_COUNT; i++)
@@ -631,10 +657,14 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	v[k++] = st.signals;
 	v[k++] = pmd->attach_count;
 	v[k] = pmd->rx_evicted_freed;
+	zc[0] = pmd->zc_lent_freed;
+	zc[1] = pmd->zc_copied_freed;
 	os = pmd->ost_freed;
 	for (i = 0; i < RTE_DIM(pmd->rxq); i++) {
 		if (pmd->rxq[i] != NULL) {
 			v[k] += pmd->rxq[i]->evicted;
+			zc[0] += pmd->rxq[i]->zc_lent;
+			zc[1] += pmd->rxq[i]->zc_copied;
 			shmlink_offload_stats_add(&os, &pmd->rxq[i]->ost);
 		}
 		if (pmd->txq[i] != NULL)
@@ -645,7 +675,10 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	v[k++] = os.rx_bad_header;
 	v[k++] = os.rx_unchecked;
 	v[k++] = os.tx_filled;
-	v[k] = os.tx_bad_offload;
+	v[k++] = os.tx_bad_offload;
+	v[k++] = zc[0];
+	v[k++] = zc[1];
+	v[k] = shmlink_peer_zc_lent(pmd);
 }
 
 static int
@@ -947,7 +980,7 @@ shmlink_probe(struct rte_vdev_device *vdev)
 	dev->data->dev_link.link_status = RTE_ETH_LINK_DOWN;
 	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC | RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
 	dev->dev_ops = &shmlink_ops;
-	dev->rx_pkt_burst = shmlink_rx_burst;
+	dev->rx_pkt_burst = pmd->zero_copy_rx ? shmlink_rx_burst_zc : shmlink_rx_burst;
 	dev->tx_pkt_burst = shmlink_tx_burst;
 	dev->tx_pkt_prepare = shmlink_tx_prepare;
 
@@ -1030,4 +1063,5 @@ RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_SIGBATCH "=<1-65535> "
 	ARG_RXEVICT "=<0-65535> "
 	ARG_RXCKSUM "=<auto|off|required> "
-	ARG_TXCKSUM "=<auto|off|required>");
+	ARG_TXCKSUM "=<auto|off|required> "
+	ARG_ZEROCOPY "=<rx|no>");

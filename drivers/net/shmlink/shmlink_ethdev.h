@@ -15,6 +15,7 @@
  *   shmlink_mp.c         secondary processes: the queue files over rte_mp, their
  *                        bursts' way in
  *   shmlink_sigq.h       signal coalescing
+ *   shmlink_zc.[ch]      zero-copy receive: frames lent as mbufs, and back
  *   shmlink_telemetry.c  telemetry commands
  *   shmlink_once.c       one registration per process
  *   shmlink_compat.h     differences between DPDK versions
@@ -99,6 +100,10 @@ struct shmlink_rxq {
 	uint32_t evict_min;		/* devarg rx_evict, 0 where the CPU cannot */
 	uint64_t evicted;		/* xstat rx_evicted_frames (not in st: the
 					 * xstats have their own reset) */
+	uint64_t zc_lent;		/* xstat rx_zero_copy_frames */
+	uint64_t zc_copied;		/* xstat rx_zero_copy_copied_frames: a port
+					 * that lends copied them (no slot free, a
+					 * secondary process's burst) */
 	uint16_t data_room;		/* bytes one mbuf takes after headroom */
 	uint16_t nb_desc;		/* asked at setup, shown by rxq_info_get */
 	struct shmlink_qstats st;
@@ -123,6 +128,7 @@ struct shmlink_txq {
 } __rte_cache_aligned;
 
 struct pmd_internals;
+struct shmlink_zc;
 
 /* One attach handshake in progress, driven by its socket's interrupt callback. */
 struct shmlink_handshake {
@@ -178,6 +184,9 @@ struct pmd_internals {
 	uint64_t signal_delay_tsc;
 	uint32_t rx_evict;		/* evict received frames of this size or more; 0 none */
 	uint64_t rx_evicted_freed;	/* frames evicted by rx queues since released */
+	bool zero_copy_rx;		/* devarg zero_copy: lend received frames */
+	uint64_t zc_lent_freed;		/* zc_lent, zc_copied of queues since released */
+	uint64_t zc_copied_freed;
 	bool ptypes_wanted;		/* rte_eth_dev_set_ptypes() named some */
 	struct shmlink_offload_stats ost_freed;	/* of queues since released */
 
@@ -206,6 +215,9 @@ struct pmd_internals {
 								 * uses the first */
 	struct shmlink_attach att;
 	struct shmlink_ep *ep[SHMLINK_MAX_QUEUES];
+	/* zero_copy=rx: each queue pair's lending (shmlink_zc.h), set before its endpoint
+	 * reaches the queues and dropped after no burst uses it */
+	struct shmlink_zc *zc[SHMLINK_MAX_QUEUES];
 	bool attached;
 	bool peer_ready;		/* a frame sent now can be received: the link is up
 					 * (when started) */
@@ -252,6 +264,7 @@ shmlink_pmd_layout(void)
 
 /* shmlink_rxtx.c */
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
+uint16_t shmlink_rx_burst_zc(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 /* Rx and Tx of a secondary process: the primary's endpoints, the queue files mapped
  * again here at the primary's addresses. */
@@ -279,6 +292,8 @@ void shmlink_peer_update_link(struct pmd_internals *pmd);
 /* Send every pending coalesced signal: the bursts have stopped. */
 void shmlink_peer_flush_signals(struct pmd_internals *pmd);
 void shmlink_peer_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st);
+/* zero_copy=rx: frames the application holds now, of the attached peer. */
+uint64_t shmlink_peer_zc_lent(struct pmd_internals *pmd);
 void shmlink_peer_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq);
 void shmlink_peer_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,

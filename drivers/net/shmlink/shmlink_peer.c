@@ -27,6 +27,7 @@
 #include <ethdev_driver.h>
 
 #include "shmlink_ethdev.h"
+#include "shmlink_zc.h"
 
 #define CTL_RECONNECT_US	(200 * 1000)
 /* How often an attached peer that cannot receive yet is looked at again. */
@@ -261,6 +262,68 @@ peer_intr_unwatch(struct pmd_internals *pmd, uint16_t qid)
 				pmd->socket_path, qid, strerror(errno));
 }
 
+/* The mapped queue whose data region holds the frames we receive on queue pair @i: the
+ * client's TX queue in the server role, its RX queue in the client role. */
+static struct shmlink_qmap *
+peer_rx_queue(struct pmd_internals *pmd, uint16_t i)
+{
+	return pmd->att.role == SHMLINK_ROLE_SERVER ? &pmd->att.txq[i] : &pmd->att.rxq[i];
+}
+
+/* zero_copy=rx: the buffers of queue pair @i's receive direction (TX chunks of the
+ * buffer size as server, the posted buffers of endpoint @ep as client). */
+static uint64_t
+peer_rx_bufs(struct pmd_internals *pmd, uint16_t i, const struct shmlink_ep *ep)
+{
+	struct shmlink_ep_buffers b;
+
+	if (ep == NULL || pmd->att.role == SHMLINK_ROLE_SERVER)
+		return peer_rx_queue(pmd, i)->data_size / pmd->att.buffer_size;
+	shmlink_ep_buffers_get(ep, &b);
+	return b.rx_bufs;
+}
+
+/* zero_copy=rx: lend frames of queue pair @i, received by @ep. Lock held. */
+static int
+peer_zc_create(struct pmd_internals *pmd, uint16_t i)
+{
+	struct shmlink_qmap *m = peer_rx_queue(pmd, i);
+
+	pmd->zc[i] = shmlink_zc_create(shmlink_zc_nb_slots(peer_rx_bufs(pmd, i, pmd->ep[i])),
+			m->data, m->data_size, pmd->dev->data->numa_node);
+	return pmd->zc[i] != NULL ? 0 : -ENOMEM;
+}
+
+/* The attachment's end of each queue pair's lending, once no burst uses it: frames the
+ * application still holds keep their data region mapped, which the link hands over. */
+static void
+peer_zc_release(struct pmd_internals *pmd)
+{
+	uint16_t i;
+
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
+		if (pmd->zc[i] == NULL)
+			continue;
+		shmlink_zc_release(pmd->zc[i], true);
+		pmd->zc[i] = NULL;
+		peer_rx_queue(pmd, i)->data = NULL;
+	}
+}
+
+uint64_t
+shmlink_peer_zc_lent(struct pmd_internals *pmd)
+{
+	uint64_t n = 0;
+	uint16_t i;
+
+	rte_spinlock_lock(&pmd->lock);
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
+		if (pmd->zc[i] != NULL)
+			n += shmlink_zc_lent(pmd->zc[i]);
+	rte_spinlock_unlock(&pmd->lock);
+	return n;
+}
+
 /* Drop the peer: no burst uses its memory afterwards. Lock held; @in_cb: called from
  * the control socket's own callback. */
 static void
@@ -289,6 +352,7 @@ peer_detach_locked(struct pmd_internals *pmd, const char *why, bool in_cb)
 		shmlink_ep_destroy(pmd->ep[i]);
 		pmd->ep[i] = NULL;
 	}
+	peer_zc_release(pmd);
 	shmlink_attach_release(&pmd->att);
 	/* Inside the socket's own callback the EAL removes it once the callback returns;
 	 * elsewhere it is not running (shmlink_peer_stop unregistered it first). */
@@ -399,11 +463,21 @@ peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 	conf.free = peer_ep_free;
 	conf.mem_arg = pmd;
 	for (i = 0; i < pmd->nb_qp; i++) {
+		/* At most the slots of peer_zc_create(), and the frames of one burst that
+		 * are copied and given back at its end. */
+		if (pmd->zero_copy_rx)
+			conf.rx_hold = shmlink_zc_nb_slots(peer_rx_bufs(pmd, i, NULL)) +
+					SHMLINK_BURST_MAX;
 		pmd->ep[i] = shmlink_ep_create(pmd->att.role, &pmd->att.txq[i],
 				&pmd->att.rxq[i], &conf);
 		if (pmd->ep[i] == NULL) {
 			SHMLINK_LOG(ERR, "%s: cannot create endpoint %u: %s", pmd->socket_path,
 					i, strerror(errno));
+			goto fail;
+		}
+		if (pmd->zero_copy_rx && peer_zc_create(pmd, i) != 0) {
+			SHMLINK_LOG(ERR, "%s: no memory to lend the frames of queue pair %u",
+					pmd->socket_path, i);
 			goto fail;
 		}
 	}
@@ -442,6 +516,9 @@ fail:
 	for (i = 0; i < pmd->nb_qp; i++) {
 		shmlink_ep_destroy(pmd->ep[i]);
 		pmd->ep[i] = NULL;
+		/* Nothing was lent: the link keeps its mappings. */
+		shmlink_zc_release(pmd->zc[i], false);
+		pmd->zc[i] = NULL;
 	}
 	memset(&pmd->att, 0, sizeof(pmd->att));
 	return -1;

@@ -14,6 +14,7 @@
 #include <rte_prefetch.h>
 
 #include "shmlink_ethdev.h"
+#include "shmlink_zc.h"
 
 /* Lines of a frame to prefetch: enough to start the CPU's stream prefetcher, which
  * fetches the rest of a sequential copy on its own. */
@@ -106,24 +107,66 @@ rx_fill(struct shmlink_rxq *q, const struct shmlink_frame *f, struct rte_mbuf *m
 	return 0;
 }
 
+/*
+ * Zero-copy: lend frame @i of the burst (token @tokens[i]) as mbuf @m if the primary
+ * can, else have it copied: its token is then given back after the burst. Returns true
+ * if lent.
+ */
+static inline bool
+rx_lend(struct shmlink_rxq *q, struct shmlink_zc *zc, bool lend, const uint64_t *tokens,
+		unsigned int i, struct rte_mbuf *m, uint64_t *back, unsigned int *nback)
+{
+	if (lend && shmlink_zc_lend(zc, q->mp, &q->frames[i], tokens[i], m)) {
+		m->port = q->port_id;
+		q->zc_lent++;
+		return true;
+	}
+	back[(*nback)++] = tokens[i];
+	return false;
+}
+
+/*
+ * After a zero-copy burst: the tokens of the frames copied or dropped (from @i on, the
+ * frames no mbuf was left for) go back to the peer, and the frames lent are counted
+ * before the application can free them.
+ */
+static void
+rx_lend_end(struct shmlink_rxq *q, struct shmlink_zc *zc, struct shmlink_ep *ep,
+		const uint64_t *tokens, unsigned int i, unsigned int n, uint64_t *back,
+		unsigned int nback, uint32_t nb_lent)
+{
+	for (; i < n; i++)
+		back[nback++] = tokens[i];
+	shmlink_ep_rx_return(ep, back, nback);
+	q->zc_copied += nback;
+	shmlink_zc_hold(zc, nb_lent);
+}
+
 /* The rx burst on endpoint @ep, entered by the caller; @efd < 0 in the primary, else the
  * secondary's FD of the peer's eventfd (no signal coalescing there: shmlink_sigq holds
- * the primary's). */
+ * the primary's). @zc: the queue pair's zero-copy state, NULL on a port that copies;
+ * only the primary lends (the free callback is its code). */
 static __rte_always_inline uint16_t
 rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
-		uint16_t nb_pkts, int efd)
+		uint16_t nb_pkts, int efd, struct shmlink_zc *zc)
 {
-	unsigned int n, i, k = 0, have;
+	uint64_t tokens[SHMLINK_BURST_MAX], back[SHMLINK_BURST_MAX];
+	unsigned int n, i, k = 0, have, nback = 0;
+	uint32_t nb_lent = 0;
 	uint64_t bytes = 0;
 	uint16_t agreed;
 
 	if (q->sig != NULL && efd < 0)
 		shmlink_sig_poll(q->sig, ep);
+	if (zc != NULL)
+		shmlink_zc_reclaim(zc, ep);
 	/* An idle port, what most polls of a sandbox host find, costs this call only. */
 	if (shmlink_ep_rx_idle(ep))
 		return 0;
-	n = shmlink_ep_rx_burst(ep, q->frames, RTE_MIN(nb_pkts, SHMLINK_BURST_MAX), q->segs,
-			SHMLINK_BURST_SEGS);
+	nb_pkts = RTE_MIN(nb_pkts, SHMLINK_BURST_MAX);
+	n = zc != NULL ? shmlink_ep_rx_burst_hold(ep, q->frames, nb_pkts, q->segs,
+			SHMLINK_BURST_SEGS, tokens) :
+		shmlink_ep_rx_burst(ep, q->frames, nb_pkts, q->segs, SHMLINK_BURST_SEGS);
 	if (n == 0) {
 		shmlink_ep_rx_release(ep);
 		if (unlikely(shmlink_ep_broken(ep)))
@@ -147,6 +190,12 @@ rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 	for (i = 0; i < n && k < have; i++) {
 		if (i + 1 < n)
 			rx_prefetch(&q->frames[i + 1]);
+		if (zc != NULL && rx_lend(q, zc, efd < 0, tokens, i, bufs[k], back, &nback)) {
+			bytes += q->frames[i].len;
+			k++;
+			nb_lent++;
+			continue;
+		}
 		if (rx_fill(q, &q->frames[i], bufs[k]) == 0) {
 			bytes += q->frames[i].len;
 			k++;
@@ -158,6 +207,8 @@ rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 	}
 	agreed = shmlink_ep_offloads(ep);
 	shmlink_ep_rx_release(ep);
+	if (zc != NULL)
+		rx_lend_end(q, zc, ep, tokens, i, n, back, nback, nb_lent);
 	if (k < have)
 		rte_pktmbuf_free_bulk(&bufs[k], have - k);
 	shmlink_rx_offload(q, agreed, bufs, k);
@@ -175,7 +226,23 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 
 	if (ep == NULL)
 		return 0;
-	n = rx_burst(q, ep, bufs, nb_pkts, -1);
+	n = rx_burst(q, ep, bufs, nb_pkts, -1, NULL);
+	shmlink_qlink_leave(&q->link);
+	return n;
+}
+
+/* A port with zero_copy=rx; the queue pair's state is set before its endpoint, so it is
+ * there once the endpoint is. */
+uint16_t
+shmlink_rx_burst_zc(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+{
+	struct shmlink_rxq *q = queue;
+	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
+	uint16_t n;
+
+	if (ep == NULL)
+		return 0;
+	n = rx_burst(q, ep, bufs, nb_pkts, -1, q->pmd->zc[q->queue_id]);
 	shmlink_qlink_leave(&q->link);
 	return n;
 }
@@ -191,7 +258,7 @@ shmlink_rx_burst_secondary(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts
 
 	if (ep == NULL)
 		return 0;
-	n = rx_burst(q, ep, bufs, nb_pkts, efd);
+	n = rx_burst(q, ep, bufs, nb_pkts, efd, q->pmd->zc[q->queue_id]);
 	shmlink_qlink_leave(&q->link);
 	return n;
 }

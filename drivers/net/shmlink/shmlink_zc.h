@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Copyright(c) 2026 The shmlink authors
+ */
+
+#ifndef SHMLINK_ZC_H
+#define SHMLINK_ZC_H
+
+/*
+ * Zero-copy receive (devarg zero_copy=rx): received frames lent to the application as
+ * mbufs with external buffers in the peer's shared data region (shmlink_ep_rx_burst_hold()).
+ *
+ * One struct shmlink_zc per queue pair and attached peer. Each lent frame takes a slot,
+ * whose rte_mbuf_ext_shared_info its mbufs share; when the application frees the last of
+ * them, DPDK calls the slot's free callback, on whatever thread freed it. That thread puts
+ * the slot on the return ring (multi-producer); the queue's own burst takes it off
+ * (single consumer) and gives the frame back to the peer, so that only the burst's
+ * thread ever writes the endpoint.
+ *
+ * The data region stays mapped until the last lent frame comes back, however long after
+ * its peer detached: the object holds one reference for the attachment and one per lent
+ * frame, and the last to go unmaps the region and frees the object.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_atomic.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <shmlink.h>
+
+#include "shmlink_compat.h"
+
+struct shmlink_zc;
+
+struct shmlink_zc_slot {
+	struct rte_mbuf_ext_shared_info shinfo;	/* the frame's mbufs share it */
+	struct shmlink_zc *zc;
+	uint64_t token;				/* shmlink_ep_rx_burst_hold()'s */
+};
+
+struct shmlink_zc {
+	RTE_ATOMIC(uint32_t) refs;	/* the attachment's, and one per lent frame */
+	uint32_t nb_slots;		/* frames the application may hold at once */
+	uint32_t nb_free;		/* burst thread: slots in @free */
+	uint32_t *free;			/* burst thread: free slots, a stack */
+	void *region;			/* the receive data region, lent from */
+	uint64_t region_size;
+	bool unmap;			/* the last reference unmaps @region */
+	rte_iova_t iova_base;		/* IOVA of @region (RTE_BAD_IOVA: unknown) */
+	struct rte_ring *back;		/* slots of frames the application freed */
+	struct shmlink_zc_slot *slots;
+};
+
+/* The slots to give a queue pair whose receive direction has @nb_bufs buffers: half,
+ * so that the application can never hold so many frames that the peer stops sending. */
+uint32_t shmlink_zc_nb_slots(uint64_t nb_bufs);
+
+/* An object of @nb_slots slots lending frames of receive region @region (@size bytes),
+ * holding the attachment's reference. NULL: no memory. */
+struct shmlink_zc *shmlink_zc_create(uint32_t nb_slots, void *region, uint64_t size,
+		int socket);
+
+/* The attachment's end: drop its reference; with @unmap, the caller hands its mapping
+ * of the region over, to be unmapped at the last reference. NULL is allowed. */
+void shmlink_zc_release(struct shmlink_zc *zc, bool unmap);
+
+/* Burst thread: give every frame the application freed back to the peer. */
+void shmlink_zc_reclaim(struct shmlink_zc *zc, struct shmlink_ep *ep);
+
+/*
+ * Burst thread: lend frame @f (token @token) as mbuf chain @m, with more mbufs from @mp
+ * for its other segments. Returns false, with @m untouched, if it cannot: no slot free,
+ * a segment longer than an mbuf can say, no mbuf; the caller copies the frame then.
+ */
+bool shmlink_zc_lend(struct shmlink_zc *zc, struct rte_mempool *mp,
+		const struct shmlink_frame *f, uint64_t token, struct rte_mbuf *m);
+
+/* Burst thread: @n frames were lent by this burst, before the application has them. */
+void shmlink_zc_hold(struct shmlink_zc *zc, uint32_t n);
+
+/* Frames lent now (for the xstats; any thread, approximate). */
+uint32_t shmlink_zc_lent(const struct shmlink_zc *zc);
+
+#endif /* SHMLINK_ZC_H */
