@@ -14,6 +14,11 @@
  * time with the peer still attached). From the second cycle to the end nothing grows:
  * FDs, mappings of any kind, threads, mbufs in use, DPDK heap.
  *
+ * Zero-copy receive (zero_copy=rx), in both roles: the application holds lent frames and
+ * frees them out of order while the peer goes on sending; the peer leaves while frames
+ * are still held, which stay readable and intact, their queue file mapped, until the last
+ * one is freed; then nothing is left and the next peer is served.
+ *
  * usage: test_lifecycle <driver.so> [cycles (default 500)]
  */
 
@@ -226,15 +231,14 @@ exchange_out(uint16_t port, uint16_t q, struct peer *p, struct rte_mempool *mp,
 	return good;
 }
 
-/* Peer to port on queue @q: the same, the other way. */
+/* The peer sends NB_FRAMES test frames on queue @q; how many it could. */
 static unsigned int
-exchange_in(uint16_t port, uint16_t q, struct peer *p, double end)
+exchange_in_send(struct peer *p, uint16_t q, double end)
 {
 	static uint8_t payload[NB_FRAMES][FRAME_LEN];
 	struct shmlink_frame fr[NB_FRAMES];
 	struct shmlink_seg seg[NB_FRAMES];
-	struct rte_mbuf *m[NB_FRAMES];
-	unsigned int got = 0, sent = 0, good = 0, i, k;
+	unsigned int sent = 0, i, k;
 
 	for (i = 0; i < NB_FRAMES; i++) {
 		for (k = 0; k < FRAME_LEN; k++)
@@ -244,6 +248,17 @@ exchange_in(uint16_t port, uint16_t q, struct peer *p, double end)
 	}
 	while (sent < NB_FRAMES && test_now_s() < end)
 		sent += shmlink_ep_tx_burst(p->ep[q], fr + sent, NB_FRAMES - sent);
+	return sent;
+}
+
+/* Peer to port on queue @q: the same, the other way. */
+static unsigned int
+exchange_in(uint16_t port, uint16_t q, struct peer *p, double end)
+{
+	struct rte_mbuf *m[NB_FRAMES];
+	unsigned int got = 0, good = 0, i;
+
+	exchange_in_send(p, q, end);
 	while (got < NB_FRAMES && test_now_s() < end) {
 		unsigned int n = rte_eth_rx_burst(port, q, m, NB_FRAMES);
 
@@ -326,6 +341,92 @@ holdings_get(struct holdings *h, struct rte_mempool *mp)
 	h->threads = count_dir("/proc/self/task");
 	h->mbufs = rte_mempool_in_use_count(mp);
 	h->heap = rte_malloc_get_socket_stats(0, &st) == 0 ? st.heap_allocsz_bytes : 0;
+}
+
+/* Receive @n frames from the peer on a zero_copy=rx port into @m, from index @at: each
+ * lent (an external buffer) and holding test frame @at + i's bytes. */
+static unsigned int
+zc_receive(uint16_t port, struct peer *p, struct rte_mbuf **m, unsigned int at,
+		const char *when)
+{
+	unsigned int got = 0, good = 0, lent = 0, i;
+	double end = test_now_s() + 5;
+
+	CHECK(exchange_in_send(p, 0, end) == NB_FRAMES, "%s: the peer sent too few", when);
+	while (got < NB_FRAMES && test_now_s() < end)
+		got += rte_eth_rx_burst(port, 0, m + at + got, NB_FRAMES - got);
+	for (i = 0; i < got; i++) {
+		good += mbuf_ok(m[at + i], i);
+		lent += RTE_MBUF_HAS_EXTBUF(m[at + i]) != 0;
+	}
+	CHECK(got == NB_FRAMES && good == got && lent == got, "%s: %u of %u frames received, "
+			"%u intact, %u lent", when, got, NB_FRAMES, good, lent);
+	return got;
+}
+
+/* A zero_copy=rx port (@role: its devarg) whose application holds frames: out-of-order
+ * frees, the peer leaving while frames are held. */
+static void
+zero_copy_held(struct rte_mempool *mp, const char *sock, const char *role, int fds0)
+{
+	struct rte_mbuf *m[3 * NB_FRAMES];
+	struct peer p = { .nb_qp = 1 };
+	struct shmlink_ep_buffers b;
+	struct rte_eth_dev_info info;
+	char devargs[256], when[64];
+	unsigned int n, i, held;
+	uint16_t port;
+
+	snprintf(p.path, sizeof(p.path), "%s", sock);
+	snprintf(when, sizeof(when), "zero copy %s", role);
+	snprintf(devargs, sizeof(devargs), "net_shmlink7,socket=%s,zero_copy=rx%s", sock, role);
+	if (!CHECK(rte_dev_probe(devargs) == 0, "%s: hot-plug", when) ||
+			!CHECK(rte_eth_dev_get_port_by_name("net_shmlink7", &port) == 0,
+				"%s: no port", when))
+		return;
+	CHECK(port_setup(port, 1, mp) == 0, "%s: setup", when);
+	if (!CHECK(peer_attach(&p) == 0, "%s: attach", when))
+		return;
+	CHECK(wait_link(port, RTE_ETH_LINK_UP), "%s: link not up", when);
+	n = zc_receive(port, &p, m, 0, when);
+	CHECK(xstat(port, "rx_zero_copy_lent_now") == n, "%s: lent now %" PRIu64, when,
+			xstat(port, "rx_zero_copy_lent_now"));
+	/* Every other frame back, from the last: out of order. */
+	for (i = n; i-- > 0; )
+		if (i % 2 == 1)
+			rte_pktmbuf_free(m[i]);
+	held = 0;
+	for (i = 0; i < n; i += 2)
+		m[held++] = m[i];
+	n = held + zc_receive(port, &p, m, held, when);
+	CHECK(xstat(port, "rx_zero_copy_lent_now") == n, "%s: lent now %" PRIu64 ", %u held",
+			when, xstat(port, "rx_zero_copy_lent_now"), n);
+	/* The peer reads its completions when it sends. */
+	shmlink_ep_tx_burst(p.ep[0], NULL, 0);
+	shmlink_ep_buffers_get(p.ep[0], &b);
+	if (p.att.role == SHMLINK_ROLE_CLIENT)
+		CHECK(b.tx_chunks_inflight == n, "%s: the peer has %u chunks out, %u held",
+				when, b.tx_chunks_inflight, n);
+	/* The peer leaves; what the application holds stays mapped and intact. */
+	peer_leave(&p);
+	CHECK(wait_link(port, RTE_ETH_LINK_DOWN), "%s: link not down", when);
+	CHECK(count_queue_maps() == 1, "%s: %d queue-file mappings while frames are held",
+			when, count_queue_maps());
+	for (i = 0; i < held; i++)
+		CHECK(mbuf_ok(m[i], 2 * i), "%s: held frame %u changed", when, i);
+	for (; i < n; i++)
+		CHECK(mbuf_ok(m[i], i - held), "%s: held frame %u changed", when, i);
+	rte_pktmbuf_free_bulk(m, n);
+	CHECK(count_queue_maps() == 0, "%s: %d queue-file mappings after the last free",
+			when, count_queue_maps());
+	/* The next peer is served. */
+	CHECK(peer_attach(&p) == 0, "%s: attach again", when);
+	CHECK(wait_link(port, RTE_ETH_LINK_UP), "%s: link not up again", when);
+	exchange(port, &p, mp, when);
+	peer_leave(&p);
+	CHECK(rte_eth_dev_info_get(port, &info) == 0 && rte_dev_remove(info.device) == 0,
+			"%s: hot-unplug", when);
+	check_clean(when, fds0, mp);
 }
 
 /* One port's life with one peer: hot-plug, attach, traffic, hot-unplug (with the peer
@@ -469,6 +570,9 @@ main(int argc, char **argv)
 	peer_leave(&p);
 	check_clean("after hot-unplug", fds0, mp);
 	CHECK(access(p.path, F_OK) != 0, "socket file %s left behind", p.path);
+
+	zero_copy_held(mp, p.path, "", fds0);
+	zero_copy_held(mp, p.path, ",role=client", fds0);
 
 	churn(mp, p.path, argc > 2 ? atoi(argv[2]) : CYCLES);
 
