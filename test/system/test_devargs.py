@@ -113,11 +113,16 @@ class DevargsTest(sysh.SysTestCase):
             ('socket=%s,signal_batch=65536' % sock, r'signal_batch=65536: ' + ints % (1, 65535)),
             ('socket=%s,rx_evict=65536' % sock, r'rx_evict=65536: ' + ints % (0, 65535)),
             ('socket=%s,rx_evict=yes' % sock, r'rx_evict=yes: ' + ints % (0, 65535)),
+            ('socket=%s,zero_copy=tx' % sock,
+             r'zero_copy=tx: zero-copy transmit is not supported, allowed: rx or no'),
+            ('socket=%s,zero_copy=yes' % sock,
+             r'zero_copy=yes: zero-copy transmit is not supported, allowed: rx or no'),
+            ('socket=%s,zero_copy=on' % sock, r'zero_copy=on: invalid, allowed: rx or no'),
             ('socket=%s,foo=1' % sock,
              r'cannot parse "socket=\S+,foo=1"; the keys are: socket, listen, role, mac, '
              r'mtu, buffer_size, data_size, pipe_size, queues, framing, virtio_hdr, trim, '
              r'allow_unsealed, socket_mode, socket_group, allow_uid, allow_gid, '
-             r'signal_delay_us, signal_batch, rx_evict'),
+             r'signal_delay_us, signal_batch, rx_evict, rx_cksum, tx_cksum, zero_copy'),
             ('socket=%s' % os.path.join(d, 'no-such-dir', 's'),
              r'socket=\S+/no-such-dir/s: cannot listen: No such file or directory'),
         ]
@@ -139,7 +144,8 @@ class DevargsTest(sysh.SysTestCase):
             'allow_unsealed=no,signal_delay_us=0,signal_batch=1' % self.ws.path('g4'),
             'socket=%s,signal_delay_us=10000,signal_batch=65535,rx_evict=65535'
             % self.ws.path('g5'),
-            'socket=%s,rx_evict=0' % self.ws.path('g6'),
+            'socket=%s,rx_evict=0,zero_copy=rx' % self.ws.path('g6'),
+            'socket=%s,zero_copy=no' % self.ws.path('g7'),
         ]
         devargs += ['net_shmlink_g%d,%s' % (i, a) for i, a in enumerate(goods)]
         out, res = run_probe(self.ws, devargs)
