@@ -14,9 +14,9 @@
  * PROT_NONE guard of 4 GiB follows. A few geometries (file and buffer sizes) are made
  * once and chosen per input; every input starts from fresh rings.
  *
- * Input:  u8 geometry | u8 endpoint settings | program
- * The program mixes the endpoint's own calls (tx_burst, rx_burst, rx_release,
- * rx_ready) with the peer's moves: records with fields chosen from valid values, the
+ * Input:  u8 geometry and rx_hold | u8 endpoint settings | program
+ * The program mixes the endpoint's own calls (tx_burst, rx_burst or rx_burst_hold,
+ * rx_release, rx_return of lent frames in any order, rx_ready) with the peer's moves: records with fields chosen from valid values, the
  * edges of the data region (offset = size, size = size - offset + 1, 2^64 - 1, ...),
  * ids never posted or already returned, raw slots of any length, words and bytes
  * written anywhere in the four pipes, notification words and eventfd floods.
@@ -27,11 +27,13 @@
  *   - the error counters and the broken flag never go back; a broken endpoint moves
  *     nothing; the ring occupancy it reports lies within the ring;
  *   - the client's buffer accounting stays consistent (every RX buffer is posted,
- *     waiting to be posted or held, exactly once; no TX chunk or id is free twice);
+ *     waiting to be posted, held or lent, exactly once; no TX chunk or id is free
+ *     twice); the frames lent out are as many as given and not yet returned, at most
+ *     rx_hold, and a client ignores tokens it has not lent;
  *   - as long as the peer sent only valid records and damaged no ring: no error is
  *     counted, nothing is broken, what the endpoint writes is valid (client: posted
  *     buffers and descriptors within its data; server: one completion per descriptor,
- *     same ids, same order; RX completions that echo the posted buffers in order with
+ *     same ids, same order unless frames were lent; RX completions that echo the posted buffers in order with
  *     exact sizes).
  */
 
@@ -78,6 +80,13 @@ struct fgeom {
 };
 
 static struct fgeom fgeoms[NB_GEOMS];
+
+/* rx_hold of this input's endpoint, and the tokens of the frames it has lent. */
+#define MAX_LENT	1024u
+static uint32_t hold;
+static uint64_t lent[MAX_LENT];
+static uint32_t nb_lent;
+static bool lent_ever;
 static uint8_t pat[PAT_LEN];
 
 static void
@@ -377,10 +386,15 @@ ep_rx(struct shmlink_ep *ep, struct fz_in *in, uint32_t max_frame)
 	struct shmlink_seg *segs = malloc(max_segs * sizeof(*segs));
 	bool broken = shmlink_ep_broken(ep);
 	bool idle = shmlink_ep_rx_idle(ep);
+	bool lend = hold > 0 && (fz_u8(in) & 1) != 0;
+	uint64_t tokens[16];
 	unsigned int nf;
 
 	FZ_CHECK(fr != NULL && segs != NULL, "out of memory");
-	nf = shmlink_ep_rx_burst(ep, fr, max, segs, max_segs);
+	if (lend)
+		nf = shmlink_ep_rx_burst_hold(ep, fr, max, segs, max_segs, tokens);
+	else
+		nf = shmlink_ep_rx_burst(ep, fr, max, segs, max_segs);
 	FZ_TRACE("rx_burst: %u frames (first %u bytes)\n", nf, nf > 0 ? fr[0].len : 0);
 	FZ_CHECK(nf <= max, "rx_burst returned %u frames of %u", nf, max);
 	if (broken)
@@ -392,8 +406,36 @@ ep_rx(struct shmlink_ep *ep, struct fz_in *in, uint32_t max_frame)
 				"rx_idle, then the burst got %u frames", nf);
 	check_frames(fr, nf, segs, max_segs, ROLE == SHMLINK_ROLE_CLIENT ? P.rxq : P.txq,
 			max_frame);
+	if (lend) {
+		FZ_CHECK(nb_lent + nf <= hold && nb_lent + nf <= MAX_LENT,
+				"%u frames lent, rx_hold %u", nb_lent + nf, hold);
+		memcpy(&lent[nb_lent], tokens, nf * sizeof(tokens[0]));
+		nb_lent += nf;
+		lent_ever |= nf > 0;
+	}
 	free(segs);
 	free(fr);
+}
+
+/* Give lent frames back, picked by the input; a client is also handed tokens it has not
+ * lent (one given back already, made-up ones), which it must ignore. */
+static void
+ep_return(struct shmlink_ep *ep, struct fz_in *in)
+{
+	unsigned int n = fz_u8(in) % 8, k = 0;
+	uint64_t t[8];
+
+	while (k < n && nb_lent > 0) {
+		uint32_t i = fz_u16(in) % nb_lent;
+
+		t[k++] = lent[i];
+		lent[i] = lent[--nb_lent];
+	}
+	shmlink_ep_rx_return(ep, t, k);
+	if (ROLE == SHMLINK_ROLE_CLIENT && k > 0 && (fz_u8(in) & 3) == 0) {
+		t[1] = fz_u8(in) & 1 ? fz_u64(in) : fz_u16(in);
+		shmlink_ep_rx_return(ep, t, 2);
+	}
 }
 
 /* ---- peer moves common to both roles ---- */
@@ -812,6 +854,20 @@ peer_post(struct fz_in *in)
 
 /* Read TX completions: one per descriptor of at least 8 bytes, same ids, same order. */
 static void
+txc_find(uint64_t id)
+{
+	uint32_t i;
+
+	for (i = P.nb_txc; i < P.nb_desc; i++) {
+		if (P.desc_ids[i] == id) {
+			P.desc_ids[i] = P.desc_ids[P.nb_txc];
+			P.desc_ids[P.nb_txc] = id;
+			return;
+		}
+	}
+}
+
+static void
 peer_read_txc(struct fz_in *in)
 {
 	unsigned int k = 1 + fz_u8(in) % 16;
@@ -824,6 +880,10 @@ peer_read_txc(struct fz_in *in)
 		FZ_CHECK(len == SHMLINK_TXC_SIZE, "server wrote a %u-byte completion", len);
 		FZ_CHECK(P.nb_txc < P.nb_desc, "completion %u for %u descriptors", P.nb_txc + 1,
 				P.nb_desc);
+		/* Lent frames come back in any order: the id of any descriptor not yet
+		 * completed, moved to the front of those. */
+		if (lent_ever)
+			txc_find(fz_le(rec, 8));
 		FZ_CHECK(fz_le(rec, 8) == P.desc_ids[P.nb_txc], "completion %u: id 0x%llx, "
 				"descriptor's 0x%llx", P.nb_txc, (unsigned long long)fz_le(rec, 8),
 				(unsigned long long)P.desc_ids[P.nb_txc]);
@@ -906,7 +966,7 @@ peer_step(struct shmlink_ep *ep, struct fz_in *in, uint8_t op)
 
 enum {
 	OP_TX, OP_RX, OP_RX2, OP_RELEASE, OP_READY, OP_POKE64, OP_POKE8, OP_WORD, OP_EFD,
-	OP_PEER, OP_PEER2, OP_PEER3, OP_PEER4, OP_COUNT,
+	OP_PEER, OP_PEER2, OP_PEER3, OP_PEER4, OP_RETURN, OP_COUNT,
 };
 
 static struct shmlink_ep_conf
@@ -939,8 +999,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const uint32_t holds[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 5, 8, 16, 64, 600 };
 	struct fz_in in = { data, size };
-	unsigned int gi = fz_u8(&in) % NB_GEOMS;
+	uint8_t gbyte = fz_u8(&in);
+	unsigned int gi = gbyte % NB_GEOMS;
 	const struct geom *g = &geoms[gi];
 	struct fgeom *fg = &fgeoms[gi];
 	struct shmlink_ep_conf conf;
@@ -959,6 +1021,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fq_reset(&fg->q[0], g);
 	fq_reset(&fg->q[1], g);
 	conf = make_conf(fz_u8(&in), g);
+	hold = holds[gbyte >> 4];
+	conf.rx_hold = hold;
+	nb_lent = 0;
+	lent_ever = false;
 
 	memset(&P, 0, sizeof(P));
 	P.g = g;
@@ -1010,11 +1076,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_EFD:
 			peer_efd(&in);
 			break;
+		case OP_RETURN:
+			ep_return(ep, &in);
+			break;
 		default:
 			peer_step(ep, &in, fz_u8(&in) % 7);
 			break;
 		}
 		check_ep(ep);
+		FZ_CHECK(shmlink_ep_rx_lent(ep) == nb_lent, "the endpoint says %u frames are "
+				"lent, %u are", shmlink_ep_rx_lent(ep), nb_lent);
 	}
 	/* Whatever state it is in, the endpoint ends cleanly. */
 	shmlink_ep_rx_release(ep);

@@ -178,6 +178,16 @@ def ctl_seeds():
 GEOM_16K = 1        # 16484-byte data, 4 KiB pipes, 2048-byte buffers
 OP_TX, OP_RX, OP_RELEASE, OP_READY, OP_POKE64, OP_POKE8, OP_WORD, OP_EFD, OP_PEER = \
     0, 1, 3, 4, 5, 6, 7, 8, 9
+OP_RETURN = 13
+
+
+def geom_hold(geom, hold_index):
+    """The geometry byte of @geom (the byte modulo 5) with rx_hold holds[@hold_index]
+    (its high nibble; fuzz_endpoint.c)."""
+    return next(b for b in range(hold_index << 4, (hold_index + 1) << 4) if b % 5 == geom)
+
+
+GEOM_16K_HOLD_16 = geom_hold(1, 13)
 
 
 def ep_tx(lengths):
@@ -190,6 +200,15 @@ def ep_tx(lengths):
 
 def ep_rx(max_frames=16, max_segs=160):
     return u8(OP_RX) + u8(max_frames - 1) + u8(max_segs - 1)
+
+
+def ep_rx_lend(max_frames=16, max_segs=160):
+    """rx_burst_hold: an endpoint with rx_hold takes one more byte, odd to lend."""
+    return ep_rx(max_frames, max_segs) + u8(1)
+
+
+def ep_return(n, picks):
+    return u8(OP_RETURN) + u8(n) + b''.join(u16(i) for i in picks) + u8(1)
 
 
 def peer(sub, *fields):
@@ -231,6 +250,16 @@ def ep_client_seeds():
             peer(4, u8(1), u8(3), u8(0), u16(2047), fill, u8(3), u8(0), u16(999), u8(0),
                  u8(3)) +
             ep_rx() + u8(OP_RELEASE) + ep_rx())
+    # The same frames lent, returned out of order, then more frames into the buffers.
+    lend = (ep_tx([100, 3000]) + peer(0, u8(7), u8(1)) + peer(2, u8(0), u8(0)) +
+            peer(1, u8(15), u8(1)) +
+            peer(4, u8(0), u8(3), u8(0), u16(99), fill, u8(3)) +
+            peer(4, u8(1), u8(3), u8(0), u16(2047), fill, u8(3), u8(0), u16(999), u8(0),
+                 u8(3)) +
+            ep_rx_lend() + u8(OP_RELEASE) + ep_return(2, [1, 0]) +
+            peer(1, u8(15), u8(1)) +
+            peer(4, u8(0), u8(3), u8(0), u16(99), fill, u8(3)) + ep_rx_lend() +
+            ep_return(1, [0]))
     bad = (peer(1, u8(15), u8(1)) +
            peer(4, u8(0), u8(2), u8(0), u16(99), u8(7), u8(0), u8(3)) +   # unknown id
            peer(4, u8(0), u8(0), u8(0), u16(99), u8(0), u8(0), u8(3)) +   # size > posted
@@ -255,6 +284,7 @@ def ep_client_seeds():
         'bad-completions': u8(GEOM_16K) + u8(0) + bad,
         'ring-damage-and-eventfd-flood': u8(GEOM_16K) + u8(0) + damage,
         'buffer-larger-than-data': u8(GEOM_16K) + u8(0x80) + flow,
+        'lend-return-out-of-order': u8(GEOM_16K_HOLD_16) + u8(0) + lend,
     }
 
 
@@ -269,6 +299,10 @@ def ep_server_seeds():
     flow = (post(0, 5) + post(1, 6) + post(2, 7) + desc(1, 100) + desc(2, 2048) +
             ep_rx() + u8(OP_RELEASE) + peer(4, u8(15)) + ep_tx([100, 3000, 60]) +
             peer(5, u8(15)) + ep_rx())
+    lend = (post(0, 5) + post(1, 6) + post(2, 7) + desc(1, 100) + desc(2, 2048) +
+            desc(3, 60) + ep_rx_lend() + u8(OP_RELEASE) + ep_return(2, [2, 0]) +
+            peer(4, u8(15)) + desc(1, 64) + ep_rx_lend() + ep_return(7, [0, 0]) +
+            peer(4, u8(15)))
     edges = (peer(2, u8(0), u8(3), u8(0), u8(0), u8(0), u8(0), u16(1)) +  # size 0
              peer(2, u8(0), u8(0), u8(3), u8(0), u8(0), u16(2)) +          # offset = size
              peer(2, u8(0), u8(0), u8(2), u8(0), u8(0), u16(3)) +          # at the edge
@@ -294,6 +328,7 @@ def ep_server_seeds():
         'edges': u8(GEOM_16K) + u8(0) + edges,
         'ring-damage': u8(GEOM_16K) + u8(0) + damage,
         'odd-geometry': u8(3) + u8(0) + flow,
+        'lend-return-out-of-order': u8(GEOM_16K_HOLD_16) + u8(0) + lend,
     }
 
 
