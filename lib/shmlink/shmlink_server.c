@@ -111,7 +111,7 @@ server_rx_burst(struct shmlink_ep *ep, struct shmlink_frame *frames, unsigned in
 	unsigned int nf = 0, nsegs = 0;
 	bool pulled = false;
 
-	if (tokens != NULL && r->nb_backlog > 0)
+	if (r->nb_backlog > 0)
 		server_rx_backlog(r);
 	while (nf < max && (tokens == NULL || r->nb_out < ep->conf.rx_hold)) {
 		uint64_t mark = shmlink_pipe_rx_mark(&r->desc);

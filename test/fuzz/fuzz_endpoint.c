@@ -86,7 +86,7 @@ static struct fgeom fgeoms[NB_GEOMS];
 static uint32_t hold;
 static uint64_t lent[MAX_LENT];
 static uint32_t nb_lent;
-static bool lent_ever;
+static bool lent_ever;		/* a lending burst ran: completions may come in any order */
 static uint8_t pat[PAT_LEN];
 
 static void
@@ -411,7 +411,7 @@ ep_rx(struct shmlink_ep *ep, struct fz_in *in, uint32_t max_frame)
 				"%u frames lent, rx_hold %u", nb_lent + nf, hold);
 		memcpy(&lent[nb_lent], tokens, nf * sizeof(tokens[0]));
 		nb_lent += nf;
-		lent_ever |= nf > 0;
+		lent_ever = true;
 	}
 	free(segs);
 	free(fr);
