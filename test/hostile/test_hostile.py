@@ -14,12 +14,15 @@ everything it shares (see hostile_peer.c). Then:
   - every truncation the peer tried was refused (the files are sealed);
   - a well-behaved peer (app/shmlink-peer txonly --verify --fail-on-errors) then attaches
     and gets every frame back intact.
-Both roles: testpmd as gVisor's server (the hostile peer is a client) and as the client.
+Both roles: testpmd as gVisor's server (the hostile peer is a client) lending the
+frames it receives (zero_copy=rx), and as the client, copying into mbuf chains and, for
+half the time, lending.
 
 Usage: test_hostile.py BUILD_DIR SRC_DIR HOSTILE_BIN PEER_BIN [unittest args]
 The driver is taken from an ASan build made in BUILD_DIR/test/hostile/asan (configured
 and built here on first use, rebuilt incrementally after). SHMLINK_HOSTILE_SECONDS
-changes the hostile phase (default 10 s per role)."""
+changes the hostile phase (default 10 s per role, split between copying and lending in
+the client role)."""
 
 import json
 import os
@@ -106,7 +109,8 @@ class HostilePeerTest(sysh.SysTestCase):
         self.assertEqual(pool['available'], pool['size'], '%s: %d mbufs missing from the pool'
                          % (when, pool['size'] - pool['available']))
 
-    def hostile_then_good_peer(self, devargs, role, expect, testpmd_args=()):
+    def hostile_then_good_peer(self, devargs, role, expect, testpmd_args=(),
+                               seconds=HOSTILE_S):
         """testpmd (ASan) listening with @devargs; the hostile peer, then a good one."""
         sock = self.ws.path('s')
         hjson = self.ws.path('hostile.json')
@@ -122,10 +126,10 @@ class HostilePeerTest(sysh.SysTestCase):
         self.pool_full(tp, 'before the hostile peer')
 
         mark = tp.mark()
-        h = self.ws.run('hostile', [HOSTILE, '--socket', sock, '--duration', str(HOSTILE_S),
+        h = self.ws.run('hostile', [HOSTILE, '--socket', sock, '--duration', str(seconds),
                                     '--cpu', sysh.CPUS[1], '--json', hjson],
-                        limit=HOSTILE_S + 60, stdin=False)
-        rc = h.wait(HOSTILE_S + 60)
+                        limit=seconds + 60, stdin=False)
+        rc = h.wait(seconds + 60)
         self.assertTrue(tp.alive(), 'testpmd died under the hostile peer:\n' + tp.tail(8000))
         self.assert_no_sanitizer_report(tp)
         self.assertEqual(rc, 0, 'shmlink-hostile failed:\n' + h.tail())
@@ -142,7 +146,7 @@ class HostilePeerTest(sysh.SysTestCase):
         self.assertEqual(rep['truncate_succeeded'], 0,
                          'the peer truncated or grew a queue file testpmd maps')
         self.assertGreater(rep['truncate_attempts'], 0, rep)
-        self.assertGreater(rep['attaches'], 5, rep)
+        self.assertGreater(rep['attaches'], 2, rep)
         self.assertEqual(rep['attach_failures'], 0, 'the port stopped offering: %s' % rep)
         self.assertEqual(rep['as_' + ('client' if role == 'server' else 'server')],
                          rep['attaches'], rep)
@@ -193,15 +197,21 @@ class HostilePeerTest(sysh.SysTestCase):
         self.assert_no_sanitizer_report(tp)
         self.assertFalse(os.path.lexists(sock))
 
-    def test_testpmd_server_survives_hostile_client(self):
-        self.hostile_then_good_peer('', 'server', [
+    def test_testpmd_server_lending_survives_hostile_client(self):
+        self.hostile_then_good_peer(',zero_copy=rx', 'server', [
             'peer_ring_damaged', 'peer_bad_tx_descriptor', 'peer_bad_posted_buffer',
-            'rx_oversize_frames'])
+            'rx_oversize_frames', 'rx_zero_copy_frames'])
 
     def test_testpmd_client_with_mbuf_chains_survives_hostile_server(self):
         self.hostile_then_good_peer(',role=client', 'client', [
             'peer_ring_damaged', 'peer_bad_tx_completion', 'peer_bad_rx_completion',
-            'rx_oversize_frames'], testpmd_args=['--enable-scatter', '--mbuf-size=640'])
+            'rx_oversize_frames'], testpmd_args=['--enable-scatter', '--mbuf-size=640'],
+            seconds=HOSTILE_S / 2)
+
+    def test_testpmd_client_lending_survives_hostile_server(self):
+        self.hostile_then_good_peer(',role=client,zero_copy=rx', 'client', [
+            'peer_ring_damaged', 'peer_bad_tx_completion', 'peer_bad_rx_completion',
+            'rx_zero_copy_frames'], seconds=HOSTILE_S / 2)
 
     # The handshake never blocks the EAL interrupt thread: connections that stay silent
     # hold a handshake slot of their port until their time runs out, and meanwhile a

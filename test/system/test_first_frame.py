@@ -10,7 +10,7 @@ once the peer has posted (the rest of the time its Tx refuses frames, and the
 application keeps them). shmlink-peer --attach-delay plays such a client: it makes its
 endpoint (and posts) a random 0 to 40 ms after the handshake.
 
-100 attaches (SHMLINK_FIRST_FRAME_ATTACHES) in each mode (the port listening, connecting) and role (server, client):
+60 attaches (SHMLINK_FIRST_FRAME_ATTACHES) in each mode (the port listening, connecting) and role (server, client):
 each time, as soon as testpmd sees the link up it sends one burst (start tx_first 1),
 and every frame of that first burst must be taken by the port and reach the peer."""
 
@@ -22,8 +22,8 @@ import sys
 import shmlink_sys as sysh
 
 # The DPDK matrix's chroots take fewer (the race is the driver's, the same code on
-# every DPDK; the main run keeps 100).
-ATTACHES = int(os.environ.get('SHMLINK_FIRST_FRAME_ATTACHES', '100'))
+# every DPDK; the main run keeps 60).
+ATTACHES = int(os.environ.get('SHMLINK_FIRST_FRAME_ATTACHES', '60'))
 BURST = 32      # testpmd's default burst: what start tx_first 1 sends
 
 
