@@ -74,7 +74,9 @@ class ClientRoleTest(gv.GvTestCase):
 
     def test_tcp_connecting_port_against_gvisor_server(self):
         # Port 0 connects (listen=no) to stack A, a gVisor server listening on the socket;
-        # port 1 listens for stack B, a gVisor client; io forwarding between them.
+        # port 1 listens for stack B, a gVisor client; io forwarding between them. Both
+        # lend what they receive (zero_copy=rx): TCP both ways through zero-copy Rx in
+        # each role, every byte checked by the stacks.
         sa, sb = self.ws.path('a'), self.ws.path('b')
         # A listening port's queue sizes (8 MiB data regions, about 5200 posted buffers,
         # and 256 KiB pipes), not gVisor's 1 MiB and 64 KiB: gVisor's server drops a
@@ -86,8 +88,8 @@ class ClientRoleTest(gv.GvTestCase):
                                 '-data-size', str(gv.sysh.LISTEN_DATA_SIZE),
                                 '-pipe-size', str(gv.sysh.LISTEN_PIPE_SIZE)],
                          limit=120)
-        tp = self.ws.testpmd('testpmd', ['net_shmlink0,socket=%s,listen=no' % sa,
-                                         'net_shmlink1,socket=%s' % sb],
+        tp = self.ws.testpmd('testpmd', ['net_shmlink0,socket=%s,listen=no,zero_copy=rx' % sa,
+                                         'net_shmlink1,socket=%s,zero_copy=rx' % sb],
                              'io', ['--port-topology=paired']).ready()
         tp.start()
         a.wait_for(r'^serve: answering pings', 15)
@@ -107,10 +109,17 @@ class ClientRoleTest(gv.GvTestCase):
         self.assertEqual(n, BULK)
         x = tp.xstats(0)
         self.assertGreater(x['rx_trimmed_frames'], 0)
-        self.assertEqual(gv.xstat_errors(x), {})
-        self.assertEqual(gv.xstat_errors(tp.xstats(1)), {})
+        lent = []
+        for port in (0, 1):
+            xp = tp.xstats(port)
+            self.assertEqual(gv.xstat_errors(xp), {}, 'port %d' % port)
+            self.assertEqual(xp['rx_zero_copy_frames'] + xp['rx_zero_copy_copied_frames'],
+                             tp.stats(port)['rx'], 'port %d: %s' % (port, xp))
+            self.assertGreater(xp['rx_zero_copy_frames'], 0, 'port %d lent nothing' % port)
+            lent.append(xp['rx_zero_copy_frames'])
         self.report('client role TCP 256 MiB: to the gVisor server %.0f Mbit/s, from it '
-                    '%.0f Mbit/s; %d frames trimmed' % (up, down, x['rx_trimmed_frames']))
+                    '%.0f Mbit/s; %d frames trimmed; frames lent: %d (client role), %d '
+                    '(server role)' % (up, down, x['rx_trimmed_frames'], lent[0], lent[1]))
         self.assertEqual(tp.quit(), 0)
         self.assertEqual(a.wait(10), 3)   # the listening stack saw the port go
 
