@@ -11,7 +11,9 @@
 # Prints per size the instructions per frame of the driver's bursts in each role and
 # direction (mbuf allocation and freeing inside the bursts included), the two sums of
 # scenario A's directions (srv->cli: server Tx + client Rx; cli->srv: client Tx +
-# server Rx), and the instructions of one empty receive poll per role.
+# server Rx), and the instructions of one empty receive poll per role. Rx counts the
+# application's free of the received mbufs too (with zero_copy=rx, the free gives the
+# frame back). SHMLINK_IPF_DEVARGS adds devargs to the port (zero_copy=rx, say).
 
 set -eu
 command -v valgrind >/dev/null 2>&1 ||
@@ -43,13 +45,15 @@ run() {
 	res=$(timeout 300 valgrind --tool=callgrind --callgrind-out-file="$cg" --collect-atstart=no \
 		--toggle-collect='bench_tx*' --toggle-collect='bench_rx*' \
 		"$bench" "$drv" --size "$3" --frames "$frames" --role "$1" --dir "$2" \
-		--empty 10000 2>"$out/log") || { cat "$out/log" >&2; exit 1; }
+		--empty 10000 ${SHMLINK_IPF_DEVARGS:+--devargs "$SHMLINK_IPF_DEVARGS"} \
+		2>"$out/log") || { cat "$out/log" >&2; exit 1; }
 	n=$(echo "$res" | awk '{ print $2 }')
 	if [ "$2" = tx ]; then
 		awk -v n="$n" -v c="$(incl "$cg" bench_tx)" 'BEGIN { printf "%.1f 0\n", c / n }'
 	else
-		awk -v n="$n" -v c="$(incl "$cg" bench_rx)" -v e="$(incl "$cg" bench_rx_empty)" \
-			'BEGIN { printf "%.1f %.1f\n", c / n, e / 10000 }'
+		awk -v n="$n" -v c="$(incl "$cg" bench_rx)" -v f="$(incl "$cg" bench_rx_free)" \
+			-v e="$(incl "$cg" bench_rx_empty)" \
+			'BEGIN { printf "%.1f %.1f\n", (c + f) / n, e / 10000 }'
 	fi
 }
 

@@ -158,7 +158,7 @@ rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 
 	if (q->sig != NULL && efd < 0)
 		shmlink_sig_poll(q->sig, ep);
-	if (zc != NULL)
+	if (zc != NULL && shmlink_zc_reclaim_due(zc))
 		shmlink_zc_reclaim(zc, ep);
 	/* An idle port, what most polls of a sandbox host find, costs this call only. */
 	if (shmlink_ep_rx_idle(ep))

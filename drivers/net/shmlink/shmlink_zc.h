@@ -69,6 +69,14 @@ void shmlink_zc_release(struct shmlink_zc *zc, bool unmap);
 /* Burst thread: give every frame the application freed back to the peer. */
 void shmlink_zc_reclaim(struct shmlink_zc *zc, struct shmlink_ep *ep);
 
+/* Burst thread: whether the application freed any lent frame since the last reclaim
+ * (two loads: what an idle port's poll pays). */
+static inline bool
+shmlink_zc_reclaim_due(const struct shmlink_zc *zc)
+{
+	return !rte_ring_empty(zc->back);
+}
+
 /*
  * Burst thread: lend frame @f (token @token) as mbuf chain @m, with more mbufs from @mp
  * for its other segments. Returns false, with @m untouched, if it cannot: no slot free,
