@@ -101,14 +101,16 @@ attach_offer_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink
 	int rc;
 
 	memcpy(m.mac, conf->mac, sizeof(m.mac));
-	rc = shmlink_qfile_create(&conf->sizes, fds);
+	rc = shmlink_qfile_create_in(&conf->sizes, &conf->files, fds, &err);
 	if (rc == 0) {
-		rc = shmlink_qfile_create(&conf->sizes, fds + SHMLINK_QFD_COUNT);
+		rc = shmlink_qfile_create_in(&conf->sizes, &conf->files,
+				fds + SHMLINK_QFD_COUNT, &err);
 		if (rc != 0)
 			shmlink_qfile_close(fds);
 	}
 	if (rc != 0) {
-		attach_why(why, why_len, "cannot create queue files: %s", strerror(-rc));
+		attach_why(why, why_len, "cannot create queue files: %s (%s)",
+				err != NULL ? err : "", strerror(-rc));
 		return rc;
 	}
 	if (conf->rx_efds != NULL) {

@@ -10,12 +10,20 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "shmlink_pipe.h"
 #include "shmlink_qfile.h"
 
 #define QFILE_MAX_PIPE_SIZE	(UINT64_C(1) << 32)
+/* statfs() f_type of the two file systems a directory of queue files may be on. */
+#define QFILE_TMPFS_MAGIC	0x01021994
+#define QFILE_HUGETLBFS_MAGIC	0x958458f6
+
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB		0x0004U
+#endif
 
 static const char *const qfile_names[SHMLINK_QFD_COUNT] = {
 	"shmlink-data", "shmlink-event", "shmlink-txpipe", "shmlink-rxpipe", "shmlink-shared",
@@ -45,14 +53,112 @@ qfile_open_anon(const char *name, bool *sealable)
 	return fd;
 }
 
+/* The system's default huge page size (/proc/meminfo), or 0. */
+static int64_t
+qfile_default_huge_page(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long long kb = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Hugepagesize: %lld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb > 0 ? (int64_t)kb << 10 : 0;
+}
+
+int64_t
+shmlink_qfile_page_size(const struct shmlink_qfile_where *where, const char **why)
+{
+	struct statfs st;
+	int64_t huge;
+
+	if (where == NULL || where->place == SHMLINK_QFILE_MEMFD)
+		return 0;
+	if (where->place == SHMLINK_QFILE_MEMFD_HUGE) {
+		huge = qfile_default_huge_page();
+		if (huge > 0)
+			return huge;
+		if (why != NULL)
+			*why = "this system has no huge pages (no Hugepagesize in /proc/meminfo)";
+		return -ENOTSUP;
+	}
+	if (where->place != SHMLINK_QFILE_DIR || statfs(where->dir, &st) != 0) {
+		if (why != NULL)
+			*why = "cannot look at the directory";
+		return errno != 0 ? -errno : -EINVAL;
+	}
+	if ((uint32_t)st.f_type == QFILE_HUGETLBFS_MAGIC)
+		return st.f_bsize;
+	if ((uint32_t)st.f_type == QFILE_TMPFS_MAGIC)
+		return 0;
+	if (why != NULL)
+		*why = "the directory is on neither a tmpfs nor a hugetlbfs";
+	return -EINVAL;
+}
+
+/* An unlinked file in directory @dir. */
 static int
-qfile_make(const char *name, uint64_t size, bool pipe, int *out)
+qfile_open_in(const char *dir)
+{
+	char path[sizeof(((struct shmlink_qfile_where *)0)->dir) + 32];
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+		return fd;
+	snprintf(path, sizeof(path), "%s/shmlink-XXXXXX", dir);
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(path);
+	return fd;
+}
+
+/* A data region of @size bytes on huge pages (@where: a huge memfd or a hugetlbfs
+ * directory), allocated now: mapping it later cannot fault for want of a page. */
+static int
+qfile_make_huge(const struct shmlink_qfile_where *where, uint64_t size, int *out)
+{
+	bool memfd = where->place == SHMLINK_QFILE_MEMFD_HUGE;
+	int fd, err;
+
+	fd = memfd ? memfd_create(qfile_names[SHMLINK_QFD_DATA],
+			MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB) : qfile_open_in(where->dir);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) != 0)
+		goto fail;
+	if (fallocate(fd, 0, 0, (off_t)size) != 0) {
+		/* hugetlbfs says ENOSPC when the pool has too few free pages. */
+		errno = errno == ENOSPC ? ENOMEM : errno;
+		goto fail;
+	}
+	if (memfd && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
+		goto fail;
+	*out = fd;
+	return 0;
+fail:
+	err = errno != 0 ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+static int
+qfile_make(const char *name, const char *dir, uint64_t size, bool pipe, int *out)
 {
 	uint64_t free_word = SHMLINK_PIPE_SLOT_FREE;
 	bool sealable;
 	int fd, err;
 
-	fd = qfile_open_anon(name, &sealable);
+	if (dir != NULL) {
+		fd = qfile_open_in(dir);
+		sealable = false;
+	} else {
+		fd = qfile_open_anon(name, &sealable);
+	}
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)size) != 0)
@@ -86,6 +192,14 @@ shmlink_qfile_close(int fds[SHMLINK_QFD_COUNT])
 int
 shmlink_qfile_create(const struct shmlink_qfile_sizes *sizes, int fds[SHMLINK_QFD_COUNT])
 {
+	return shmlink_qfile_create_in(sizes, NULL, fds, NULL);
+}
+
+int
+shmlink_qfile_create_in(const struct shmlink_qfile_sizes *sizes,
+		const struct shmlink_qfile_where *where, int fds[SHMLINK_QFD_COUNT],
+		const char **why)
+{
 	static const struct shmlink_qfile_sizes none;
 	const struct shmlink_qfile_sizes *s = sizes != NULL ? sizes : &none;
 	uint64_t sz[SHMLINK_QFD_COUNT] = {
@@ -94,8 +208,21 @@ shmlink_qfile_create(const struct shmlink_qfile_sizes *sizes, int fds[SHMLINK_QF
 		[SHMLINK_QFD_RX_PIPE] = size_or(s->rx_pipe, SHMLINK_DEFAULT_PIPE_SIZE),
 		[SHMLINK_QFD_SHARED] = size_or(s->shared, SHMLINK_DEFAULT_SHARED_SIZE),
 	};
+	const char *dir = NULL;
+	int64_t page;
 	int i, rc;
 
+	page = shmlink_qfile_page_size(where, why);
+	if (page < 0)
+		return (int)page;
+	if (page > 0 && sz[SHMLINK_QFD_DATA] % (uint64_t)page != 0) {
+		if (why != NULL)
+			*why = "the data size is not a multiple of the huge page size";
+		return -EINVAL;
+	}
+	/* On a tmpfs, every file goes in the directory; on huge pages, the data only. */
+	if (page == 0 && where != NULL && where->place == SHMLINK_QFILE_DIR)
+		dir = where->dir;
 	if (sz[SHMLINK_QFD_TX_PIPE] < SHMLINK_PIPE_MIN_SIZE ||
 			sz[SHMLINK_QFD_TX_PIPE] >= QFILE_MAX_PIPE_SIZE ||
 			sz[SHMLINK_QFD_RX_PIPE] < SHMLINK_PIPE_MIN_SIZE ||
@@ -113,13 +240,20 @@ shmlink_qfile_create(const struct shmlink_qfile_sizes *sizes, int fds[SHMLINK_QF
 	for (i = 0; i < SHMLINK_QFD_COUNT; i++) {
 		if (i == SHMLINK_QFD_EVENT)
 			continue;
-		rc = qfile_make(qfile_names[i], sz[i],
-				i == SHMLINK_QFD_TX_PIPE || i == SHMLINK_QFD_RX_PIPE, &fds[i]);
+		if (i == SHMLINK_QFD_DATA && page > 0)
+			rc = qfile_make_huge(where, sz[i], &fds[i]);
+		else
+			rc = qfile_make(qfile_names[i], dir, sz[i],
+					i == SHMLINK_QFD_TX_PIPE || i == SHMLINK_QFD_RX_PIPE,
+					&fds[i]);
 		if (rc != 0)
 			goto fail;
 	}
 	return 0;
 fail:
+	if (why != NULL)
+		*why = rc == -ENOMEM && page > 0 ? "not enough free huge pages" :
+				"cannot create a queue file";
 	shmlink_qfile_close(fds);
 	return rc;
 }

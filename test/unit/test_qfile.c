@@ -5,11 +5,17 @@
 /*
  * Queue files: what shmlink_qfile_create makes (sizes, seals, the pipes' free word, a
  * non-blocking eventfd) and what shmlink_qmap_map refuses (spec §8.2), with no FD or
- * mapping left behind either way.
+ * mapping left behind either way. shmlink_qfile_create_in: files in a tmpfs directory
+ * (unlinked, unsealable), and the refusals that need no huge pages (a directory on
+ * another file system, a data size that is not a multiple of the huge page size, huge
+ * pages that are not there); huge pages themselves are tested by
+ * test/system/test_multiprocess.py, which reserves them.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -198,6 +204,95 @@ test_map_at(void)
 	close(small);
 }
 
+/* Entries of /dev/shm named shmlink-*: a file left behind. */
+static int
+count_shm_files(void)
+{
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += strncmp(e->d_name, "shmlink-", 8) == 0;
+	closedir(d);
+	return n;
+}
+
+/* Free huge pages of the default size (/proc/meminfo), -1 if unknown. */
+static long
+free_huge_pages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long n = -1;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "HugePages_Free: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static void
+test_create_in_places(void)
+{
+	struct shmlink_qfile_where w = { .place = SHMLINK_QFILE_DIR, .dir = "/dev/shm" };
+	struct shmlink_qfile_sizes sz = { .data = 1u << 20 };
+	int fds[SHMLINK_QFD_COUNT], before = count_fds(), shm = count_shm_files(), i;
+	const char *why = NULL;
+	uint64_t word = 0;
+	char link[64], target[128];
+	ssize_t n;
+
+	/* A tmpfs directory: every file there, unlinked, and not sealable. */
+	CHECK(shmlink_qfile_page_size(&w, &why) == 0, "/dev/shm: page size (%s)",
+			why != NULL ? why : "");
+	REQUIRE(shmlink_qfile_create_in(&sz, &w, fds, &why) == 0, "in /dev/shm: %s", why);
+	for (i = 0; i < SHMLINK_QFD_COUNT; i++) {
+		if (i == SHMLINK_QFD_EVENT)
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fds[i]);
+		n = readlink(link, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		CHECK(strncmp(target, "/dev/shm/", 9) == 0 && strstr(target, "(deleted)") != NULL,
+				"file %d is %s, not an unlinked file in /dev/shm", i, target);
+	}
+	CHECK(fd_size(fds[SHMLINK_QFD_DATA]) == 1u << 20, "data size");
+	CHECK(pread(fds[SHMLINK_QFD_RX_PIPE], &word, 8, 0) == 8 &&
+			word == SHMLINK_PIPE_SLOT_FREE, "rx pipe starts 0x%" PRIx64, word);
+	CHECK(shmlink_qfile_check_sealed(fds, &why) == -EPERM, "tmpfs files reported sealed");
+	CHECK(count_shm_files() == shm, "a file left in /dev/shm");
+	shmlink_qfile_close(fds);
+	CHECK(count_fds() == before, "fds leaked");
+
+	/* Refusals, each with a reason and nothing left open. */
+	snprintf(w.dir, sizeof(w.dir), "/proc");
+	why = NULL;
+	CHECK(shmlink_qfile_create_in(&sz, &w, fds, &why) == -EINVAL && why != NULL,
+			"a directory on procfs");
+	snprintf(w.dir, sizeof(w.dir), "/nonexistent-shmlink");
+	CHECK(shmlink_qfile_create_in(&sz, &w, fds, &why) == -ENOENT, "no such directory");
+	w.place = SHMLINK_QFILE_MEMFD_HUGE;
+	if (shmlink_qfile_page_size(&w, &why) > 0) {
+		sz.data = (1u << 20) + 4096;
+		why = NULL;
+		CHECK(shmlink_qfile_create_in(&sz, &w, fds, &why) == -EINVAL && why != NULL &&
+				strstr(why, "multiple") != NULL, "data not a multiple of huge pages");
+		sz.data = shmlink_qfile_page_size(&w, NULL);
+		if (free_huge_pages() == 0) {
+			why = NULL;
+			CHECK(shmlink_qfile_create_in(&sz, &w, fds, &why) == -ENOMEM &&
+					why != NULL && strstr(why, "huge pages") != NULL,
+					"huge pages without any free: %s", why ? why : "");
+		}
+	}
+	CHECK(count_fds() == before, "fds leaked by the refusals");
+}
+
 int
 main(void)
 {
@@ -206,5 +301,6 @@ main(void)
 	test_map_refusals();
 	test_unmap_idempotent();
 	test_map_at();
+	test_create_in_places();
 	return check_report("test_qfile");
 }

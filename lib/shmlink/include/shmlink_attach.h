@@ -38,6 +38,8 @@ struct shmlink_attach_conf {
 					 *   offered (0: 2048); connecting side: unused */
 	uint8_t mac[6];			/**< our Ethernet address, told to the peer */
 	struct shmlink_qfile_sizes sizes;	/**< listening side: sizes of the files */
+	struct shmlink_qfile_where files;	/**< listening side: where the files go
+						 *   (zeroed: sealed memfds) */
 	const int *rx_efds;		/**< listening side: per queue pair, an eventfd to
 					 *   offer for this side's receive direction instead
 					 *   of a fresh one, so it stays the same across peers

@@ -69,6 +69,43 @@ struct shmlink_qfile_sizes {
  */
 int shmlink_qfile_create(const struct shmlink_qfile_sizes *sizes, int fds[SHMLINK_QFD_COUNT]);
 
+/** Where shmlink_qfile_create_in() makes a queue's files. */
+enum shmlink_qfile_place {
+	/** memfds, sealed: shmlink_qfile_create() */
+	SHMLINK_QFILE_MEMFD = 0,
+	/** the data region on a memfd of huge pages (MFD_HUGETLB, the default huge page
+	 *  size), allocated at once and sealed; the other files as SHMLINK_QFILE_MEMFD */
+	SHMLINK_QFILE_MEMFD_HUGE,
+	/** unlinked files in a directory, as gVisor's QueueOptions.SharedMemPath: all five
+	 *  on a tmpfs (/dev/shm), the data region only on a hugetlbfs mount (allocated at
+	 *  once; the other files as SHMLINK_QFILE_MEMFD). Such files cannot be sealed. */
+	SHMLINK_QFILE_DIR,
+};
+
+/** Where a queue's files go (shmlink_qfile_create_in()). */
+struct shmlink_qfile_where {
+	enum shmlink_qfile_place place;	/**< what kind of file */
+	char dir[128];			/**< SHMLINK_QFILE_DIR: the directory */
+};
+
+/**
+ * The page size of the data regions @p where makes: the huge page size for huge pages,
+ * else 0. Data region sizes must be a multiple of it.
+ * @return the size, or -errno with @p why (if not NULL) saying why it cannot be had
+ * (no huge page size, a directory that is not one or not on tmpfs or hugetlbfs).
+ */
+int64_t shmlink_qfile_page_size(const struct shmlink_qfile_where *where, const char **why);
+
+/**
+ * shmlink_qfile_create() in the place @p where says (NULL: memfds). Huge-page data
+ * regions are allocated here, so that a lack of free huge pages shows now.
+ * @return as shmlink_qfile_create(); -EINVAL with @p why when the data size is not a
+ * multiple of the huge page size, -ENOMEM when the huge pages are not there.
+ */
+int shmlink_qfile_create_in(const struct shmlink_qfile_sizes *sizes,
+		const struct shmlink_qfile_where *where, int fds[SHMLINK_QFD_COUNT],
+		const char **why);
+
 /** Close the FDs of a queue that are >= 0 and set them to -1. */
 void shmlink_qfile_close(int fds[SHMLINK_QFD_COUNT]);
 
