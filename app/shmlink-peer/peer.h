@@ -61,6 +61,7 @@ struct peer_opts {
 	enum shmlink_role role;
 	bool raw_ip;
 	bool virtio_hdr;
+	bool allow_unsealed;		/* connecting: accept unsealed queue files */
 	uint16_t nb_qp;
 	uint32_t mtu;
 	uint32_t buffer_size;

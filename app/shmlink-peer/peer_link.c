@@ -110,6 +110,7 @@ link_conf(const struct peer_ctx *ctx, struct shmlink_attach_conf *c)
 	c->sizes.rx_pipe = c->sizes.tx_pipe;
 	c->timeout_ms = LINK_HANDSHAKE_MS;
 	c->offloads = o->offloads;
+	c->allow_unsealed = o->allow_unsealed;
 }
 
 /* Whether to give up waiting: 1 on a signal or the end of --duration, -1 on timeout. */

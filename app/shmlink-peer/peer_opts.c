@@ -69,6 +69,7 @@ enum {
 	OPT_JSON,
 	OPT_EXPECT_MIN,
 	OPT_FAIL_ON_ERRORS,
+	OPT_ALLOW_UNSEALED,
 	OPT_HELP,
 };
 
@@ -80,6 +81,7 @@ static const struct option opts_long[] = {
 	{ "role", required_argument, NULL, OPT_ROLE },
 	{ "framing", required_argument, NULL, OPT_FRAMING },
 	{ "virtio-hdr", no_argument, NULL, OPT_VIRTIO },
+	{ "allow-unsealed", no_argument, NULL, OPT_ALLOW_UNSEALED },
 	{ "queues", required_argument, NULL, OPT_QUEUES },
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "buffer-size", required_argument, NULL, OPT_BUFFER_SIZE },
@@ -146,6 +148,8 @@ opts_usage(FILE *f)
 "                           listener assigns; listening, client)\n"
 "  --framing eth|ip         Ethernet frames or raw IP packets (default: eth)\n"
 "  --virtio-hdr             frames carry a 10-byte virtio-net header\n"
+"  --allow-unsealed         connecting: take queue files not sealed against shrinking\n"
+"                           (a listener's queue_files=DIR); UNSAFE with a hostile peer\n"
 "  --queues N               queue pairs, 1..16 (default: 1)\n"
 "  --mtu N                  L3 MTU, 68..65000 (default: 1500)\n"
 "  --buffer-size N          listening: buffer size, 128..1048576 (default: 2048)\n"
@@ -498,6 +502,9 @@ opts_one(int c, const char *arg, struct peer_opts *o)
 		return w < 0 ? -1 : 0;
 	case OPT_VIRTIO:
 		o->virtio_hdr = true;
+		return 0;
+	case OPT_ALLOW_UNSEALED:
+		o->allow_unsealed = true;
 		return 0;
 	case OPT_QUEUES:
 		if (opts_u64(name, arg, 1, PEER_MAX_QUEUES, &v) != 0)

@@ -90,8 +90,10 @@ class TcpTest(gv.GvTestCase):
 
     def test_tcp_sink_command(self):
         # tcp-sink on its own (A), after A's first incarnation was replaced; checks both
-        # ports' counters after all the traffic of several peers.
-        tp, sb, a = paired(self.ws)
+        # ports' counters after all the traffic of several peers. The ports make their
+        # queue files in /dev/shm (queue_files=, gVisor's own default place): gVisor
+        # maps unlinked tmpfs files as it maps memfds.
+        tp, sb, a = paired(self.ws, ',queue_files=/dev/shm')
         a.kill()
         tp.wait_link('down', 0)
         a2 = self.ws.peer('stack-a2', self.ws.path('a'), ['198.19.1.1/24'],

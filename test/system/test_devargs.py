@@ -118,11 +118,22 @@ class DevargsTest(sysh.SysTestCase):
             ('socket=%s,zero_copy=yes' % sock,
              r'zero_copy=yes: zero-copy transmit is not supported, allowed: rx or no'),
             ('socket=%s,zero_copy=on' % sock, r'zero_copy=on: invalid, allowed: rx or no'),
+            ('socket=%s,queue_files=shm' % sock,
+             r'queue_files=shm: invalid, allowed: memfd, memfd_huge or the absolute path of '
+             r'a directory'),
+            ('socket=%s,queue_files=/proc' % sock,
+             r'queue_files=/proc: the directory is on neither a tmpfs nor a hugetlbfs'),
+            ('socket=%s,queue_files=/nonexistent-shmlink' % sock,
+             r'queue_files=/nonexistent-shmlink: cannot look at the directory'),
+            ('socket=%s,queue_files=memfd_huge,data_size=1052672' % sock,
+             r'data_size=1052672 is not a multiple of the huge page size, \d+ bytes '
+             r'\(queue_files\)'),
             ('socket=%s,foo=1' % sock,
              r'cannot parse "socket=\S+,foo=1"; the keys are: socket, listen, role, mac, '
              r'mtu, buffer_size, data_size, pipe_size, queues, framing, virtio_hdr, trim, '
              r'allow_unsealed, socket_mode, socket_group, allow_uid, allow_gid, '
-             r'signal_delay_us, signal_batch, rx_evict, rx_cksum, tx_cksum, zero_copy'),
+             r'signal_delay_us, signal_batch, rx_evict, rx_cksum, tx_cksum, zero_copy, '
+             r'queue_files'),
             ('socket=%s' % os.path.join(d, 'no-such-dir', 's'),
              r'socket=\S+/no-such-dir/s: cannot listen: No such file or directory'),
         ]
@@ -145,7 +156,9 @@ class DevargsTest(sysh.SysTestCase):
             'socket=%s,signal_delay_us=10000,signal_batch=65535,rx_evict=65535'
             % self.ws.path('g5'),
             'socket=%s,rx_evict=0,zero_copy=rx' % self.ws.path('g6'),
-            'socket=%s,zero_copy=no' % self.ws.path('g7'),
+            'socket=%s,zero_copy=no,queue_files=/dev/shm' % self.ws.path('g7'),
+            'socket=%s,queue_files=memfd_huge' % self.ws.path('g8'),
+            'socket=%s,queue_files=memfd' % self.ws.path('g9'),
         ]
         devargs += ['net_shmlink_g%d,%s' % (i, a) for i, a in enumerate(goods)]
         out, res = run_probe(self.ws, devargs)

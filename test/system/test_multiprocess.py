@@ -17,7 +17,10 @@ dpdk-dumpcap attach to a dpdk-testpmd primary that forwards (io) for app/shmlink
     primary forwards queue 0 on, and detaches and attaches peers;
   - a secondary before any peer attached sees a port without traffic; one on a primary
     without shared configuration gets EAL's error; one with another build of the
-    driver refuses the port; the primary carries on.
+    driver refuses the port; the primary carries on;
+  - queue files on huge pages (queue_files=memfd_huge, and a hugetlbfs directory): the
+    data regions testpmd maps are huge pages, shmlink-peer verifies every frame, and a
+    gVisor stack (gVisor's own sharedmem code, when built) pings through them.
 
 The module, as root, reserves huge pages and mounts a hugetlbfs of its own (a secondary
 maps the primary's memory), and puts the driver in EAL's plugin directory (dumpcap has
@@ -52,18 +55,20 @@ class MultiProcessTest(sysh.SysTestCase):
 
     tag = 'mp'
 
-    def primary(self, shared=True, start=True, queues=1):
-        """dpdk-testpmd forwarding (io) on a listening port, with shared configuration
-        in huge pages (or, @shared False, the tests' usual --no-shconf); with @queues 2,
-        it forwards queue 0 and leaves queue 1 to a secondary."""
-        sock = self.ws.path('s')
-        vdev = 'net_shmlink0,socket=%s,mac=%s,queues=%d' % (sock, PORT_MAC, queues)
+    def primary(self, shared=True, start=True, queues=1, devargs='', fwd='io'):
+        """dpdk-testpmd forwarding (@fwd) on a listening port (more @devargs), with shared
+        configuration in huge pages (or, @shared False, the tests' usual --no-shconf);
+        with @queues 2, it forwards queue 0 and leaves queue 1 to a secondary."""
+        sock = self.ws.path('s-%d' % len(self.ws.procs))
+        vdev = 'net_shmlink0,socket=%s,mac=%s,queues=%d%s' % (sock, PORT_MAC, queues,
+                                                              devargs)
         if shared:
             eal = ['--no-pci', '--huge-dir', HUGE_DIR, '-m', '256', '--lcores',
                    PRIMARY_LCORES, '--log-level', 'pmd.net.shmlink,info']
             tp = tpmd.Testpmd(self.ws, 'primary', [vdev], eal,
-                              ['--total-num-mbufs=%d' % sysh.NB_MBUFS, '--forward-mode=io',
-                               '--no-flush-rx'] + self.split(queues, 0),
+                              ['--total-num-mbufs=%d' % sysh.NB_MBUFS,
+                               '--forward-mode=%s' % fwd, '--no-flush-rx'] +
+                              self.split(queues, 0),
                               launcher=sysh.testpmd_launcher())
         else:
             tp = self.ws.testpmd('primary', vdev, side=0)
@@ -93,12 +98,13 @@ class MultiProcessTest(sysh.SysTestCase):
         self.assertIn('RX P=0/Q=1', out)
         return sec
 
-    def peer(self, sock, duration='2', pps='3000', queues=1, fail_on_errors=True):
+    def peer(self, sock, duration='2', pps='3000', queues=1, fail_on_errors=True,
+             args=()):
         jpath = self.ws.path('peer-%d.json' % len(self.ws.procs))
         argv = [sysh.peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
                 '--txpkts', TXPKTS, '--tx-pps', pps, '--duration', duration,
                 '--mac', PEER_MAC, '--cpus', sysh.CPUS[1], '--queues', str(queues),
-                '--json', jpath] + (['--fail-on-errors'] if fail_on_errors else [])
+                '--json', jpath] + (['--fail-on-errors'] if fail_on_errors else []) + list(args)
         p = self.ws.run('peer', argv, limit=60)
         p.json = jpath
         return p
@@ -307,6 +313,52 @@ class MultiProcessTest(sysh.SysTestCase):
             self.assertRegex(p.output, r"Cannot open '[^']*/config' for rte_mem_config")
         self.assertEqual(tp.link_status(), 'down')
         self.assertEqual(tp.quit(), 0)
+
+
+    def huge_data_maps(self, pid):
+        """testpmd's mappings of queue data regions on huge pages: mappings of the
+        listening port's data size (8 MiB) whose pages are huge, other than EAL's own."""
+        want = sysh.LISTEN_DATA_SIZE >> 10
+        n, name, size = 0, '', 0
+        with open('/proc/%d/smaps' % pid) as f:
+            for line in f:
+                m = re.match(r'^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$', line)
+                if m:
+                    name = m.group(1)
+                elif line.startswith('Size:'):
+                    size = int(line.split()[1])
+                elif line.startswith('KernelPageSize:'):
+                    n += (int(line.split()[1]) >= 2048 and size == want and
+                          'rtemap' not in name)
+        return n
+
+    def test_queue_files_on_huge_pages(self):
+        gvpeer = os.path.join(sysh.BUILD_DIR, 'app', 'gvisor-peer', 'shmlink-gvisor-peer')
+        for where in ('memfd_huge', HUGE_DIR):
+            with self.subTest(queue_files=where):
+                tp, sock = self.primary(devargs=',queue_files=' + where)
+                mark = tp.mark()
+                # Files in a directory cannot be sealed: our peer must be told to take
+                # them (gVisor's does not look).
+                p = self.peer(sock, duration='1.5', args=['--allow-unsealed'] if
+                              where.startswith('/') else [])
+                tp.wait_for(r'attached', 15, mark)
+                # One queue pair: the TX and the RX data region.
+                self.assertEqual(self.huge_data_maps(tp.pid), 2, where)
+                self.peer_done(p, tp, mark)
+                self.assertEqual(sysh.xstat_errors(tp.xstats()), {})
+                self.assertEqual(tp.quit(), 0)
+                if not os.path.exists(gvpeer):
+                    continue
+                # gVisor's own code maps them: a stack pings testpmd's icmpecho.
+                tp, sock = self.primary(devargs=',queue_files=' + where, fwd='icmpecho')
+                g = sysh.Proc(self.ws, 'gvisor', ['taskset', '-c', sysh.CPUS[1], gvpeer,
+                                                  '-socket', sock, '-wait', '20s', '-addr',
+                                                  '198.19.9.2/24', 'ping', '-c', '200',
+                                                  '-W', '2s', '198.19.9.1'], 60, stdin=False)
+                self.assertEqual(g.wait(60), 0, g.tail())
+                self.assertRegex(g.output, r'200 sent, 200 received, 0 lost')
+                self.assertEqual(tp.quit(), 0)
 
 
 @contextlib.contextmanager

@@ -124,6 +124,13 @@ class PeerAppTest(sysh.SysTestCase):
         self.assertGreater(lent, ps['rx'] // 2, x)
         self.assertEqual(x['rx_zero_copy_lent_now'], 0, x)
 
+    def test_queue_files_in_dev_shm_lending(self):
+        # Unlinked files in a tmpfs directory, which cannot be sealed: the peer is told
+        # to take them. Frames lent from them, too.
+        self.exchange(',queue_files=/dev/shm,zero_copy=rx', ['--allow-unsealed'],
+                      '64,1514,300', role='server')
+        self.check_lent()
+
     def test_zero_copy_rx_testpmd_server_peer_client(self):
         self.exchange(',zero_copy=rx', [], '64,1514,300,60', role='server')
         self.check_lent()

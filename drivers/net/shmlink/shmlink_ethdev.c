@@ -51,12 +51,13 @@ RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
 #define ARG_RXCKSUM	"rx_cksum"
 #define ARG_TXCKSUM	"tx_cksum"
 #define ARG_ZEROCOPY	"zero_copy"
+#define ARG_QFILES	"queue_files"
 
 static const char *const shmlink_valid_args[] = {
 	ARG_SOCKET, ARG_LISTEN, ARG_ROLE, ARG_MAC, ARG_MTU, ARG_BUFSZ, ARG_DATASZ,
 	ARG_PIPESZ, ARG_QUEUES, ARG_FRAMING, ARG_VIRTIO, ARG_TRIM, ARG_UNSEALED,
 	ARG_SOCKMODE, ARG_SOCKGROUP, ARG_ALLOWUID, ARG_ALLOWGID, ARG_SIGDELAY, ARG_SIGBATCH,
-	ARG_RXEVICT, ARG_RXCKSUM, ARG_TXCKSUM, ARG_ZEROCOPY, NULL,
+	ARG_RXEVICT, ARG_RXCKSUM, ARG_TXCKSUM, ARG_ZEROCOPY, ARG_QFILES, NULL,
 };
 
 #define SHMLINK_MIN_MTU		68u
@@ -208,6 +209,49 @@ arg_zero_copy(const char *key, const char *value, struct pmd_internals *p)
 	return -EINVAL;
 }
 
+/* memfd, memfd_huge, or an absolute directory (a tmpfs or a hugetlbfs mount). */
+static int
+arg_queue_files(const char *key, const char *value, struct pmd_internals *p)
+{
+	if (strcmp(value, "memfd") == 0) {
+		p->files.place = SHMLINK_QFILE_MEMFD;
+	} else if (strcmp(value, "memfd_huge") == 0) {
+		p->files.place = SHMLINK_QFILE_MEMFD_HUGE;
+	} else if (value[0] == '/' && strlen(value) < sizeof(p->files.dir)) {
+		p->files.place = SHMLINK_QFILE_DIR;
+		strcpy(p->files.dir, value);
+	} else {
+		SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: memfd, memfd_huge or the absolute "
+				"path of a directory (up to %zu bytes)", key, value,
+				sizeof(p->files.dir) - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Where a listening port makes its queue files, against its data size. */
+static int
+check_queue_files(const char *name, const struct pmd_internals *p)
+{
+	const char *why = NULL;
+	int64_t page = shmlink_qfile_page_size(&p->files, &why);
+
+	if (page < 0) {
+		SHMLINK_LOG(ERR, "%s: %s=%s: %s", name, ARG_QFILES, p->files.place ==
+				SHMLINK_QFILE_DIR ? p->files.dir : "memfd_huge", why);
+		return -EINVAL;
+	}
+	if (page > 0 && p->sizes.data % (uint64_t)page != 0) {
+		SHMLINK_LOG(ERR, "%s: data_size=%" PRIu64 " is not a multiple of the huge page "
+				"size, %" PRId64 " bytes (%s)", name, p->sizes.data, page, ARG_QFILES);
+		return -EINVAL;
+	}
+	if (p->files.place != SHMLINK_QFILE_MEMFD && !p->listen)
+		SHMLINK_LOG(WARNING, "%s: %s ignored: a connecting port maps the listener's "
+				"files", name, ARG_QFILES);
+	return 0;
+}
+
 static int
 arg_handler(const char *key, const char *value, void *opaque)
 {
@@ -304,6 +348,8 @@ arg_handler(const char *key, const char *value, void *opaque)
 		rc = arg_cksum(key, value, SHMLINK_CTL_O_CSUM_TX, p);
 	} else if (strcmp(key, ARG_ZEROCOPY) == 0) {
 		rc = arg_zero_copy(key, value, p);
+	} else if (strcmp(key, ARG_QFILES) == 0) {
+		rc = arg_queue_files(key, value, p);
 	} else if (strcmp(key, ARG_TRIM) == 0) {
 		if (strcmp(value, "auto") == 0)
 			p->trim = SHMLINK_TRIM_AUTO;
@@ -345,7 +391,7 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 				"mac, mtu, buffer_size, data_size, pipe_size, queues, framing, "
 				"virtio_hdr, trim, allow_unsealed, socket_mode, socket_group, "
 				"allow_uid, allow_gid, signal_delay_us, signal_batch, rx_evict, "
-				"rx_cksum, tx_cksum, zero_copy",
+				"rx_cksum, tx_cksum, zero_copy, queue_files",
 				name, params);
 		return -EINVAL;
 	}
@@ -367,7 +413,7 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 				name, p->sizes.data, p->buffer_size);
 		return -EINVAL;
 	}
-	return 0;
+	return check_queue_files(name, p);
 }
 
 /* ---- ethdev ops ---- */
@@ -1064,4 +1110,5 @@ RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_RXEVICT "=<0-65535> "
 	ARG_RXCKSUM "=<auto|off|required> "
 	ARG_TXCKSUM "=<auto|off|required> "
-	ARG_ZEROCOPY "=<rx|no>");
+	ARG_ZEROCOPY "=<rx|no> "
+	ARG_QFILES "=<memfd|memfd_huge|/dir>");

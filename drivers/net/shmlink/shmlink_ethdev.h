@@ -164,6 +164,8 @@ struct pmd_internals {
 	uint32_t mtu;
 	uint32_t buffer_size;
 	struct shmlink_qfile_sizes sizes;
+	struct shmlink_qfile_where files;	/* devarg queue_files: where a listening port
+						 * makes them */
 	uint16_t nb_qp;
 	bool raw_ip;
 	bool virtio_hdr;

@@ -421,6 +421,7 @@ peer_attach_conf(const struct pmd_internals *pmd, struct shmlink_attach_conf *c)
 	c->buffer_size = pmd->buffer_size;
 	memcpy(c->mac, pmd->mac.addr_bytes, sizeof(c->mac));
 	c->sizes = pmd->sizes;
+	c->files = pmd->files;
 	c->allow_unsealed = pmd->allow_unsealed;
 	c->offloads = pmd->offloads;
 	c->offloads_required = pmd->offloads_required;
