@@ -117,52 +117,41 @@ qfile_open_in(const char *dir)
 	return fd;
 }
 
-/* A data region of @size bytes on huge pages (@where: a huge memfd or a hugetlbfs
- * directory), allocated now: mapping it later cannot fault for want of a page. */
+/* A file to make: a memfd (sealable), a memfd of huge pages (@huge; sealable), or an
+ * unlinked file in @dir (not sealable; on huge pages if @dir is a hugetlbfs). */
 static int
-qfile_make_huge(const struct shmlink_qfile_where *where, uint64_t size, int *out)
+qfile_open(const char *name, const char *dir, bool huge, bool *sealable)
 {
-	bool memfd = where->place == SHMLINK_QFILE_MEMFD_HUGE;
-	int fd, err;
-
-	fd = memfd ? memfd_create(qfile_names[SHMLINK_QFD_DATA],
-			MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB) : qfile_open_in(where->dir);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)size) != 0)
-		goto fail;
-	if (fallocate(fd, 0, 0, (off_t)size) != 0) {
-		/* hugetlbfs says ENOSPC when the pool has too few free pages. */
-		errno = errno == ENOSPC ? ENOMEM : errno;
-		goto fail;
+	if (dir != NULL) {
+		*sealable = false;
+		return qfile_open_in(dir);
 	}
-	if (memfd && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
-		goto fail;
-	*out = fd;
-	return 0;
-fail:
-	err = errno != 0 ? -errno : -EIO;
-	close(fd);
-	return err;
+	if (huge) {
+		*sealable = true;
+		return memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB);
+	}
+	return qfile_open_anon(name, sealable);
 }
 
+/* Make a file of @size bytes; a pipe starts with the free word; huge pages are allocated
+ * now, so that mapping the file later cannot fault for want of a page. */
 static int
-qfile_make(const char *name, const char *dir, uint64_t size, bool pipe, int *out)
+qfile_make(const char *name, const char *dir, bool huge, uint64_t size, bool pipe, int *out)
 {
 	uint64_t free_word = SHMLINK_PIPE_SLOT_FREE;
 	bool sealable;
 	int fd, err;
 
-	if (dir != NULL) {
-		fd = qfile_open_in(dir);
-		sealable = false;
-	} else {
-		fd = qfile_open_anon(name, &sealable);
-	}
+	fd = qfile_open(name, dir, huge, &sealable);
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)size) != 0)
 		goto fail;
+	if (huge && fallocate(fd, 0, 0, (off_t)size) != 0) {
+		/* hugetlbfs says ENOSPC when the pool has too few free pages. */
+		errno = errno == ENOSPC ? ENOMEM : errno;
+		goto fail;
+	}
 	/* A zero header would read as a published empty slot: start with "free". */
 	if (pipe && pwrite(fd, &free_word, sizeof(free_word), 0) != sizeof(free_word))
 		goto fail;
@@ -208,7 +197,8 @@ shmlink_qfile_create_in(const struct shmlink_qfile_sizes *sizes,
 		[SHMLINK_QFD_RX_PIPE] = size_or(s->rx_pipe, SHMLINK_DEFAULT_PIPE_SIZE),
 		[SHMLINK_QFD_SHARED] = size_or(s->shared, SHMLINK_DEFAULT_SHARED_SIZE),
 	};
-	const char *dir = NULL;
+	const char *dir = where != NULL && where->place == SHMLINK_QFILE_DIR ? where->dir :
+			NULL;
 	int64_t page;
 	int i, rc;
 
@@ -220,9 +210,6 @@ shmlink_qfile_create_in(const struct shmlink_qfile_sizes *sizes,
 			*why = "the data size is not a multiple of the huge page size";
 		return -EINVAL;
 	}
-	/* On a tmpfs, every file goes in the directory; on huge pages, the data only. */
-	if (page == 0 && where != NULL && where->place == SHMLINK_QFILE_DIR)
-		dir = where->dir;
 	if (sz[SHMLINK_QFD_TX_PIPE] < SHMLINK_PIPE_MIN_SIZE ||
 			sz[SHMLINK_QFD_TX_PIPE] >= QFILE_MAX_PIPE_SIZE ||
 			sz[SHMLINK_QFD_RX_PIPE] < SHMLINK_PIPE_MIN_SIZE ||
@@ -240,12 +227,11 @@ shmlink_qfile_create_in(const struct shmlink_qfile_sizes *sizes,
 	for (i = 0; i < SHMLINK_QFD_COUNT; i++) {
 		if (i == SHMLINK_QFD_EVENT)
 			continue;
-		if (i == SHMLINK_QFD_DATA && page > 0)
-			rc = qfile_make_huge(where, sz[i], &fds[i]);
-		else
-			rc = qfile_make(qfile_names[i], dir, sz[i],
-					i == SHMLINK_QFD_TX_PIPE || i == SHMLINK_QFD_RX_PIPE,
-					&fds[i]);
+		bool huge = i == SHMLINK_QFD_DATA && page > 0;
+
+		/* On a tmpfs every file goes in the directory; on huge pages the data only. */
+		rc = qfile_make(qfile_names[i], huge || page == 0 ? dir : NULL, huge, sz[i],
+				i == SHMLINK_QFD_TX_PIPE || i == SHMLINK_QFD_RX_PIPE, &fds[i]);
 		if (rc != 0)
 			goto fail;
 	}

@@ -217,8 +217,10 @@ rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 	return (uint16_t)k;
 }
 
-uint16_t
-shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+/* The primary's bursts; @lend: the port has zero_copy=rx, whose queue pair state is set
+ * before its endpoint, so it is there once the endpoint is. */
+static __rte_always_inline uint16_t
+rx_burst_primary(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts, bool lend)
 {
 	struct shmlink_rxq *q = queue;
 	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
@@ -226,25 +228,21 @@ shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 
 	if (ep == NULL)
 		return 0;
-	n = rx_burst(q, ep, bufs, nb_pkts, -1, NULL);
+	n = rx_burst(q, ep, bufs, nb_pkts, -1, lend ? q->pmd->zc[q->queue_id] : NULL);
 	shmlink_qlink_leave(&q->link);
 	return n;
 }
 
-/* A port with zero_copy=rx; the queue pair's state is set before its endpoint, so it is
- * there once the endpoint is. */
+uint16_t
+shmlink_rx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+{
+	return rx_burst_primary(queue, bufs, nb_pkts, false);
+}
+
 uint16_t
 shmlink_rx_burst_zc(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 {
-	struct shmlink_rxq *q = queue;
-	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
-	uint16_t n;
-
-	if (ep == NULL)
-		return 0;
-	n = rx_burst(q, ep, bufs, nb_pkts, -1, q->pmd->zc[q->queue_id]);
-	shmlink_qlink_leave(&q->link);
-	return n;
+	return rx_burst_primary(queue, bufs, nb_pkts, true);
 }
 
 uint16_t
