@@ -279,6 +279,25 @@ class MultiProcessTest(sysh.SysTestCase):
         self.assertGreater(self.per_queue(p)[0], MIN_FRAMES)
         self.assertEqual(tp.quit(), 0)
 
+    def test_secondary_copies_on_a_lending_port(self):
+        # zero_copy=rx: the primary lends what queue 0 receives; the secondary's burst on
+        # queue 1 copies (lent mbufs must be freed by the primary's code) and gives the
+        # frames back at once. Every frame of both queues comes back to the peer.
+        tp, sock = self.primary(queues=2, devargs=',zero_copy=rx')
+        self.secondary(tp)
+        mark = tp.mark()
+        p = self.peer(sock, queues=2)
+        self.peer_done(p, tp, mark)
+        q0, q1 = self.per_queue(p)
+        self.assertGreater(min(q0, q1), MIN_FRAMES, (q0, q1))
+        x = tp.xstats()
+        self.assertEqual(sysh.xstat_errors(x), {})
+        self.assertGreaterEqual(x['rx_zero_copy_copied_frames'], x['rx_q1_packets'], x)
+        self.assertGreater(x['rx_zero_copy_frames'], 0, x)
+        self.assertEqual(x['rx_zero_copy_frames'] + x['rx_zero_copy_copied_frames'],
+                         x['rx_good_packets'], x)
+        self.assertEqual(tp.quit(), 0)
+
     def test_secondary_before_any_peer(self):
         tp, _ = self.primary(start=False)
         self.assertEqual(set(mp.parse_stats(self.proc_info(tp, '--stats')).values()), {0})
