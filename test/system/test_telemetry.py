@@ -27,6 +27,7 @@ class TelemetryTest(sysh.SysTestCase):
         self.assertEqual((info['socket'], info['mode'], info['link'], info['attached'],
                           info['role'], info['framing'], info['mtu'], info['queue_pairs']),
                          (sock, 'listen', 'down', 0, 'server', 'eth', 9000, 1), info)
+        self.assertEqual((info['zero_copy'], info['queue_files']), ('no', 'memfd'), info)
         self.assertEqual(info.get('queues', {}), {})
         self.assertIsNone(tel.query('/shmlink/info,7'))
 
