@@ -208,7 +208,7 @@ check() {
 		done
 		# Fewer attaches in test_first_frame.py than the main run's 100: the time
 		# budget of the test command.
-		on "$v" "SHMLINK_FIRST_FRAME_ATTACHES=30 meson test -C $b --print-errorlogs $args" \
+		on "$v" "SHMLINK_FIRST_FRAME_ATTACHES=20 meson test -C $b --print-errorlogs $args" \
 			>>"$log" 2>&1 || true
 	fi
 	tl=$top/$b/meson-logs/testlog.json

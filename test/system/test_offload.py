@@ -27,7 +27,7 @@ import re
 
 import shmlink_sys as sysh
 
-DURATION = '1.5'
+DURATION = '1'
 MIN_FRAMES = 5000
 # testpmd's mbufs for chains: 128 bytes of headroom and 512 of data each.
 SCATTER = ['--enable-scatter', '--mbuf-size=640']

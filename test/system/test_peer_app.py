@@ -17,7 +17,7 @@ import sys
 
 import shmlink_sys as sysh
 
-DURATION = '1.5'
+DURATION = '1'
 MIN_FRAMES = 20000
 
 
