@@ -101,9 +101,9 @@ struct shmlink_rxq {
 	uint64_t evicted;		/* xstat rx_evicted_frames (not in st: the
 					 * xstats have their own reset) */
 	uint64_t zc_lent;		/* xstat rx_zero_copy_frames */
-	uint64_t zc_copied;		/* xstat rx_zero_copy_copied_frames: a port
-					 * that lends copied them (no slot free, a
-					 * secondary process's burst) */
+	uint64_t zc_copied;		/* xstat rx_zero_copy_copied_frames: frames a
+					 * port that lends delivered copied (no slot
+					 * free, a secondary process's burst) */
 	uint16_t data_room;		/* bytes one mbuf takes after headroom */
 	uint16_t nb_desc;		/* asked at setup, shown by rxq_info_get */
 	struct shmlink_qstats st;

@@ -131,14 +131,13 @@ rx_lend(struct shmlink_rxq *q, struct shmlink_zc *zc, bool lend, const uint64_t 
  * before the application can free them.
  */
 static void
-rx_lend_end(struct shmlink_rxq *q, struct shmlink_zc *zc, struct shmlink_ep *ep,
-		const uint64_t *tokens, unsigned int i, unsigned int n, uint64_t *back,
-		unsigned int nback, uint32_t nb_lent)
+rx_lend_end(struct shmlink_zc *zc, struct shmlink_ep *ep, const uint64_t *tokens,
+		unsigned int i, unsigned int n, uint64_t *back, unsigned int nback,
+		uint32_t nb_lent)
 {
 	for (; i < n; i++)
 		back[nback++] = tokens[i];
 	shmlink_ep_rx_return(ep, back, nback);
-	q->zc_copied += nback;
 	shmlink_zc_hold(zc, nb_lent);
 }
 
@@ -199,6 +198,7 @@ rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 		if (rx_fill(q, &q->frames[i], bufs[k]) == 0) {
 			bytes += q->frames[i].len;
 			k++;
+			q->zc_copied += zc != NULL;
 		}
 		if (q->evict_min != 0 && q->frames[i].len >= q->evict_min) {
 			shmlink_frame_evict(&q->frames[i]);
@@ -208,7 +208,7 @@ rx_burst(struct shmlink_rxq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 	agreed = shmlink_ep_offloads(ep);
 	shmlink_ep_rx_release(ep);
 	if (zc != NULL)
-		rx_lend_end(q, zc, ep, tokens, i, n, back, nback, nb_lent);
+		rx_lend_end(zc, ep, tokens, i, n, back, nback, nb_lent);
 	if (k < have)
 		rte_pktmbuf_free_bulk(&bufs[k], have - k);
 	shmlink_rx_offload(q, agreed, bufs, k);
