@@ -231,7 +231,7 @@ arg_queue_files(const char *key, const char *value, struct pmd_internals *p)
 
 /* Where a listening port makes its queue files, against its data size. */
 static int
-check_queue_files(const char *name, const struct pmd_internals *p)
+arg_queue_files_check(const char *name, const struct pmd_internals *p)
 {
 	const char *why = NULL;
 	int64_t page = shmlink_qfile_page_size(&p->files, &why);
@@ -413,7 +413,7 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 				name, p->sizes.data, p->buffer_size);
 		return -EINVAL;
 	}
-	return check_queue_files(name, p);
+	return arg_queue_files_check(name, p);
 }
 
 /* ---- ethdev ops ---- */

@@ -9,7 +9,6 @@
  * subtraction per frame it frees.
  */
 
-#include <stdio.h>
 #include <sys/mman.h>
 
 #include <rte_eal.h>
