@@ -105,10 +105,12 @@ client_rx_create(struct shmlink_ep *ep, const struct shmlink_qmap *rxq)
 	r->posted = client_array(ep, r->nb_bufs, 1);
 	r->repost = client_array(ep, r->nb_bufs, sizeof(uint32_t));
 	r->held = client_array(ep, r->nb_bufs, sizeof(uint32_t));
-	if (ep->conf.rx_hold > 0)
+	if (ep->conf.rx_hold > 0) {
 		r->lent_next = client_array(ep, r->nb_bufs, sizeof(uint32_t));
+		r->lent_gen = client_array(ep, r->nb_bufs, sizeof(uint32_t));
+	}
 	if (r->posted == NULL || r->repost == NULL || r->held == NULL ||
-			(ep->conf.rx_hold > 0 && r->lent_next == NULL))
+			(ep->conf.rx_hold > 0 && (r->lent_next == NULL || r->lent_gen == NULL)))
 		return -ENOMEM;
 	for (i = 0; i < r->nb_bufs; i++)
 		r->repost[i] = r->nb_bufs - 1 - i;
@@ -131,6 +133,7 @@ client_destroy(struct shmlink_ep *ep)
 	ep_free(c, ep->rx.c.repost);
 	ep_free(c, ep->rx.c.held);
 	ep_free(c, ep->rx.c.lent_next);
+	ep_free(c, ep->rx.c.lent_gen);
 }
 
 static int
@@ -366,6 +369,13 @@ client_rx_unhold(struct client_rx *r, uint32_t from)
 		r->repost[r->nb_repost++] = r->held[--r->nb_held];
 }
 
+/* A lent frame's token: its first buffer's id, and how many times that buffer was lent. */
+static uint64_t
+client_token(const struct client_rx *r, uint32_t id)
+{
+	return (uint64_t)r->lent_gen[id] << 32 | id;
+}
+
 /*
  * rx_hold: lend the buffers held since @from, the frame of @token's slot, to the caller;
  * if @added is false the frame was dropped and they are posted again instead.
@@ -382,8 +392,9 @@ client_rx_lend(struct client_rx *r, uint32_t from, bool added, uint64_t *token)
 	for (k = from; k < r->nb_held; k++) {
 		r->posted[r->held[k]] = CLIENT_BUF_LENT;
 		r->lent_next[r->held[k]] = k + 1 < r->nb_held ? r->held[k + 1] : EP_NONE;
+		r->lent_gen[r->held[k]]++;
 	}
-	*token = r->held[from];
+	*token = client_token(r, r->held[from]);
 	r->nb_held = from;
 	r->nb_lent++;
 }
@@ -451,7 +462,8 @@ client_rx_release(struct shmlink_ep *ep)
 	client_rx_post(r);
 }
 
-/* The chain of a lent frame, walked no further than a frame's buffers can be. */
+/* The chain of a lent frame, walked no further than a frame's buffers can be. A token
+ * whose buffer is not lent, or was lent again since (another count), is ignored. */
 static void
 client_rx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n)
 {
@@ -459,9 +471,10 @@ client_rx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n)
 	unsigned int i, k;
 
 	for (i = 0; i < n; i++) {
-		uint64_t id = tokens[i];
+		uint64_t id = (uint32_t)tokens[i];
 
-		if (id >= r->nb_bufs || r->posted[id] != CLIENT_BUF_LENT)
+		if (id >= r->nb_bufs || r->posted[id] != CLIENT_BUF_LENT ||
+				client_token(r, (uint32_t)id) != tokens[i])
 			continue;
 		for (k = 0; k < SHMLINK_FRAME_MAX_BUFS && id < r->nb_bufs &&
 				r->posted[id] == CLIENT_BUF_LENT; k++) {

@@ -70,6 +70,9 @@ struct client_rx {
 	uint32_t *held;				/* ids of the current burst's frames */
 	uint32_t *lent_next;			/* id -> next buffer of its lent frame,
 						 * EP_NONE after the last (rx_hold) */
+	uint32_t *lent_gen;			/* id -> times lent (rx_hold): a token
+						 * carries its head's, so a stale one
+						 * matches no frame lent since */
 };
 
 /* Where a client's RX buffer is. */

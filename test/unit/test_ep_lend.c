@@ -247,10 +247,42 @@ test_lend_mixed(void)
 	LINK_CLOSE_CLEAN(&l);
 }
 
+/* A client's token that was given back is stale once its buffer is lent again: given
+ * back a second time, it must not take that buffer from the frame now holding it. */
+static void
+test_lend_stale_token(void)
+{
+	static struct lender ld;
+	struct shmlink_qfile_sizes rx = { .data = 4 * CHUNK };
+	struct shmlink_ep_conf conf = conf_default;
+	struct link l;
+	uint64_t stale;
+
+	conf.rx_hold = 4;
+	if (!link_open(&l, NULL, &rx, &conf, &conf))
+		return;
+	lender_init(&ld, "stale token", l.server, l.client, len_random);
+	lend_send(&ld, 1);
+	CHECK_EQ(lend_receive(&ld), 1);
+	stale = ld.lent[0].token;
+	lend_return_one(&ld, 0);
+	/* Four more frames take all four buffers, the returned one too. */
+	lend_send(&ld, 5);
+	while (lend_receive(&ld) > 0)
+		;
+	CHECK_EQ(ld.nb_lent, 4);
+	shmlink_ep_rx_return(l.client, &stale, 1);
+	CHECK_EQ(shmlink_ep_rx_lent(l.client), 4);
+	lend_return_random(&ld, UINT32_MAX);
+	CHECK_EQ(shmlink_ep_rx_lent(l.client), 0);
+	LINK_CLOSE_CLEAN(&l);
+}
+
 static const struct ep_test tests[] = {
 	{ "lend_both_roles", test_lend_both_roles },
 	{ "lend_bound", test_lend_bound },
 	{ "lend_mixed", test_lend_mixed },
+	{ "lend_stale_token", test_lend_stale_token },
 };
 
 int

@@ -212,7 +212,8 @@ unsigned int shmlink_ep_rx_burst_hold(struct shmlink_ep *ep, struct shmlink_fram
 /**
  * Give the buffers of @p n lent frames back to the peer, in any order (gVisor frees TX
  * ids one by one; posted buffers are named by offset); one flush. On the receiving
- * thread. Each token goes back exactly once (a client ignores one it has not lent).
+ * thread. Each token goes back exactly once: a client ignores a token of no frame it has
+ * lent now (given back already, or made up); a server cannot tell, and completes it.
  */
 void shmlink_ep_rx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n);
 
