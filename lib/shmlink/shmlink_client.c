@@ -55,8 +55,13 @@ client_tx_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq)
 	t->chunk_next = client_array(ep, t->nb_chunks, sizeof(uint32_t));
 	t->id_chunk = client_array(ep, t->nb_ids, sizeof(uint32_t));
 	t->free_ids = client_array(ep, t->nb_ids, sizeof(uint32_t));
+	if (ep->conf.tx_hold > 0) {
+		t->chunk_state = client_array(ep, t->nb_chunks, 1);
+		t->chunk_gen = client_array(ep, t->nb_chunks, sizeof(uint32_t));
+	}
 	if (t->free_chunks == NULL || t->chunk_next == NULL || t->id_chunk == NULL ||
-			t->free_ids == NULL)
+			t->free_ids == NULL || (ep->conf.tx_hold > 0 &&
+			(t->chunk_state == NULL || t->chunk_gen == NULL)))
 		return -ENOMEM;
 	/* Chunk 0 and id 0 come out first. */
 	for (i = 0; i < t->nb_chunks; i++)
@@ -129,6 +134,8 @@ client_destroy(struct shmlink_ep *ep)
 	ep_free(c, ep->tx.c.chunk_next);
 	ep_free(c, ep->tx.c.id_chunk);
 	ep_free(c, ep->tx.c.free_ids);
+	ep_free(c, ep->tx.c.chunk_state);
+	ep_free(c, ep->tx.c.chunk_gen);
 	ep_free(c, ep->rx.c.posted);
 	ep_free(c, ep->rx.c.repost);
 	ep_free(c, ep->rx.c.held);
@@ -186,6 +193,18 @@ client_chunk_put(struct client_tx *t, uint32_t c)
 	t->nb_free_chunks++;
 }
 
+/* Chunk @c of a completed frame: back to the pool, unless still lent (tx_hold). */
+static inline void
+client_chunk_done(struct client_tx *t, uint32_t c)
+{
+	if (t->chunk_state != NULL) {
+		t->chunk_state[c] &= ~CHUNK_FLY;
+		if (t->chunk_state[c] != 0)
+			return;
+	}
+	client_chunk_put(t, c);
+}
+
 /* Take back the chunks of every completed frame. */
 static void
 client_tx_reap(struct shmlink_ep *ep)
@@ -213,7 +232,7 @@ client_tx_reap(struct shmlink_ep *ep)
 			continue;
 		}
 		for (c = t->id_chunk[id], n = 0; c != EP_NONE && n < t->nb_chunks; n++) {
-			client_chunk_put(t, c);
+			client_chunk_done(t, c);
 			c = t->chunk_next[c];
 		}
 		t->id_chunk[id] = EP_NONE;
@@ -258,6 +277,90 @@ client_tx_give_back(struct client_tx *t, uint32_t id)
 	t->free_ids[t->nb_free_ids++] = id;
 }
 
+/* tx_hold: the chunk that @len bytes at @p lie in, if it is lent and not in flight;
+ * EP_NONE otherwise. */
+static uint32_t
+client_tx_lent_chunk(const struct client_tx *t, const uint8_t *p, uint32_t len)
+{
+	uint64_t off = (uint64_t)((uintptr_t)p - (uintptr_t)t->data), c;
+
+	/* Most frames of a lending port are elsewhere: one compare for them. */
+	if ((uintptr_t)p < (uintptr_t)t->data || off >= (uint64_t)t->nb_chunks * t->buf_size)
+		return EP_NONE;
+	c = off / t->buf_size;
+	if (len == 0 || t->chunk_state[c] != CHUNK_LENT || len > (c + 1) * t->buf_size - off)
+		return EP_NONE;
+	return (uint32_t)c;
+}
+
+/*
+ * tx_hold: describe frame @f in @bufs where it lies, with @vh bytes of virtio header
+ * before its first piece, if every piece is in a lent chunk not in flight, one chunk
+ * each; mark those chunks in flight and chain them as frame @id's. Returns how many
+ * buffers, or 0 (nothing marked): the frame is copied.
+ */
+static uint32_t
+client_tx_place(struct client_tx *t, const struct shmlink_frame *f, uint32_t vh, uint32_t id,
+		struct shmlink_buf *bufs)
+{
+	uint32_t k, c = EP_NONE, prev = EP_NONE;
+
+	if (f->nb_segs == 0 || f->nb_segs > SHMLINK_FRAME_MAX_BUFS)
+		return 0;
+	for (k = 0; k < f->nb_segs; k++) {
+		uint32_t pre = k == 0 ? vh : 0;
+		const uint8_t *p = (const uint8_t *)f->segs[k].addr - pre;
+
+		c = client_tx_lent_chunk(t, p, f->segs[k].len + pre);
+		if (c == EP_NONE)
+			break;
+		t->chunk_state[c] |= CHUNK_FLY;
+		t->chunk_next[c] = EP_NONE;
+		if (prev == EP_NONE)
+			t->id_chunk[id] = c;
+		else
+			t->chunk_next[prev] = c;
+		prev = c;
+		bufs[k].offset = (uint64_t)(p - t->data);
+		bufs[k].size = f->segs[k].len + pre;
+	}
+	if (c != EP_NONE)
+		return k;
+	while (k-- > 0)
+		t->chunk_state[bufs[k].offset / t->buf_size] &= ~CHUNK_FLY;
+	t->id_chunk[id] = EP_NONE;
+	return 0;
+}
+
+/*
+ * tx_hold: send frame @f where the caller built it, if it lies in lent chunks (with an
+ * id free: @id). Returns 1 if pushed, 0 if it is to be copied, -1 if the descriptor pipe
+ * is full.
+ */
+static int
+client_tx_placed(struct shmlink_ep *ep, const struct shmlink_frame *f, uint32_t vh,
+		struct shmlink_buf *bufs)
+{
+	struct client_tx *t = &ep->tx.c;
+	uint32_t id = t->free_ids[t->nb_free_ids - 1];
+	uint32_t nb = client_tx_place(t, f, vh, id, bufs), k;
+
+	if (nb == 0)
+		return 0;
+	if (q_txd_push(&t->desc, id, f->len + vh, bufs, nb) != 0) {
+		for (k = 0; k < nb; k++)
+			t->chunk_state[bufs[k].offset / t->buf_size] &= ~CHUNK_FLY;
+		t->id_chunk[id] = EP_NONE;
+		return -1;
+	}
+	t->nb_free_ids--;
+	ep->tx.st.tx_in_place++;
+	/* gVisor writes an all-zero header: no flags, no GSO. */
+	if (vh > 0)
+		memset(t->data + bufs[0].offset, 0, vh);
+	return 1;
+}
+
 static unsigned int
 client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsigned int n)
 {
@@ -279,7 +382,19 @@ client_tx_burst(struct shmlink_ep *ep, const struct shmlink_frame *frames, unsig
 			ep->tx.st.tx_oversize++;
 			continue;
 		}
-		if (nb > t->nb_free_chunks || t->nb_free_ids == 0)
+		if (t->nb_free_ids == 0)
+			break;
+		if (t->chunk_state != NULL) {
+			int rc = client_tx_placed(ep, &frames[i], vh, bufs);
+
+			if (rc < 0)
+				break;
+			if (rc > 0) {
+				sent++;
+				continue;
+			}
+		}
+		if (nb > t->nb_free_chunks)
 			break;
 		id = t->free_ids[--t->nb_free_ids];
 		client_tx_take(t, id, (uint32_t)nb, (uint32_t)wire, bufs);
@@ -493,6 +608,58 @@ client_rx_lent(const struct shmlink_ep *ep)
 	return ep->rx.c.nb_lent;
 }
 
+/* A lent TX chunk's token: its index, and how many times it was lent. */
+static uint64_t
+client_tx_token(const struct client_tx *t, uint32_t c)
+{
+	return (uint64_t)t->chunk_gen[c] << 32 | c;
+}
+
+static unsigned int
+client_tx_lend(struct shmlink_ep *ep, struct shmlink_tx_chunk *chunks, unsigned int n)
+{
+	struct client_tx *t = &ep->tx.c;
+	unsigned int i;
+
+	client_tx_reap(ep);
+	for (i = 0; i < n && t->nb_lent < ep->conf.tx_hold && t->nb_free_chunks > 0; i++) {
+		uint32_t c = client_chunk_take(t);
+
+		t->chunk_state[c] = CHUNK_LENT;
+		t->chunk_gen[c]++;
+		chunks[i].addr = t->data + (uint64_t)c * t->buf_size;
+		chunks[i].size = t->buf_size;
+		chunks[i].token = client_tx_token(t, c);
+		t->nb_lent++;
+	}
+	return i;
+}
+
+static void
+client_tx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n)
+{
+	struct client_tx *t = &ep->tx.c;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		uint32_t c = (uint32_t)tokens[i];
+
+		if (c >= t->nb_chunks || !(t->chunk_state[c] & CHUNK_LENT) ||
+				client_tx_token(t, c) != tokens[i])
+			continue;
+		t->chunk_state[c] &= ~CHUNK_LENT;
+		t->nb_lent--;
+		if (t->chunk_state[c] == 0)
+			client_chunk_put(t, c);
+	}
+}
+
+static uint32_t
+client_tx_lent(const struct shmlink_ep *ep)
+{
+	return ep->tx.c.nb_lent;
+}
+
 static void
 client_buffers_get(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b)
 {
@@ -510,5 +677,8 @@ const struct ep_role_ops client_ops = {
 	.rx_release = client_rx_release,
 	.rx_return = client_rx_return,
 	.rx_lent = client_rx_lent,
+	.tx_lend = client_tx_lend,
+	.tx_return = client_tx_return,
+	.tx_lent = client_tx_lent,
 	.buffers_get = client_buffers_get,
 };

@@ -223,6 +223,27 @@ shmlink_ep_rx_lent(const struct shmlink_ep *ep)
 	return ep->conf.rx_hold > 0 ? ep_ops(ep)->rx_lent(ep) : 0;
 }
 
+unsigned int
+shmlink_ep_tx_lend(struct shmlink_ep *ep, struct shmlink_tx_chunk *chunks, unsigned int n)
+{
+	if (ep->conf.tx_hold == 0 || ep_ops(ep)->tx_lend == NULL || shmlink_ep_broken(ep))
+		return 0;
+	return ep_ops(ep)->tx_lend(ep, chunks, n);
+}
+
+void
+shmlink_ep_tx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n)
+{
+	if (n > 0 && ep->conf.tx_hold > 0 && ep_ops(ep)->tx_return != NULL)
+		ep_ops(ep)->tx_return(ep, tokens, n);
+}
+
+uint32_t
+shmlink_ep_tx_lent(const struct shmlink_ep *ep)
+{
+	return ep->conf.tx_hold > 0 && ep_ops(ep)->tx_lent != NULL ? ep_ops(ep)->tx_lent(ep) : 0;
+}
+
 void
 shmlink_ep_rx_release(struct shmlink_ep *ep)
 {
@@ -317,6 +338,7 @@ shmlink_ep_stats_add(struct shmlink_ep_stats *to, const struct shmlink_ep_stats 
 	to->rx_trimmed += from->rx_trimmed;
 	to->tx_oversize += from->tx_oversize;
 	to->signals += from->signals;
+	to->tx_in_place += from->tx_in_place;
 }
 
 void

@@ -51,6 +51,21 @@ struct client_tx {
 	uint32_t *chunk_next;			/* chunk -> next chunk of its frame */
 	uint32_t *id_chunk;			/* id -> first chunk, EP_NONE if free */
 	uint32_t *free_ids;			/* stack */
+	/* tx_hold: chunks lent to the caller to build frames in (shmlink_ep_tx_lend()) */
+	uint32_t nb_lent;
+	uint8_t *chunk_state;			/* chunk -> CHUNK_* bits; NULL: no tx_hold */
+	uint32_t *chunk_gen;			/* chunk -> times lent: a token carries it */
+};
+
+/*
+ * Where a client's TX chunk is, with tx_hold: lent to the caller, in flight with the
+ * server (a frame sent where the caller built it), both, or neither. A chunk goes back
+ * to the pool when both bits are clear; a chunk of a copied frame has neither set and
+ * goes back at its completion, as without tx_hold.
+ */
+enum {
+	CHUNK_LENT = 1,
+	CHUNK_FLY = 2,
 };
 
 /* Client receive: RX queue, we post buffers and read completions. */
@@ -122,6 +137,11 @@ struct ep_role_ops {
 	void (*rx_release)(struct shmlink_ep *ep);
 	void (*rx_return)(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n);
 	uint32_t (*rx_lent)(const struct shmlink_ep *ep);
+	/* tx_hold (NULL: the role cannot lend TX buffers) */
+	unsigned int (*tx_lend)(struct shmlink_ep *ep, struct shmlink_tx_chunk *chunks,
+			unsigned int n);
+	void (*tx_return)(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n);
+	uint32_t (*tx_lent)(const struct shmlink_ep *ep);
 	void (*buffers_get)(const struct shmlink_ep *ep, struct shmlink_ep_buffers *b);
 	/* Whether a frame sent now can be received (NULL: always). */
 	bool (*tx_ready)(const struct shmlink_ep *ep);

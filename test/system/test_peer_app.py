@@ -13,6 +13,7 @@ are those testpmd itself counted as dropped."""
 
 import json
 import os
+import re
 import sys
 
 import shmlink_sys as sysh
@@ -139,6 +140,45 @@ class PeerAppTest(sysh.SysTestCase):
         self.exchange(',role=client,buffer_size=512,zero_copy=rx', ['--role', 'server'],
                       '64,1514,700', role='client')
         self.check_lent()
+
+    def test_zero_copy_tx_client_peer_server_frames_span_buffers(self):
+        """shmlink_zc_fwd, a client lending 512-byte TX buffers (zero_copy=yes), builds
+        each frame it forwards in a chain of them, and keeps some it frees at random
+        without sending: each frame reaches the peer intact and in order, sent where it
+        was built, and every buffer is back at the end."""
+        sock = self.ws.path('s')
+        jpath = self.ws.path('peer.json')
+        vdev = 'net_shmlink0,socket=%s,role=client,buffer_size=512,zero_copy=yes' % sock
+        app = self.ws.run('zc_fwd', [os.path.join(sysh.BUILD_DIR, 'test', 'system',
+                                                  'shmlink_zc_fwd')] +
+                          sysh.eal_args(self.ws.prefix('zf'), [vdev], sysh.LCORES[0]) +
+                          ['--', '--timeout', '40', '--hold', '64'], limit=60)
+        app.wait_for(r'^ZCFWD ready', 30)
+        peer = self.ws.run('peer', [
+            sysh.peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
+            '--txpkts', '64,1514,700', '--duration', DURATION, '--cpus', sysh.CPUS[1],
+            '--json', jpath, '--expect-min', str(MIN_FRAMES), '--role', 'server'],
+            limit=40)
+        self.assertEqual(peer.wait(40), 0, 'shmlink-peer failed:\n' + peer.tail())
+        self.assertEqual(app.wait(30), 0, app.tail())
+        c = {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', app.wait_for(
+            r'^ZCFWD rx=.*$', 5).group(0))}
+        x = dict((k, int(v)) for k, v in re.findall(r'^XSTAT 0 (\w+) (\d+)$', app.output,
+                                                     re.M))
+        with open(jpath) as f:
+            t = json.load(f)['total']
+        sys.stderr.write('  %s; %s\n' % (c, x))
+        self.assertEqual(c['rx'], t['tx_packets'])
+        self.assertEqual(c['tx'], t['rx_packets'])
+        self.assertEqual((t['rx_verified'], t['rx_foreign'], t['rx_corrupt'],
+                          t['rx_reordered']), (t['rx_packets'], 0, 0, 0), t)
+        self.assertEqual(t['tx_unreturned'], c['dropped'], (t, c))
+        self.assertGreater(c['built'], c['rx'] // 2, c)
+        # Every built frame that went out went where it was built.
+        self.assertGreaterEqual(x['tx_zero_copy_frames'], c['built'] - c['dropped'], x)
+        self.assertLessEqual(x['tx_zero_copy_frames'], c['built'], x)
+        self.assertEqual(x['tx_zero_copy_lent_now'], 0, x)
+        self.assertFalse(os.path.lexists(sock))
 
 
 if __name__ == '__main__':

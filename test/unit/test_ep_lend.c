@@ -278,11 +278,216 @@ test_lend_stale_token(void)
 	LINK_CLOSE_CLEAN(&l);
 }
 
+/* ---------------------------------------------------------------------------------------
+ * Lending TX chunks (tx_hold, zero-copy transmit): the client builds frames in chunks of
+ * its TX region and the server reads them there.
+ */
+
+#define TXL_ROOM	64u	/* where a frame starts in its first chunk */
+
+static uint32_t
+min_u32(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Frame @seq of @len bytes written into lent chunks @ch, pieces of at most @piece bytes,
+ * one chunk each, the first @room bytes into its chunk. Returns the chunks used. */
+static unsigned int
+txl_build(const struct shmlink_tx_chunk *ch, uint32_t seq, uint32_t len, uint32_t room,
+		uint32_t piece, struct shmlink_frame *f, struct shmlink_seg *segs)
+{
+	uint32_t off = 0, k = 0;
+
+	pattern_fill(content_buf, seq, len);
+	while (off < len) {
+		uint32_t at = k == 0 ? room : 0;
+		uint32_t n = min_u32(min_u32(piece, len - off), ch[k].size - at);
+
+		segs[k].addr = (uint8_t *)ch[k].addr + at;
+		segs[k].len = n;
+		memcpy(segs[k].addr, content_buf + off, n);
+		off += n;
+		k++;
+	}
+	f->segs = segs;
+	f->nb_segs = k;
+	f->len = len;
+	return k;
+}
+
+/* Rewrite a built frame's bytes in place with the pattern of @seq. */
+static void
+txl_rewrite(const struct shmlink_frame *f, uint32_t seq)
+{
+	uint32_t k, off = 0;
+
+	pattern_fill(content_buf, seq, f->len);
+	for (k = 0; k < f->nb_segs; k++) {
+		memcpy(f->segs[k].addr, content_buf + off, f->segs[k].len);
+		off += f->segs[k].len;
+	}
+}
+
+/* Receive @n frames at the server, expecting the patterns of @seqs. */
+static void
+txl_receive(struct link *l, const uint32_t *seqs, const uint32_t *lens, unsigned int n,
+		const char *what)
+{
+	unsigned int got = 0, idle = 0, i;
+
+	while (got < n && idle < 1000) {
+		unsigned int k = server_rx(l);
+
+		idle = k == 0 ? idle + 1 : 0;
+		for (i = 0; i < k && got + i < n; i++) {
+			pattern_fill(expect_buf, seqs[got + i], lens[got + i]);
+			FRAME_CHECK(&rx_frames[i], expect_buf, lens[got + i], what, got + i);
+		}
+		got += k;
+		shmlink_ep_rx_release(l->server);
+	}
+	CHECK(got == n, "%s: %u of %u frames received", what, got, n);
+}
+
+/*
+ * Frames built in lent chunks go out where they are: rewritten after tx_burst(), the
+ * server reads the new bytes, and they take no chunk from the pool. Chunks come back
+ * before or after their completion, frames span several chunks, with and without a
+ * virtio header; at the end every chunk is home.
+ */
+static void
+test_tx_lend_in_place(void)
+{
+	struct shmlink_ep_conf conf = conf_default;
+	int vh;
+
+	conf.tx_hold = 32;
+	for (vh = 0; vh < 2; vh++) {
+		struct shmlink_tx_chunk ch[32];
+		struct shmlink_seg segs[8][4];
+		struct shmlink_frame f[8];
+		uint32_t seqs[8], lens[8], rnd = 12345, seq = 0, round;
+		const char *what = vh ? "tx lend, virtio header" : "tx lend";
+		struct shmlink_ep_buffers b;
+		struct link l;
+
+		conf.virtio_hdr = vh;
+		if (!link_open(&l, NULL, NULL, &conf, &conf))
+			return;
+		CHECK_EQ(shmlink_ep_tx_lend(l.client, ch, 32), 32);
+		CHECK_EQ(shmlink_ep_tx_lend(l.client, ch, 1), 0);	/* tx_hold */
+		CHECK_EQ(shmlink_ep_tx_lent(l.client), 32);
+		for (round = 0; round < 32; round++)
+			shmlink_ep_tx_return(l.client, &ch[round].token, 1);
+		CHECK_EQ(shmlink_ep_tx_lent(l.client), 0);
+		for (round = 0; round < 300; round++) {
+			unsigned int n = 1 + round % 8, used = 0, i;
+			uint64_t tokens[32];
+
+			/* Get back to 32 chunks in hand: up to 4 per frame. */
+			CHECK_EQ(shmlink_ep_tx_lend(l.client, ch, 32), 32);
+			for (i = 0; i < n && used + 4 <= 32; i++) {
+				rnd = rnd * 1103515245u + 12345u;
+				lens[i] = (rnd >> 8) % (3 * CHUNK) + 1;
+				seqs[i] = seq++;
+				used += txl_build(&ch[used], seqs[i], lens[i], TXL_ROOM,
+						CHUNK - TXL_ROOM, &f[i], segs[i]);
+			}
+			n = i;
+			CHECK_EQ(shmlink_ep_tx_burst(l.client, f, n), n);
+			shmlink_ep_buffers_get(l.client, &b);
+			CHECK_EQ(b.tx_chunks_inflight, 32);	/* the lent ones, no copy */
+			for (i = 0; i < n; i++) {
+				seqs[i] += 1000000;
+				txl_rewrite(&f[i], seqs[i]);
+			}
+			/* Half the rounds give the chunks back before the server reads. */
+			for (i = 0; i < 32; i++)
+				tokens[i] = ch[i].token;
+			if (round & 1)
+				shmlink_ep_tx_return(l.client, tokens, 32);
+			txl_receive(&l, seqs, lens, n, what);
+			if (!(round & 1))
+				shmlink_ep_tx_return(l.client, tokens, 32);
+			CHECK_EQ(shmlink_ep_tx_lent(l.client), 0);
+		}
+		link_settle(&l);
+		LINK_CLOSE_CLEAN(&l);
+	}
+}
+
+/*
+ * Frames that cannot go where they are are copied, in order with the others: a frame
+ * outside the lent chunks, a second frame in a chunk already in flight, a first piece
+ * with no room for the virtio header. Tokens given back twice, stale or made up are
+ * ignored; a server lends nothing, nor does a client without tx_hold.
+ */
+static void
+test_tx_lend_fallback(void)
+{
+	struct shmlink_ep_conf conf = conf_default;
+	struct shmlink_tx_chunk ch[4];
+	struct shmlink_seg segs[4][2];
+	struct shmlink_frame f[4];
+	uint32_t seqs[4] = { 1, 2, 3, 4 }, lens[4] = { 100, 300, 200, 80 };
+	struct shmlink_ep_buffers b;
+	uint64_t stale, bogus[3];
+	struct link l;
+
+	conf.tx_hold = 4;
+	conf.virtio_hdr = true;
+	if (!link_open(&l, NULL, NULL, &conf, &conf))
+		return;
+	CHECK_EQ(shmlink_ep_tx_lend(l.server, ch, 4), 0);
+	CHECK_EQ(shmlink_ep_tx_lend(l.client, ch, 4), 4);
+	txl_build(&ch[0], seqs[0], lens[0], TXL_ROOM, CHUNK, &f[0], segs[0]);
+	src_pattern(&src_pool[0], seqs[1], lens[1], true);
+	f[1] = src_pool[0].f;
+	/* The same chunk as frame 0, further on: in flight by then. */
+	txl_build(&ch[0], seqs[2], lens[2], 1024, CHUNK, &f[2], segs[2]);
+	/* At the chunk's start: no room for the header. */
+	txl_build(&ch[1], seqs[3], lens[3], 0, CHUNK, &f[3], segs[3]);
+	CHECK_EQ(shmlink_ep_tx_burst(l.client, f, 4), 4);
+	shmlink_ep_buffers_get(l.client, &b);
+	CHECK_EQ(b.tx_chunks_inflight, 4 + 3);	/* lent, and one chunk per copy */
+	txl_receive(&l, seqs, lens, 4, "tx lend fallback");
+
+	stale = ch[2].token;
+	bogus[0] = ch[0].token;
+	shmlink_ep_tx_return(l.client, bogus, 1);
+	shmlink_ep_tx_return(l.client, bogus, 1);	/* twice */
+	CHECK_EQ(shmlink_ep_tx_lent(l.client), 3);
+	shmlink_ep_tx_return(l.client, &stale, 1);
+	CHECK_EQ(shmlink_ep_tx_lent(l.client), 2);
+	/* Lent again: the old token must not take it back. */
+	while (shmlink_ep_tx_lend(l.client, ch, 1) == 1 && (uint32_t)ch[0].token !=
+			(uint32_t)stale)
+		shmlink_ep_tx_return(l.client, &ch[0].token, 1);
+	CHECK_EQ((uint32_t)ch[0].token, (uint32_t)stale);
+	bogus[1] = stale;
+	bogus[2] = UINT64_MAX;
+	shmlink_ep_tx_return(l.client, bogus + 1, 2);
+	CHECK_EQ(shmlink_ep_tx_lent(l.client), 3);
+	shmlink_ep_tx_return(l.client, &ch[0].token, 1);
+	shmlink_ep_tx_return(l.client, (uint64_t[]){ ch[1].token, ch[3].token }, 2);
+	CHECK_EQ(shmlink_ep_tx_lent(l.client), 0);
+	link_settle(&l);
+	LINK_CLOSE_CLEAN(&l);
+
+	if (!link_open(&l, NULL, NULL, &conf_default, &conf_default))
+		return;
+	CHECK_EQ(shmlink_ep_tx_lend(l.client, ch, 4), 0);
+	LINK_CLOSE_CLEAN(&l);
+}
+
 static const struct ep_test tests[] = {
 	{ "lend_both_roles", test_lend_both_roles },
 	{ "lend_bound", test_lend_bound },
 	{ "lend_mixed", test_lend_mixed },
 	{ "lend_stale_token", test_lend_stale_token },
+	{ "tx_lend_in_place", test_tx_lend_in_place },
+	{ "tx_lend_fallback", test_tx_lend_fallback },
 };
 
 int

@@ -82,7 +82,8 @@ static const char *const shmlink_xstat_extra[] = {
 	"tx_peer_signals", "peer_attach_count", "rx_evicted_frames",
 	"rx_cksum_filled_frames", "rx_bad_header_frames", "rx_cksum_unchecked_frames",
 	"tx_cksum_filled_frames", "tx_bad_offload_frames", "rx_zero_copy_frames",
-	"rx_zero_copy_copied_frames", "rx_zero_copy_lent_now",
+	"rx_zero_copy_copied_frames", "rx_zero_copy_lent_now", "tx_zero_copy_frames",
+	"tx_zero_copy_lent_now",
 };
 #define SHMLINK_NB_XSTATS (SHMLINK_ERR_COUNT + RTE_DIM(shmlink_xstat_extra))
 _Static_assert(SHMLINK_NB_XSTATS <= RTE_DIM(((struct pmd_internals *)0)->xstats_base),
@@ -192,20 +193,33 @@ arg_cksum(const char *key, const char *value, uint16_t bit, struct pmd_internals
 	return -EINVAL;
 }
 
-/* Zero-copy transmit is not built: in the server role the peer chooses the buffers, and
- * in the client role it needs a mempool in the TX region (doc/guides/nics/shmlink.rst). */
+/* rx, tx, yes (both) or no; tx is checked against the role once every devarg is read. */
 static int
 arg_zero_copy(const char *key, const char *value, struct pmd_internals *p)
 {
-	if (strcmp(value, "rx") == 0 || strcmp(value, "no") == 0) {
-		p->zero_copy_rx = strcmp(value, "rx") == 0;
-		return 0;
+	bool yes = strcmp(value, "yes") == 0;
+
+	if (!yes && strcmp(value, "rx") != 0 && strcmp(value, "tx") != 0 &&
+			strcmp(value, "no") != 0) {
+		SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: rx, tx, yes or no", key, value);
+		return -EINVAL;
 	}
-	if (strcmp(value, "tx") == 0 || strcmp(value, "yes") == 0)
-		SHMLINK_LOG(ERR, "%s=%s: zero-copy transmit is not supported, allowed: rx or no",
-				key, value);
-	else
-		SHMLINK_LOG(ERR, "%s=%s: invalid, allowed: rx or no", key, value);
+	p->zero_copy_rx = yes || strcmp(value, "rx") == 0;
+	p->zero_copy_tx = yes || strcmp(value, "tx") == 0;
+	return 0;
+}
+
+/* Zero-copy transmit needs the client role: in the server role the peer chooses the
+ * buffers our frames go into (doc/guides/nics/shmlink.rst, Zero-copy). A connecting port
+ * without role= takes the role the listener says, and lends only as a client. */
+static int
+arg_zero_copy_check(const char *name, const struct pmd_internals *p)
+{
+	if (!p->zero_copy_tx || p->role == SHMLINK_ROLE_CLIENT || (!p->role_set && !p->listen))
+		return 0;
+	SHMLINK_LOG(ERR, "%s: %s=%s needs role=client: a server sends into the buffers the "
+			"client posts, so it always copies", name, ARG_ZEROCOPY,
+			p->zero_copy_rx ? "yes" : "tx");
 	return -EINVAL;
 }
 
@@ -413,6 +427,8 @@ shmlink_parse_args(const char *name, const char *params, struct pmd_internals *p
 				name, p->sizes.data, p->buffer_size);
 		return -EINVAL;
 	}
+	if (arg_zero_copy_check(name, p) != 0)
+		return -EINVAL;
 	return arg_queue_files_check(name, p);
 }
 
@@ -724,7 +740,9 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	v[k++] = os.tx_bad_offload;
 	v[k++] = zc[0];
 	v[k++] = zc[1];
-	v[k] = shmlink_peer_zc_lent(pmd);
+	v[k++] = shmlink_peer_zc_lent(pmd);
+	v[k++] = st.tx_in_place;
+	v[k] = shmlink_peer_zc_tx_lent(pmd);
 }
 
 static int
@@ -874,6 +892,12 @@ static const struct eth_dev_ops shmlink_ops = {
 	.rxq_info_get = shmlink_rxq_info_get,
 	.txq_info_get = shmlink_txq_info_get,
 };
+
+bool
+shmlink_dev_is_ours(const struct rte_eth_dev *dev)
+{
+	return dev->dev_ops == &shmlink_ops;
+}
 
 /* What a secondary process may do with the primary's port: look, count, capture
  * (dpdk-proc-info, dpdk-dumpcap), and receive and send on the queues the application
@@ -1027,7 +1051,7 @@ shmlink_probe(struct rte_vdev_device *vdev)
 	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC | RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
 	dev->dev_ops = &shmlink_ops;
 	dev->rx_pkt_burst = pmd->zero_copy_rx ? shmlink_rx_burst_zc : shmlink_rx_burst;
-	dev->tx_pkt_burst = shmlink_tx_burst;
+	dev->tx_pkt_burst = pmd->zero_copy_tx ? shmlink_tx_burst_zc : shmlink_tx_burst;
 	dev->tx_pkt_prepare = shmlink_tx_prepare;
 
 	rc = shmlink_setup_intr(pmd);

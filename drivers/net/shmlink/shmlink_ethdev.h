@@ -187,6 +187,7 @@ struct pmd_internals {
 	uint32_t rx_evict;		/* evict received frames of this size or more; 0 none */
 	uint64_t rx_evicted_freed;	/* frames evicted by rx queues since released */
 	bool zero_copy_rx;		/* devarg zero_copy: lend received frames */
+	bool zero_copy_tx;		/* devarg zero_copy: lend TX buffers (client) */
 	uint64_t zc_lent_freed;		/* zc_lent, zc_copied of queues since released */
 	uint64_t zc_copied_freed;
 	bool ptypes_wanted;		/* rte_eth_dev_set_ptypes() named some */
@@ -220,6 +221,8 @@ struct pmd_internals {
 	/* zero_copy=rx: each queue pair's lending (shmlink_zc.h), set before its endpoint
 	 * reaches the queues and dropped after no burst uses it */
 	struct shmlink_zc *zc[SHMLINK_MAX_QUEUES];
+	/* zero_copy=tx, the client role: each queue pair's TX chunks lent, likewise */
+	struct shmlink_zc *zc_tx[SHMLINK_MAX_QUEUES];
 	bool attached;
 	bool peer_ready;		/* a frame sent now can be received: the link is up
 					 * (when started) */
@@ -236,7 +239,7 @@ struct pmd_internals {
 	int rx_epfd[SHMLINK_MAX_QUEUES];
 	/* Counters of detached endpoints, so stats survive reconnects. */
 	struct shmlink_ep_stats ep_saved;
-	uint64_t xstats_base[SHMLINK_ERR_COUNT + 16];
+	uint64_t xstats_base[SHMLINK_ERR_COUNT + 24];
 
 	struct shmlink_rxq *rxq[SHMLINK_MAX_QUEUES];
 	struct shmlink_txq *txq[SHMLINK_MAX_QUEUES];
@@ -267,6 +270,7 @@ shmlink_pmd_layout(void)
 /* shmlink_rxtx.c */
 uint16_t shmlink_rx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_rx_burst_zc(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
+uint16_t shmlink_tx_burst_zc(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 uint16_t shmlink_tx_burst(void *q, struct rte_mbuf **bufs, uint16_t nb_pkts);
 /* Rx and Tx of a secondary process: the primary's endpoints, the queue files mapped
  * again here at the primary's addresses. */
@@ -296,6 +300,12 @@ void shmlink_peer_flush_signals(struct pmd_internals *pmd);
 void shmlink_peer_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st);
 /* zero_copy=rx: frames the application holds now, of the attached peer. */
 uint64_t shmlink_peer_zc_lent(struct pmd_internals *pmd);
+
+/* zero_copy=tx: TX buffers the application holds now, of the attached peer. */
+uint64_t shmlink_peer_zc_tx_lent(struct pmd_internals *pmd);
+
+/* Whether @dev is a port of this copy of the driver. */
+bool shmlink_dev_is_ours(const struct rte_eth_dev *dev);
 void shmlink_peer_link_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,
 		struct shmlink_txq *txq);
 void shmlink_peer_unlink_queue(struct pmd_internals *pmd, struct shmlink_rxq *rxq,

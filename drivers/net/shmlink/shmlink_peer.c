@@ -290,8 +290,31 @@ peer_zc_create(struct pmd_internals *pmd, uint16_t i)
 	struct shmlink_qmap *m = peer_rx_queue(pmd, i);
 
 	pmd->zc[i] = shmlink_zc_create(shmlink_zc_nb_slots(peer_rx_bufs(pmd, i, pmd->ep[i])),
-			m->data, m->data_size, pmd->dev->data->numa_node);
+			m->data, m->data_size, false, pmd->dev->data->numa_node);
 	return pmd->zc[i] != NULL ? 0 : -ENOMEM;
+}
+
+/* zero_copy=tx: whether queue pair @i lends chunks of its TX region, and how many at
+ * most (0: none). Only a client chooses where its frames go; an mbuf says its buffer's
+ * length in 16 bits. */
+static uint32_t
+peer_tx_hold(struct pmd_internals *pmd, uint16_t i)
+{
+	if (!pmd->zero_copy_tx || pmd->att.role != SHMLINK_ROLE_CLIENT ||
+			pmd->att.buffer_size > UINT16_MAX)
+		return 0;
+	return shmlink_zc_nb_slots(pmd->att.txq[i].data_size / pmd->att.buffer_size);
+}
+
+/* zero_copy=tx: lend chunks of queue pair @i's TX region. Lock held. */
+static int
+peer_zc_tx_create(struct pmd_internals *pmd, uint16_t i)
+{
+	struct shmlink_qmap *m = &pmd->att.txq[i];
+
+	pmd->zc_tx[i] = shmlink_zc_create(peer_tx_hold(pmd, i), m->data, m->data_size, true,
+			pmd->dev->data->numa_node);
+	return pmd->zc_tx[i] != NULL ? 0 : -ENOMEM;
 }
 
 /* The attachment's end of each queue pair's lending, once no burst uses it: frames the
@@ -302,11 +325,16 @@ peer_zc_release(struct pmd_internals *pmd)
 	uint16_t i;
 
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++) {
-		if (pmd->zc[i] == NULL)
-			continue;
-		shmlink_zc_release(pmd->zc[i], true);
-		pmd->zc[i] = NULL;
-		peer_rx_queue(pmd, i)->data = NULL;
+		if (pmd->zc[i] != NULL) {
+			shmlink_zc_release(pmd->zc[i], true);
+			pmd->zc[i] = NULL;
+			peer_rx_queue(pmd, i)->data = NULL;
+		}
+		if (pmd->zc_tx[i] != NULL) {
+			shmlink_zc_release(pmd->zc_tx[i], true);
+			pmd->zc_tx[i] = NULL;
+			pmd->att.txq[i].data = NULL;
+		}
 	}
 }
 
@@ -320,6 +348,20 @@ shmlink_peer_zc_lent(struct pmd_internals *pmd)
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
 		if (pmd->zc[i] != NULL)
 			n += shmlink_zc_lent(pmd->zc[i]);
+	rte_spinlock_unlock(&pmd->lock);
+	return n;
+}
+
+uint64_t
+shmlink_peer_zc_tx_lent(struct pmd_internals *pmd)
+{
+	uint64_t n = 0;
+	uint16_t i;
+
+	rte_spinlock_lock(&pmd->lock);
+	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
+		if (pmd->zc_tx[i] != NULL)
+			n += shmlink_zc_lent(pmd->zc_tx[i]);
 	rte_spinlock_unlock(&pmd->lock);
 	return n;
 }
@@ -469,6 +511,7 @@ peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 		if (pmd->zero_copy_rx)
 			conf.rx_hold = shmlink_zc_nb_slots(peer_rx_bufs(pmd, i, NULL)) +
 					SHMLINK_BURST_MAX;
+		conf.tx_hold = peer_tx_hold(pmd, i);
 		pmd->ep[i] = shmlink_ep_create(pmd->att.role, &pmd->att.txq[i],
 				&pmd->att.rxq[i], &conf);
 		if (pmd->ep[i] == NULL) {
@@ -481,7 +524,19 @@ peer_attach_locked(struct pmd_internals *pmd, struct shmlink_handshake *h)
 					pmd->socket_path, i);
 			goto fail;
 		}
+		if (conf.tx_hold > 0 && peer_zc_tx_create(pmd, i) != 0) {
+			SHMLINK_LOG(ERR, "%s: no memory to lend the TX buffers of queue pair %u",
+					pmd->socket_path, i);
+			goto fail;
+		}
 	}
+	if (pmd->zero_copy_tx && pmd->att.role != SHMLINK_ROLE_CLIENT)
+		SHMLINK_LOG(WARNING, "%s: zero_copy=tx off for this peer: the listener made "
+				"us the server", pmd->socket_path);
+	else if (pmd->zero_copy_tx && pmd->att.buffer_size > UINT16_MAX)
+		SHMLINK_LOG(WARNING, "%s: zero_copy=tx off for this peer: buffer_size=%u is "
+				"more than an mbuf can hold", pmd->socket_path,
+				pmd->att.buffer_size);
 	pmd->conn_fd = fd;
 	if (rte_intr_fd_set(pmd->conn_intr, fd) != 0 ||
 			rte_intr_callback_register(pmd->conn_intr, peer_on_conn, pmd) != 0) {
@@ -520,6 +575,8 @@ fail:
 		/* Nothing was lent: the link keeps its mappings. */
 		shmlink_zc_release(pmd->zc[i], false);
 		pmd->zc[i] = NULL;
+		shmlink_zc_release(pmd->zc_tx[i], false);
+		pmd->zc_tx[i] = NULL;
 	}
 	memset(&pmd->att, 0, sizeof(pmd->att));
 	return -1;

@@ -13,6 +13,7 @@
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
+#include "rte_pmd_shmlink.h"
 #include "shmlink_ethdev.h"
 #include "shmlink_zc.h"
 
@@ -403,6 +404,56 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	if (ep == NULL)
 		return 0;
 	n = tx_burst(q, ep, bufs, nb_pkts, -1);
+	shmlink_qlink_leave(&q->link);
+	return n;
+}
+
+/* zero_copy=tx: the primary's burst, which first takes back the TX chunks of the mbufs
+ * the application freed (and the port, after sending them). */
+uint16_t
+shmlink_tx_burst_zc(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
+{
+	struct shmlink_txq *q = queue;
+	struct shmlink_ep *ep = shmlink_qlink_enter(&q->link);
+	struct shmlink_zc *zc;
+	uint16_t n;
+
+	if (ep == NULL)
+		return 0;
+	zc = q->pmd->zc_tx[q->queue_id];
+	if (zc != NULL && shmlink_zc_reclaim_due(zc))
+		shmlink_zc_reclaim(zc, ep);
+	n = tx_burst(q, ep, bufs, nb_pkts, -1);
+	shmlink_qlink_leave(&q->link);
+	return n;
+}
+
+uint16_t
+rte_pmd_shmlink_tx_alloc(uint16_t port_id, uint16_t queue_id, struct rte_mempool *mp,
+		struct rte_mbuf **pkts, uint16_t nb_pkts)
+{
+	struct rte_eth_dev *dev;
+	struct shmlink_txq *q;
+	struct shmlink_ep *ep;
+	struct shmlink_zc *zc;
+	uint16_t n;
+
+	if (!rte_eth_dev_is_valid_port(port_id) || mp == NULL || pkts == NULL ||
+			rte_eal_process_type() != RTE_PROC_PRIMARY)
+		return 0;
+	dev = &rte_eth_devices[port_id];
+	if (!shmlink_dev_is_ours(dev) || queue_id >= dev->data->nb_tx_queues)
+		return 0;
+	q = dev->data->tx_queues[queue_id];
+	if (q == NULL || (ep = shmlink_qlink_enter(&q->link)) == NULL)
+		return 0;
+	zc = q->pmd->zc_tx[queue_id];
+	n = 0;
+	if (zc != NULL) {
+		if (shmlink_zc_reclaim_due(zc))
+			shmlink_zc_reclaim(zc, ep);
+		n = (uint16_t)shmlink_zc_tx_alloc(zc, ep, mp, pkts, nb_pkts);
+	}
 	shmlink_qlink_leave(&q->link);
 	return n;
 }

@@ -125,7 +125,8 @@ tel_info(const char *cmd __rte_unused, const char *params, struct rte_tel_data *
 	rte_tel_data_add_dict_int(d, "virtio_hdr", pmd->virtio_hdr);
 	shmlink_tel_add_u64(d, "mtu", pmd->mtu);
 	rte_tel_data_add_dict_int(d, "queue_pairs", pmd->nb_qp);
-	rte_tel_data_add_dict_string(d, "zero_copy", pmd->zero_copy_rx ? "rx" : "no");
+	rte_tel_data_add_dict_string(d, "zero_copy", pmd->zero_copy_rx ?
+			(pmd->zero_copy_tx ? "yes" : "rx") : pmd->zero_copy_tx ? "tx" : "no");
 	rte_tel_data_add_dict_string(d, "queue_files",
 			pmd->files.place == SHMLINK_QFILE_DIR ? pmd->files.dir :
 			pmd->files.place == SHMLINK_QFILE_MEMFD_HUGE ? "memfd_huge" : "memfd");

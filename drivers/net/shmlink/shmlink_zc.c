@@ -3,8 +3,7 @@
  */
 
 /*
- * Zero-copy receive: slots, the return ring and the region's last reference
- * (shmlink_zc.h). The burst side costs one bulk dequeue when frames came back and one
+ * Zero-copy: slots, the return ring and the region's last reference (shmlink_zc.h). The burst side costs one bulk dequeue when frames came back and one
  * atomic add per burst that lends; the application's side one enqueue and one atomic
  * subtraction per frame it frees.
  */
@@ -19,6 +18,9 @@
 /* The most slots a queue pair has: about 64 MiB of 2048-byte buffers. */
 #define ZC_MAX_SLOTS	32768u
 
+/* The most TX chunks lent by one shmlink_zc_tx_alloc(): a burst's worth. */
+#define ZC_TX_ALLOC_MAX	64u
+
 uint32_t
 shmlink_zc_nb_slots(uint64_t nb_bufs)
 {
@@ -28,7 +30,7 @@ shmlink_zc_nb_slots(uint64_t nb_bufs)
 }
 
 struct shmlink_zc *
-shmlink_zc_create(uint32_t nb_slots, void *region, uint64_t size, int socket)
+shmlink_zc_create(uint32_t nb_slots, void *region, uint64_t size, bool tx, int socket)
 {
 	/* A ring of 2^n slots holds 2^n - 1: room for every slot. */
 	uint32_t ring_count = rte_align32pow2(nb_slots + 1);
@@ -62,6 +64,7 @@ shmlink_zc_create(uint32_t nb_slots, void *region, uint64_t size, int socket)
 	zc->nb_free = nb_slots;
 	zc->region = region;
 	zc->region_size = size;
+	zc->tx = tx;
 	zc->iova_base = rte_eal_iova_mode() == RTE_IOVA_VA ? (rte_iova_t)(uintptr_t)region :
 			RTE_BAD_IOVA;
 	rte_atomic_store_explicit(&zc->refs, 1, rte_memory_order_relaxed);
@@ -115,8 +118,24 @@ shmlink_zc_reclaim(struct shmlink_zc *zc, struct shmlink_ep *ep)
 			tokens[i] = zc->slots[idx[i]].token;
 			zc->free[zc->nb_free++] = idx[i];
 		}
-		shmlink_ep_rx_return(ep, tokens, n);
+		if (zc->tx)
+			shmlink_ep_tx_return(ep, tokens, n);
+		else
+			shmlink_ep_rx_return(ep, tokens, n);
 	}
+}
+
+/* Take a free slot for token @token, its mbufs to share it @refs times. */
+static struct shmlink_zc_slot *
+zc_slot_take(struct shmlink_zc *zc, uint64_t token, uint16_t refs)
+{
+	struct shmlink_zc_slot *s = &zc->slots[zc->free[--zc->nb_free]];
+
+	s->token = token;
+	s->shinfo.free_cb = zc_free_cb;
+	s->shinfo.fcb_opaque = s;
+	rte_mbuf_ext_refcnt_set(&s->shinfo, refs);
+	return s;
 }
 
 /* Point @m at segment @seg of a lent frame, sharing @s. */
@@ -146,11 +165,7 @@ shmlink_zc_lend(struct shmlink_zc *zc, struct rte_mempool *mp, const struct shml
 			return false;
 	if (nb_more > 0 && rte_pktmbuf_alloc_bulk(mp, more, nb_more) != 0)
 		return false;
-	s = &zc->slots[zc->free[--zc->nb_free]];
-	s->token = token;
-	s->shinfo.free_cb = zc_free_cb;
-	s->shinfo.fcb_opaque = s;
-	rte_mbuf_ext_refcnt_set(&s->shinfo, (uint16_t)f->nb_segs);
+	s = zc_slot_take(zc, token, (uint16_t)f->nb_segs);
 	zc_attach(zc, m, &f->segs[0], s);
 	for (i = 0; i < nb_more; i++) {
 		zc_attach(zc, more[i], &f->segs[i + 1], s);
@@ -159,6 +174,31 @@ shmlink_zc_lend(struct shmlink_zc *zc, struct rte_mempool *mp, const struct shml
 	m->nb_segs = (uint16_t)f->nb_segs;
 	m->pkt_len = f->len;
 	return true;
+}
+
+unsigned int
+shmlink_zc_tx_alloc(struct shmlink_zc *zc, struct shmlink_ep *ep, struct rte_mempool *mp,
+		struct rte_mbuf **pkts, unsigned int n)
+{
+	struct shmlink_tx_chunk ch[ZC_TX_ALLOC_MAX];
+	unsigned int got, i;
+
+	n = RTE_MIN(RTE_MIN(n, (unsigned int)RTE_DIM(ch)), zc->nb_free);
+	if (n == 0 || rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)
+		return 0;
+	got = shmlink_ep_tx_lend(ep, ch, n);
+	if (got < n)
+		rte_pktmbuf_free_bulk(pkts + got, n - got);
+	for (i = 0; i < got; i++) {
+		struct shmlink_seg seg = { .addr = ch[i].addr, .len = ch[i].size };
+		struct rte_mbuf *m = pkts[i];
+
+		zc_attach(zc, m, &seg, zc_slot_take(zc, ch[i].token, 1));
+		m->data_off = (uint16_t)RTE_MIN((uint32_t)RTE_PKTMBUF_HEADROOM, ch[i].size);
+		m->data_len = 0;
+	}
+	shmlink_zc_hold(zc, got);
+	return got;
 }
 
 void

@@ -6,15 +6,18 @@
 #define SHMLINK_ZC_H
 
 /*
- * Zero-copy receive (devarg zero_copy=rx): received frames lent to the application as
- * mbufs with external buffers in the peer's shared data region (shmlink_ep_rx_burst_hold()).
+ * Zero-copy (devarg zero_copy): received frames lent to the application as mbufs with
+ * external buffers in the peer's shared data region (shmlink_ep_rx_burst_hold()), and,
+ * in the client role, chunks of our TX data region lent as empty mbufs to build frames
+ * in (shmlink_ep_tx_lend(), rte_pmd_shmlink_tx_alloc()).
  *
- * One struct shmlink_zc per queue pair and attached peer. Each lent frame takes a slot,
+ * One struct shmlink_zc per queue pair, direction and attached peer. Each lent frame
+ * (or TX chunk) takes a slot,
  * whose rte_mbuf_ext_shared_info its mbufs share; when the application frees the last of
  * them, DPDK calls the slot's free callback, on whatever thread freed it. That thread puts
  * the slot on the return ring (multi-producer); the queue's own burst takes it off
- * (single consumer) and gives the frame back to the peer, so that only the burst's
- * thread ever writes the endpoint.
+ * (single consumer) and gives the frame back to the peer (a TX chunk back to the
+ * endpoint's pool), so that only the burst's thread ever writes the endpoint.
  *
  * The data region stays mapped until the last lent frame comes back, however long after
  * its peer detached: the object holds one reference for the attachment and one per lent
@@ -37,7 +40,8 @@ struct shmlink_zc;
 struct shmlink_zc_slot {
 	struct rte_mbuf_ext_shared_info shinfo;	/* the frame's mbufs share it */
 	struct shmlink_zc *zc;
-	uint64_t token;				/* shmlink_ep_rx_burst_hold()'s */
+	uint64_t token;				/* shmlink_ep_rx_burst_hold()'s, or
+						 * shmlink_ep_tx_lend()'s */
 };
 
 struct shmlink_zc {
@@ -48,6 +52,7 @@ struct shmlink_zc {
 	void *region;			/* the receive data region, lent from */
 	uint64_t region_size;
 	bool unmap;			/* the last reference unmaps @region */
+	bool tx;			/* lends TX chunks, not received frames */
 	rte_iova_t iova_base;		/* IOVA of @region (RTE_BAD_IOVA: unknown) */
 	struct rte_ring *back;		/* slots of frames the application freed */
 	struct shmlink_zc_slot *slots;
@@ -58,15 +63,17 @@ struct shmlink_zc {
 uint32_t shmlink_zc_nb_slots(uint64_t nb_bufs);
 
 /* An object of @nb_slots slots lending frames of receive region @region (@size bytes),
- * holding the attachment's reference. NULL: no memory. */
+ * or with @tx chunks of transmit region @region, holding the attachment's reference.
+ * NULL: no memory. */
 struct shmlink_zc *shmlink_zc_create(uint32_t nb_slots, void *region, uint64_t size,
-		int socket);
+		bool tx, int socket);
 
 /* The attachment's end: drop its reference; with @unmap, the caller hands its mapping
  * of the region over, to be unmapped at the last reference. NULL is allowed. */
 void shmlink_zc_release(struct shmlink_zc *zc, bool unmap);
 
-/* Burst thread: give every frame the application freed back to the peer. */
+/* Burst thread: give every frame (TX chunk) the application freed back to the peer (the
+ * endpoint). */
 void shmlink_zc_reclaim(struct shmlink_zc *zc, struct shmlink_ep *ep);
 
 /* Burst thread: whether the application freed any lent frame since the last reclaim
@@ -84,6 +91,14 @@ shmlink_zc_reclaim_due(const struct shmlink_zc *zc)
  */
 bool shmlink_zc_lend(struct shmlink_zc *zc, struct rte_mempool *mp,
 		const struct shmlink_frame *f, uint64_t token, struct rte_mbuf *m);
+
+/*
+ * TX burst thread (@tx): up to @n empty mbufs from @mp, each over one TX chunk of @ep
+ * lent to it, RTE_PKTMBUF_HEADROOM of it before the data. Returns how many; fewer when
+ * no slot, chunk or mbuf is left.
+ */
+unsigned int shmlink_zc_tx_alloc(struct shmlink_zc *zc, struct shmlink_ep *ep,
+		struct rte_mempool *mp, struct rte_mbuf **pkts, unsigned int n);
 
 /* Burst thread: @n frames were lent by this burst, before the application has them. */
 void shmlink_zc_hold(struct shmlink_zc *zc, uint32_t n);

@@ -88,6 +88,9 @@ struct shmlink_ep_conf {
 				 *   shmlink_ep_rx_burst_hold() (0: none, the endpoint
 				 *   only copies); capped at the buffers of the receive
 				 *   direction */
+	uint32_t tx_hold;	/**< client: the most TX chunks lent out at once by
+				 *   shmlink_ep_tx_lend() (0: none; a server lends
+				 *   none, the client chooses its buffers) */
 	uint16_t offloads;	/**< the checksum offloads the link agreed on, from this
 				 *   side (SHMLINK_CTL_O_*, shmlink_attach_ep_conf()); the
 				 *   endpoint keeps them for its user, who acts on them
@@ -132,6 +135,8 @@ struct shmlink_ep_stats {
 	uint64_t rx_trimmed;	/**< received frames cut to their L3 length */
 	uint64_t tx_oversize;	/**< frames to send that can never fit: dropped */
 	uint64_t signals;	/**< eventfd writes to the peer */
+	uint64_t tx_in_place;	/**< frames sent where the caller built them, in lent
+				 *   TX chunks (tx_hold) */
 };
 
 /** An endpoint: opaque, made by shmlink_ep_create(). */
@@ -220,6 +225,36 @@ void shmlink_ep_rx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigne
 /** How many frames shmlink_ep_rx_burst_hold() has lent out and not had back. */
 uint32_t shmlink_ep_rx_lent(const struct shmlink_ep *ep);
 
+/** A chunk of a client's TX data region lent to the caller to build a frame in. */
+struct shmlink_tx_chunk {
+	void *addr;		/**< its first byte */
+	uint32_t size;		/**< its bytes: @c buffer_size */
+	uint64_t token;		/**< for shmlink_ep_tx_return() */
+};
+
+/**
+ * Zero-copy transmit (client, @c tx_hold): lend up to @p n free chunks of the TX data
+ * region to the caller, at most @c tx_hold at once. A frame whose pieces all lie in
+ * chunks lent now and not in flight, one piece per chunk, is sent by
+ * shmlink_ep_tx_burst() where it is, without a copy (with a virtio header, its first
+ * piece needs SHMLINK_VIRTIO_HDR_LEN bytes of its chunk before it); any other frame is
+ * copied. A chunk stays the caller's after its frame is sent, until its token is given
+ * back; it goes back to the pool once given back and completed by the server. On the
+ * transmitting thread.
+ * @return the number of chunks lent, 0 for a server or an endpoint without @c tx_hold.
+ */
+unsigned int shmlink_ep_tx_lend(struct shmlink_ep *ep, struct shmlink_tx_chunk *chunks,
+		unsigned int n);
+
+/**
+ * Give @p n chunks lent by shmlink_ep_tx_lend() back, in any order, sent or not. On the
+ * transmitting thread. A token of no chunk lent now is ignored.
+ */
+void shmlink_ep_tx_return(struct shmlink_ep *ep, const uint64_t *tokens, unsigned int n);
+
+/** How many chunks shmlink_ep_tx_lend() has lent out and not had back. */
+uint32_t shmlink_ep_tx_lent(const struct shmlink_ep *ep);
+
 /**
  * Evict a received frame's bytes from every CPU cache (x86 CLFLUSHOPT), after copying
  * it out and before shmlink_ep_rx_release(). The peer writes those buffers again next;
@@ -277,7 +312,7 @@ void shmlink_ep_stats_add(struct shmlink_ep_stats *to, const struct shmlink_ep_s
  */
 struct shmlink_ep_buffers {
 	uint32_t tx_chunks;		/**< TX chunks in the pool */
-	uint32_t tx_chunks_inflight;	/**< TX chunks sent, not yet completed */
+	uint32_t tx_chunks_inflight;	/**< TX chunks sent, not yet completed, or lent */
 	uint32_t rx_bufs;		/**< RX buffers this client posts */
 	uint32_t rx_bufs_posted;	/**< RX buffers with the server now */
 };
