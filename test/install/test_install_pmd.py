@@ -179,6 +179,21 @@ class InstallTest(sysh.SysTestCase):
         out = run([exe], env=clean_env(LD_LIBRARY_PATH=staged(dest, libdir))).stdout
         self.assertIn('server received: hello, sandbox', out)
 
+        # The driver's API: a program calling it builds with the installed header and
+        # DPDK's flags, links the driver in the plugin directory, and runs (no EAL: no
+        # port, nothing lent).
+        api_inc = staged(dest, os.path.join(includedir, 'shmlink'))
+        self.assertTrue(os.path.isfile(os.path.join(api_inc, 'rte_pmd_shmlink.h')))
+        src, api_exe = self.ws.path('api.c'), self.ws.path('api')
+        with open(src, 'w') as f:
+            f.write('#include <rte_pmd_shmlink.h>\n'
+                    'int main(void) { return rte_pmd_shmlink_tx_alloc(0, 0, 0, 0, 1); }\n')
+        dpdk_flags = run(['pkg-config', '--cflags', '--libs', 'libdpdk']).stdout.split()
+        run(['cc', '-DALLOW_EXPERIMENTAL_API', '-Wall', '-Werror', '-o', api_exe, src,
+             '-I' + api_inc] + dpdk_flags + ['-L' + os.path.dirname(pmd), '-l:' + PMD,
+                                             '-Wl,-rpath,' + os.path.dirname(pmd)])
+        run([api_exe], env=clean_env())
+
         # The programs, running on the staged library.
         peer = staged(dest, os.path.join(bindir, 'shmlink-peer'))
         out = run([peer, '--help'], env=clean_env(LD_LIBRARY_PATH=staged(dest, libdir)))

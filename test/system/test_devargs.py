@@ -114,10 +114,12 @@ class DevargsTest(sysh.SysTestCase):
             ('socket=%s,rx_evict=65536' % sock, r'rx_evict=65536: ' + ints % (0, 65535)),
             ('socket=%s,rx_evict=yes' % sock, r'rx_evict=yes: ' + ints % (0, 65535)),
             ('socket=%s,zero_copy=tx' % sock,
-             r'zero_copy=tx: zero-copy transmit is not supported, allowed: rx or no'),
-            ('socket=%s,zero_copy=yes' % sock,
-             r'zero_copy=yes: zero-copy transmit is not supported, allowed: rx or no'),
-            ('socket=%s,zero_copy=on' % sock, r'zero_copy=on: invalid, allowed: rx or no'),
+             r'zero_copy=tx needs role=client: a server sends into the buffers the client '
+             r'posts, so it always copies'),
+            ('socket=%s,zero_copy=yes,role=server,listen=no' % sock,
+             r'zero_copy=yes needs role=client'),
+            ('socket=%s,zero_copy=on' % sock,
+             r'zero_copy=on: invalid, allowed: rx, tx, yes or no'),
             ('socket=%s,queue_files=shm' % sock,
              r'queue_files=shm: invalid, allowed: memfd, memfd_huge or the absolute path of '
              r'a directory'),
@@ -159,6 +161,10 @@ class DevargsTest(sysh.SysTestCase):
             'socket=%s,zero_copy=no,queue_files=/dev/shm' % self.ws.path('g7'),
             'socket=%s,queue_files=memfd_huge' % self.ws.path('g8'),
             'socket=%s,queue_files=memfd' % self.ws.path('g9'),
+            'socket=%s,role=client,zero_copy=tx' % self.ws.path('g10'),
+            'socket=%s,role=client,zero_copy=yes' % self.ws.path('g11'),
+            # Connecting without role=: the role the listener says decides.
+            'socket=%s,listen=no,zero_copy=yes' % self.ws.path('g12'),
         ]
         devargs += ['net_shmlink_g%d,%s' % (i, a) for i, a in enumerate(goods)]
         out, res = run_probe(self.ws, devargs)
