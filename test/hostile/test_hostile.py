@@ -16,7 +16,9 @@ everything it shares (see hostile_peer.c). Then:
     and gets every frame back intact.
 Both roles: testpmd as gVisor's server (the hostile peer is a client) lending the
 frames it receives (zero_copy=rx), and as the client, copying into mbuf chains and, for
-half the time, lending.
+half the time, lending. Then test/system's shmlink_zc_fwd, a client building every frame
+it forwards in TX buffers the port lends (zero_copy=yes), against the hostile server:
+the same checks, from its own report.
 
 Usage: test_hostile.py BUILD_DIR SRC_DIR HOSTILE_BIN PEER_BIN [unittest args]
 The driver is taken from an ASan build made in BUILD_DIR/test/hostile/asan (configured
@@ -27,6 +29,7 @@ the client role)."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -212,6 +215,59 @@ class HostilePeerTest(sysh.SysTestCase):
         self.hostile_then_good_peer(',role=client,zero_copy=rx', 'client', [
             'peer_ring_damaged', 'peer_bad_tx_completion', 'peer_bad_rx_completion',
             'rx_zero_copy_frames'], seconds=HOSTILE_S / 2)
+
+    def test_zero_copy_tx_client_survives_hostile_server(self):
+        """shmlink_zc_fwd on the ASan driver (client, zero_copy=yes, holding lent mbufs
+        and freeing them at random) under the hostile server for half the time, then a
+        good server whose every frame comes back intact, built where it was lent."""
+        sock = self.ws.path('s')
+        hjson, pjson = self.ws.path('hostile.json'), self.ws.path('peer.json')
+        seconds = HOSTILE_S / 2
+        vdev = 'net_shmlink0,socket=%s,role=client,zero_copy=yes' % sock
+        env = ['env', 'LD_PRELOAD=%s:%s' % (LIBASAN, LIBSTDBUF), '_STDBUF_O=0',
+               'LD_LIBRARY_PATH=' + os.path.dirname(sysh.DRIVER),
+               'ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1',
+               'UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1']
+        app = self.ws.run('zc_fwd', env + [
+            os.path.join(BUILD_DIR, 'test', 'system', 'shmlink_zc_fwd')] +
+            sysh.eal_args(self.ws.prefix('zf'), [vdev], sysh.LCORES[0]) +
+            ['--', '--until-signal', '--timeout', str(seconds + 120), '--hold', '64'],
+            limit=seconds + 150)
+        app.wait_for(r'^ZCFWD ready', 90)
+        h = self.ws.run('hostile', [HOSTILE, '--socket', sock, '--duration', str(seconds),
+                                    '--cpu', sysh.CPUS[1], '--json', hjson],
+                        limit=seconds + 60, stdin=False)
+        rc = h.wait(seconds + 60)
+        self.assertTrue(app.alive(), 'shmlink_zc_fwd died:\n' + app.tail(8000))
+        self.assert_no_sanitizer_report(app)
+        self.assertEqual(rc, 0, 'shmlink-hostile failed:\n' + h.tail())
+        with open(hjson) as f:
+            rep = json.load(f)
+        sys.stderr.write('  hostile (zc_fwd client): %s\n' % h.output.strip())
+        self.assertGreater(rep['attaches'], 2, rep)
+        self.assertEqual(rep['as_server'], rep['attaches'], rep)
+        self.assertGreater(rep['dropped_by_port'], 0, 'the port never dropped the peer')
+        sysh.wait_until(lambda: sysh.count_maps(app.pid, 'memfd:shmlink') == 0, 15,
+                        'the hostile peer\'s queue files unmapped (every lent mbuf freed)')
+        peer = self.ws.run('peer', [PEER, '--socket', sock, '--mode', 'txonly', '--verify',
+                                    '--duration', GOOD_S, '--cpus', sysh.CPUS[1],
+                                    '--role', 'server', '--fail-on-errors', '--json', pjson],
+                           limit=60, stdin=False)
+        self.assertEqual(peer.wait(60), 0, 'shmlink-peer failed:\n' + peer.tail())
+        with open(pjson) as f:
+            t = json.load(f)['total']
+        app.signal(signal.SIGTERM)
+        self.assertEqual(app.wait(60), 0, app.tail())
+        self.assert_no_sanitizer_report(app)
+        x = dict((k, int(v)) for k, v in re.findall(r'^XSTAT 0 (\w+) (\d+)$', app.output,
+                                                     re.M))
+        sys.stderr.write('  good peer: %d frames verified; %s; %s\n' % (
+            t['rx_verified'], app.wait_for(r'^ZCFWD rx=.*$', 5).group(0), x))
+        self.assertGreater(t['rx_verified'], 1000, t)
+        self.assertEqual((t['rx_verified'], t['rx_lost'], t['rx_corrupt'], t['rx_foreign'],
+                          t['rx_reordered']), (t['rx_packets'], 0, 0, 0, 0), t)
+        self.assertGreater(x['tx_zero_copy_frames'], t['rx_packets'] // 2, x)
+        self.assertEqual(x['tx_zero_copy_lent_now'], 0, x)
 
     # The handshake never blocks the EAL interrupt thread: connections that stay silent
     # hold a handshake slot of their port until their time runs out, and meanwhile a

@@ -6,15 +6,16 @@
  * shmlink_zc_fwd: forward frames into buffers lent by rte_pmd_shmlink_tx_alloc(), for the
  * system tests of zero-copy transmit.
  *
- *   shmlink_zc_fwd <EAL arguments> -- [--timeout S] [--hold N]
+ *   shmlink_zc_fwd <EAL arguments> -- [--timeout S] [--hold N] [--until-signal]
  *
  * Port i's frames go out of port i ^ 1 (of port 0 itself with one port). Each frame is
  * built (copied by this program) in mbufs from the output port's TX region, a chain of
  * them for a frame larger than one; only when none are lent is the received mbuf sent
  * as it is. With --hold N it also keeps up to N lent mbufs it never sends and frees
- * half of them, at random, whenever it has N. It stops once every port's peer has come
- * and gone (a link up, then down), or after S seconds (default 30), frees what it
- * holds, and prints, flushed:
+ * half of them, at random, whenever it has N, and all of them when a link goes down.
+ * It stops once every port's peer has come
+ * and gone (a link up, then down), or with --until-signal at SIGTERM or SIGINT, or after
+ * S seconds (default 30), frees what it holds, and prints, flushed:
  *   ZCFWD rx=<frames received> built=<frames built in lent mbufs> asis=<sent as they were>
  *         tx=<frames sent> dropped=<frames not sent>
  *   XSTAT <port> <name> <value>    (for every tx_zero_copy_* xstat of every port)
@@ -22,6 +23,7 @@
  */
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,14 @@ struct zf_state {
 	uint64_t rx, built, asis, tx, dropped;
 	struct rte_mbuf *held[ZF_HOLD_MAX];
 };
+
+static volatile sig_atomic_t zf_signalled;
+
+static void
+zf_on_signal(int sig __rte_unused)
+{
+	zf_signalled = 1;
+}
 
 static uint32_t
 zf_rand(struct zf_state *s)
@@ -116,6 +126,13 @@ zf_hold(struct zf_state *s, uint16_t out)
 }
 
 static void
+zf_drop_held(struct zf_state *s)
+{
+	while (s->nb_held > 0)
+		rte_pktmbuf_free(s->held[--s->nb_held]);
+}
+
+static void
 zf_forward(struct zf_state *s, uint16_t in)
 {
 	uint16_t out = s->nb_ports == 1 ? in : in ^ 1;
@@ -176,7 +193,7 @@ int
 main(int argc, char **argv)
 {
 	static struct zf_state s = { .rnd = 2463534242u };
-	bool was_up[ZF_MAX_PORTS] = { false }, done = false;
+	bool was_up[ZF_MAX_PORTS] = { false }, done = false, until_signal = false;
 	double timeout = 30;
 	uint64_t end, next_check = 0;
 	uint16_t p;
@@ -190,7 +207,11 @@ main(int argc, char **argv)
 			timeout = atof(argv[++i]);
 		else if (strcmp(argv[i], "--hold") == 0 && i + 1 < argc)
 			s.hold = RTE_MIN((uint32_t)atoi(argv[++i]), ZF_HOLD_MAX);
+		else if (strcmp(argv[i], "--until-signal") == 0)
+			until_signal = true;
 	}
+	signal(SIGTERM, zf_on_signal);
+	signal(SIGINT, zf_on_signal);
 	s.nb_ports = (uint16_t)RTE_MIN(rte_eth_dev_count_avail(), ZF_MAX_PORTS);
 	s.mp = rte_pktmbuf_pool_create("zf", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 			rte_socket_id());
@@ -202,24 +223,25 @@ main(int argc, char **argv)
 	printf("ZCFWD ready ports=%u\n", s.nb_ports);
 	fflush(stdout);
 	end = rte_get_timer_cycles() + (uint64_t)(timeout * rte_get_timer_hz());
-	while (!done && rte_get_timer_cycles() < end) {
+	while (!done && !zf_signalled && rte_get_timer_cycles() < end) {
 		for (p = 0; p < s.nb_ports; p++)
 			zf_forward(&s, p);
 		if (rte_get_timer_cycles() < next_check)
 			continue;
 		/* Done once every port's link went up and came down again. */
 		next_check = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
-		done = true;
+		done = !until_signal;
 		for (p = 0; p < s.nb_ports; p++) {
 			struct rte_eth_link l;
 
 			rte_eth_link_get_nowait(p, &l);
 			was_up[p] |= l.link_status == RTE_ETH_LINK_UP;
 			done &= was_up[p] && l.link_status == RTE_ETH_LINK_DOWN;
+			if (l.link_status == RTE_ETH_LINK_DOWN)
+				zf_drop_held(&s);
 		}
 	}
-	while (s.nb_held > 0)
-		rte_pktmbuf_free(s.held[--s.nb_held]);
+	zf_drop_held(&s);
 	printf("ZCFWD rx=%" PRIu64 " built=%" PRIu64 " asis=%" PRIu64 " tx=%" PRIu64
 			" dropped=%" PRIu64 "\n", s.rx, s.built, s.asis, s.tx, s.dropped);
 	for (p = 0; p < s.nb_ports; p++)
