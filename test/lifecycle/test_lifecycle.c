@@ -19,10 +19,16 @@
  * are still held, which stay readable and intact, their queue file mapped, until the last
  * one is freed; then nothing is left and the next peer is served.
  *
+ * Zero-copy transmit (zero_copy=tx, client role): the application takes TX buffers
+ * through the driver's API, frees some unsent and out of order, sends the others intact;
+ * the peer leaves while buffers are held, which stay mapped until freed; the next peer
+ * gets buffers again.
+ *
  * usage: test_lifecycle <driver.so> [cycles (default 500)]
  */
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -429,6 +435,138 @@ zero_copy_held(struct rte_mempool *mp, const char *sock, const char *role, int f
 	check_clean(when, fds0, mp);
 }
 
+typedef uint16_t (*tx_alloc_fn)(uint16_t, uint16_t, struct rte_mempool *, struct rte_mbuf **,
+		uint16_t);
+
+/* @n lent TX mbufs of @port into @m, test frame @seq + i's bytes in each; how many. */
+static unsigned int
+zc_tx_build(tx_alloc_fn tx_alloc, uint16_t port, struct rte_mempool *mp,
+		struct rte_mbuf **m, unsigned int n, unsigned int seq)
+{
+	unsigned int got = 0, i, k;
+
+	while (got < n) {
+		uint16_t k2 = tx_alloc(port, 0, mp, m + got, (uint16_t)(n - got));
+
+		if (k2 == 0)
+			break;
+		got += k2;
+	}
+	for (i = 0; i < got; i++) {
+		uint8_t *d = (uint8_t *)rte_pktmbuf_append(m[i], FRAME_LEN);
+
+		if (d == NULL || !RTE_MBUF_HAS_EXTBUF(m[i]))
+			return i;
+		for (k = 0; k < FRAME_LEN; k++)
+			d[k] = frame_byte(seq + i, k);
+	}
+	return got;
+}
+
+/* The peer receives @n frames: how many hold test frames 0 .. n - 1. */
+static unsigned int
+zc_tx_peer_receive(struct peer *p, unsigned int n)
+{
+	struct shmlink_frame fr[NB_FRAMES];
+	struct shmlink_seg segs[NB_FRAMES * 4];
+	unsigned int got = 0, good = 0, i;
+	double end = test_now_s() + 5;
+
+	while (got < n && test_now_s() < end) {
+		unsigned int k = shmlink_ep_rx_burst(p->ep[0], fr, NB_FRAMES, segs,
+				NB_FRAMES * 4);
+
+		for (i = 0; i < k; i++)
+			good += frame_ok(&fr[i], got + i);
+		got += k;
+		shmlink_ep_rx_release(p->ep[0]);
+	}
+	return good;
+}
+
+/* A zero_copy=tx port (client role) whose application takes TX buffers, frees some
+ * unsent, sends others, and still holds some when the peer leaves. */
+static void
+zero_copy_tx_held(struct rte_mempool *mp, const char *sock, const char *driver, int fds0)
+{
+	struct rte_mbuf *m[NB_FRAMES], *send[NB_FRAMES];
+	struct peer p = { .nb_qp = 1 };
+	struct rte_eth_dev_info info;
+	const char *when = "zero copy tx";
+	tx_alloc_fn tx_alloc;
+	unsigned int n, i, nb_send = 0;
+	char devargs[256];
+	uint16_t port;
+	void *h;
+
+	/* The driver's API, from the copy EAL loaded. */
+	h = dlopen(driver, RTLD_NOW | RTLD_NOLOAD);
+	tx_alloc = h != NULL ? (tx_alloc_fn)(uintptr_t)dlsym(h, "rte_pmd_shmlink_tx_alloc") :
+			NULL;
+	if (!CHECK(tx_alloc != NULL, "%s: no rte_pmd_shmlink_tx_alloc in %s", when, driver))
+		goto out;
+	snprintf(p.path, sizeof(p.path), "%s", sock);
+	snprintf(devargs, sizeof(devargs), "net_shmlink8,socket=%s,role=client,zero_copy=tx",
+			sock);
+	if (!CHECK(rte_dev_probe(devargs) == 0, "%s: hot-plug", when) ||
+			!CHECK(rte_eth_dev_get_port_by_name("net_shmlink8", &port) == 0,
+				"%s: no port", when))
+		goto out;
+	CHECK(port_setup(port, 1, mp) == 0, "%s: setup", when);
+	CHECK(tx_alloc(port, 0, mp, m, 1) == 0, "%s: buffers lent without a peer", when);
+	if (!CHECK(peer_attach(&p) == 0, "%s: attach", when))
+		goto out;
+	CHECK(wait_link(port, RTE_ETH_LINK_UP), "%s: link not up", when);
+	/* Even ones are sent (frames 0, 1, ...), odd ones freed unsent, from the last. */
+	n = zc_tx_build(tx_alloc, port, mp, m, NB_FRAMES, 0);
+	CHECK(n == NB_FRAMES, "%s: %u of %u buffers lent", when, n, NB_FRAMES);
+	for (i = 0; i < n; i += 2) {
+		uint8_t *d = rte_pktmbuf_mtod(m[i], uint8_t *);
+		unsigned int k;
+
+		for (k = 0; k < FRAME_LEN; k++)
+			d[k] = frame_byte(nb_send, k);
+		send[nb_send++] = m[i];
+	}
+	for (i = n; i-- > 0; )
+		if (i % 2 == 1)
+			rte_pktmbuf_free(m[i]);
+	CHECK(xstat(port, "tx_zero_copy_lent_now") == nb_send, "%s: lent now %" PRIu64, when,
+			xstat(port, "tx_zero_copy_lent_now"));
+	CHECK(rte_eth_tx_burst(port, 0, send, (uint16_t)nb_send) == nb_send, "%s: tx", when);
+	CHECK(zc_tx_peer_receive(&p, nb_send) == nb_send, "%s: frames not intact", when);
+	CHECK(xstat(port, "tx_zero_copy_frames") == nb_send, "%s: %" PRIu64 " sent in place",
+			when, xstat(port, "tx_zero_copy_frames"));
+	/* Held when the peer leaves: mapped, writable, until freed. */
+	n = zc_tx_build(tx_alloc, port, mp, m, 16, 0);
+	CHECK(n == 16, "%s: %u of 16 buffers lent again", when, n);
+	peer_leave(&p);
+	CHECK(wait_link(port, RTE_ETH_LINK_DOWN), "%s: link not down", when);
+	CHECK(count_queue_maps() == 1, "%s: %d queue-file mappings while buffers are held",
+			when, count_queue_maps());
+	for (i = 0; i < n; i++)
+		memset(rte_pktmbuf_mtod(m[i], void *), 0xab, FRAME_LEN);
+	rte_pktmbuf_free_bulk(m, n);
+	CHECK(count_queue_maps() == 0, "%s: %d queue-file mappings after the last free",
+			when, count_queue_maps());
+	CHECK(xstat(port, "tx_zero_copy_lent_now") == 0, "%s: lent now %" PRIu64, when,
+			xstat(port, "tx_zero_copy_lent_now"));
+	/* The next peer gets buffers, and frames. */
+	CHECK(peer_attach(&p) == 0, "%s: attach again", when);
+	CHECK(wait_link(port, RTE_ETH_LINK_UP), "%s: link not up again", when);
+	n = zc_tx_build(tx_alloc, port, mp, m, 8, 0);
+	CHECK(n == 8 && rte_eth_tx_burst(port, 0, m, (uint16_t)n) == n &&
+			zc_tx_peer_receive(&p, n) == n, "%s: next peer: %u frames", when, n);
+	exchange(port, &p, mp, when);
+	peer_leave(&p);
+	CHECK(rte_eth_dev_info_get(port, &info) == 0 && rte_dev_remove(info.device) == 0,
+			"%s: hot-unplug", when);
+	check_clean(when, fds0, mp);
+out:
+	if (h != NULL)
+		dlclose(h);
+}
+
 /* One port's life with one peer: hot-plug, attach, traffic, hot-unplug (with the peer
  * attached if @unplug_attached, else after it left). */
 static void
@@ -573,6 +711,7 @@ main(int argc, char **argv)
 
 	zero_copy_held(mp, p.path, "", fds0);
 	zero_copy_held(mp, p.path, ",role=client", fds0);
+	zero_copy_tx_held(mp, p.path, test_driver_arg(argv, argv[1]), fds0);
 
 	churn(mp, p.path, argc > 2 ? atoi(argv[2]) : CYCLES);
 
