@@ -44,6 +44,8 @@ client_tx_create(struct shmlink_ep *ep, const struct shmlink_qmap *txq)
 	t->notify = txq->notify;
 	t->data = txq->data;
 	t->buf_size = ep->conf.buffer_size;
+	t->buf_shift = (t->buf_size & (t->buf_size - 1)) == 0 ?
+			(uint32_t)__builtin_ctz(t->buf_size) : 0;
 	t->nb_chunks = (uint32_t)min_u64(txq->data_size / t->buf_size, EP_MAX_BUFFERS);
 	/* The server pushes one completion per frame and gVisor's panics when that pipe
 	 * is full (spec §8.1-2): never have more frames in flight than it holds. */
@@ -287,7 +289,8 @@ client_tx_lent_chunk(const struct client_tx *t, const uint8_t *p, uint32_t len)
 	/* Most frames of a lending port are elsewhere: one compare for them. */
 	if ((uintptr_t)p < (uintptr_t)t->data || off >= (uint64_t)t->nb_chunks * t->buf_size)
 		return EP_NONE;
-	c = off / t->buf_size;
+	/* A frame's chunk on every frame sent in place: no division for the usual sizes. */
+	c = t->buf_shift != 0 ? off >> t->buf_shift : off / t->buf_size;
 	if (len == 0 || t->chunk_state[c] != CHUNK_LENT || len > (c + 1) * t->buf_size - off)
 		return EP_NONE;
 	return (uint32_t)c;

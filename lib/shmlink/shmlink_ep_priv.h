@@ -55,6 +55,7 @@ struct client_tx {
 	uint32_t nb_lent;
 	uint8_t *chunk_state;			/* chunk -> CHUNK_* bits; NULL: no tx_hold */
 	uint32_t *chunk_gen;			/* chunk -> times lent: a token carries it */
+	uint32_t buf_shift;			/* log2(buf_size) if a power of 2, else 0 */
 };
 
 /*

@@ -7,6 +7,7 @@
  * system tests of zero-copy transmit.
  *
  *   shmlink_zc_fwd <EAL arguments> -- [--timeout S] [--hold N] [--until-signal]
+ *   shmlink_zc_fwd <EAL arguments> -- --txonly LEN [--copy] [--timeout S]
  *
  * Port i's frames go out of port i ^ 1 (of port 0 itself with one port). Each frame is
  * built (copied by this program) in mbufs from the output port's TX region, a chain of
@@ -19,6 +20,11 @@
  *   ZCFWD rx=<frames received> built=<frames built in lent mbufs> asis=<sent as they were>
  *         tx=<frames sent> dropped=<frames not sent>
  *   XSTAT <port> <name> <value>    (for every tx_zero_copy_* xstat of every port)
+ *
+ * --txonly LEN (the zero-copy transmit benchmark, devtools/shmlink-zctx-bench): port 0
+ * only sends LEN-byte UDP frames, their 42 bytes of headers written into lent mbufs, or
+ * with --copy into mbufs of its own pool (which the port then copies), from its link
+ * coming up for S seconds, and prints "ZCTX tx=<frames sent> secs=<seconds>".
  * Exit status 0, or 2 if the EAL or a port does not start.
  */
 
@@ -125,6 +131,67 @@ zf_hold(struct zf_state *s, uint16_t out)
 	}
 }
 
+/* Ethernet, IPv4 and UDP headers of a @len-byte frame, lengths filled. */
+static void
+zf_template(uint8_t *h, uint32_t len)
+{
+	static const uint8_t base[42] = {
+		0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00,
+		0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 198, 18, 0, 1, 198, 18, 0, 2,
+		0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0,
+	};
+
+	memcpy(h, base, sizeof(base));
+	h[16] = (uint8_t)((len - 14) >> 8);
+	h[17] = (uint8_t)(len - 14);
+	h[38] = (uint8_t)((len - 34) >> 8);
+	h[39] = (uint8_t)(len - 34);
+}
+
+/* --txonly: one burst of @len-byte frames on port 0, in lent mbufs unless @copy. */
+static void
+zf_txonly(struct zf_state *s, const uint8_t *tmpl, uint32_t len, bool copy)
+{
+	struct rte_mbuf *m[ZF_BURST];
+	uint16_t n, i, sent;
+
+	if (copy)
+		n = rte_pktmbuf_alloc_bulk(s->mp, m, ZF_BURST) == 0 ? ZF_BURST : 0;
+	else
+		n = rte_pmd_shmlink_tx_alloc(0, 0, s->mp, m, ZF_BURST);
+	for (i = 0; i < n; i++) {
+		char *p = rte_pktmbuf_append(m[i], (uint16_t)len);
+
+		if (p != NULL)
+			memcpy(p, tmpl, 42);
+	}
+	sent = rte_eth_tx_burst(0, 0, m, n);
+	s->tx += sent;
+	rte_pktmbuf_free_bulk(m + sent, n - sent);
+}
+
+/* --txonly: from port 0's link coming up, @secs seconds of it. */
+static void
+zf_txonly_run(struct zf_state *s, uint32_t len, bool copy, double secs)
+{
+	uint8_t tmpl[42];
+	struct rte_eth_link l;
+	uint64_t t0, end;
+
+	zf_template(tmpl, len);
+	end = rte_get_timer_cycles() + 30 * rte_get_timer_hz();
+	do {
+		rte_eth_link_get_nowait(0, &l);
+	} while (l.link_status != RTE_ETH_LINK_UP && rte_get_timer_cycles() < end &&
+			!zf_signalled);
+	t0 = rte_get_timer_cycles();
+	end = t0 + (uint64_t)(secs * rte_get_timer_hz());
+	while (rte_get_timer_cycles() < end && !zf_signalled)
+		zf_txonly(s, tmpl, len, copy);
+	printf("ZCTX tx=%" PRIu64 " secs=%.3f\n", s->tx,
+			(double)(rte_get_timer_cycles() - t0) / rte_get_timer_hz());
+}
+
 static void
 zf_drop_held(struct zf_state *s)
 {
@@ -193,7 +260,8 @@ int
 main(int argc, char **argv)
 {
 	static struct zf_state s = { .rnd = 2463534242u };
-	bool was_up[ZF_MAX_PORTS] = { false }, done = false, until_signal = false;
+	bool was_up[ZF_MAX_PORTS] = { false }, done = false, until_signal = false, copy = false;
+	uint32_t txonly = 0;
 	double timeout = 30;
 	uint64_t end, next_check = 0;
 	uint16_t p;
@@ -209,6 +277,10 @@ main(int argc, char **argv)
 			s.hold = RTE_MIN((uint32_t)atoi(argv[++i]), ZF_HOLD_MAX);
 		else if (strcmp(argv[i], "--until-signal") == 0)
 			until_signal = true;
+		else if (strcmp(argv[i], "--txonly") == 0 && i + 1 < argc)
+			txonly = RTE_MAX(RTE_MIN((uint32_t)atoi(argv[++i]), 1514u), 60u);
+		else if (strcmp(argv[i], "--copy") == 0)
+			copy = true;
 	}
 	signal(SIGTERM, zf_on_signal);
 	signal(SIGINT, zf_on_signal);
@@ -222,8 +294,10 @@ main(int argc, char **argv)
 			return 2;
 	printf("ZCFWD ready ports=%u\n", s.nb_ports);
 	fflush(stdout);
+	if (txonly > 0)
+		zf_txonly_run(&s, txonly, copy, timeout);
 	end = rte_get_timer_cycles() + (uint64_t)(timeout * rte_get_timer_hz());
-	while (!done && !zf_signalled && rte_get_timer_cycles() < end) {
+	while (txonly == 0 && !done && !zf_signalled && rte_get_timer_cycles() < end) {
 		for (p = 0; p < s.nb_ports; p++)
 			zf_forward(&s, p);
 		if (rte_get_timer_cycles() < next_check)

@@ -344,10 +344,11 @@ tx_signal(struct shmlink_txq *q, struct shmlink_ep *ep, unsigned int sent)
 		shmlink_sig_poll(sig, ep);
 }
 
-/* The tx burst on endpoint @ep, entered by the caller; @efd as for rx_burst(). */
+/* The tx burst on endpoint @ep, entered by the caller; @efd as for rx_burst(); @zc: the
+ * queue's lent TX buffers (zero_copy=tx, the primary), else NULL. */
 static __rte_always_inline uint16_t
 tx_burst(struct shmlink_txq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
-		uint16_t nb_pkts, int efd)
+		uint16_t nb_pkts, int efd, struct shmlink_zc *zc)
 {
 	unsigned int done = 0, total = 0;
 	uint16_t agreed;
@@ -371,7 +372,10 @@ tx_burst(struct shmlink_txq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 		if (unlikely(filled != 0))
 			q->ost.tx_filled += rte_popcount64(sent < 64 ?
 					filled & ((UINT64_C(1) << sent) - 1) : filled);
-		rte_pktmbuf_free_bulk(bufs + done, sent);
+		if (zc != NULL)
+			shmlink_zc_tx_free(zc, ep, bufs + done, sent);
+		else
+			rte_pktmbuf_free_bulk(bufs + done, sent);
 		q->st.packets += sent;
 		q->st.bytes += bytes;
 		done += sent;
@@ -403,7 +407,7 @@ shmlink_tx_burst(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 
 	if (ep == NULL)
 		return 0;
-	n = tx_burst(q, ep, bufs, nb_pkts, -1);
+	n = tx_burst(q, ep, bufs, nb_pkts, -1, NULL);
 	shmlink_qlink_leave(&q->link);
 	return n;
 }
@@ -423,7 +427,7 @@ shmlink_tx_burst_zc(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts)
 	zc = q->pmd->zc_tx[q->queue_id];
 	if (zc != NULL && shmlink_zc_reclaim_due(zc))
 		shmlink_zc_reclaim(zc, ep);
-	n = tx_burst(q, ep, bufs, nb_pkts, -1);
+	n = tx_burst(q, ep, bufs, nb_pkts, -1, zc);
 	shmlink_qlink_leave(&q->link);
 	return n;
 }
@@ -469,7 +473,7 @@ shmlink_tx_burst_secondary(void *queue, struct rte_mbuf **bufs, uint16_t nb_pkts
 
 	if (ep == NULL)
 		return 0;
-	n = tx_burst(q, ep, bufs, nb_pkts, efd);
+	n = tx_burst(q, ep, bufs, nb_pkts, efd, NULL);
 	shmlink_qlink_leave(&q->link);
 	return n;
 }

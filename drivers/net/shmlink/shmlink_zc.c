@@ -184,11 +184,15 @@ shmlink_zc_tx_alloc(struct shmlink_zc *zc, struct shmlink_ep *ep, struct rte_mem
 	unsigned int got, i;
 
 	n = RTE_MIN(RTE_MIN(n, (unsigned int)RTE_DIM(ch)), zc->nb_free);
-	if (n == 0 || rte_pktmbuf_alloc_bulk(mp, pkts, n) != 0)
+	/* The buffers first: when the peer is behind there are fewer than asked. */
+	got = n > 0 ? shmlink_ep_tx_lend(ep, ch, n) : 0;
+	if (got == 0)
 		return 0;
-	got = shmlink_ep_tx_lend(ep, ch, n);
-	if (got < n)
-		rte_pktmbuf_free_bulk(pkts + got, n - got);
+	if (rte_pktmbuf_alloc_bulk(mp, pkts, got) != 0) {
+		for (i = 0; i < got; i++)
+			shmlink_ep_tx_return(ep, &ch[i].token, 1);
+		return 0;
+	}
 	for (i = 0; i < got; i++) {
 		struct shmlink_seg seg = { .addr = ch[i].addr, .len = ch[i].size };
 		struct rte_mbuf *m = pkts[i];
@@ -199,6 +203,65 @@ shmlink_zc_tx_alloc(struct shmlink_zc *zc, struct shmlink_ep *ep, struct rte_mem
 	}
 	shmlink_zc_hold(zc, got);
 	return got;
+}
+
+/* Whether @m is one of @zc's lent one-segment mbufs, held by nothing else. */
+static inline bool
+zc_tx_own(const struct shmlink_zc *zc, const struct rte_mbuf *m)
+{
+	const struct shmlink_zc_slot *s;
+
+	if (m->nb_segs != 1 || !RTE_MBUF_HAS_EXTBUF(m) || m->shinfo->free_cb != zc_free_cb)
+		return false;
+	s = m->shinfo->fcb_opaque;
+	return s->zc == zc && rte_mbuf_refcnt_read(m) == 1 &&
+			rte_mbuf_ext_refcnt_read(m->shinfo) == 1;
+}
+
+/* Make @m a plain mbuf of its pool again, as rte_pktmbuf_detach() does after freeing
+ * the external buffer (which the caller has taken back itself). */
+static inline void
+zc_mbuf_plain(struct rte_mbuf *m)
+{
+	uint16_t priv = rte_pktmbuf_priv_size(m->pool);
+	uint32_t size = (uint32_t)(sizeof(struct rte_mbuf) + priv);
+
+	m->priv_size = priv;
+	m->buf_addr = (char *)m + size;
+	rte_mbuf_iova_set(m, rte_mempool_virt2iova(m) + size);
+	m->buf_len = rte_pktmbuf_data_room_size(m->pool);
+	m->ol_flags = 0;
+	m->shinfo = NULL;
+}
+
+void
+shmlink_zc_tx_free(struct shmlink_zc *zc, struct shmlink_ep *ep, struct rte_mbuf **pkts,
+		unsigned int n)
+{
+	uint64_t tokens[ZC_TX_ALLOC_MAX];
+	unsigned int i, nt = 0, back = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct shmlink_zc_slot *s;
+
+		if (!zc_tx_own(zc, pkts[i]))
+			continue;
+		if (nt == RTE_DIM(tokens)) {
+			shmlink_ep_tx_return(ep, tokens, nt);
+			nt = 0;
+		}
+		s = pkts[i]->shinfo->fcb_opaque;
+		tokens[nt++] = s->token;
+		zc->free[zc->nb_free++] = (uint32_t)(s - zc->slots);
+		zc_mbuf_plain(pkts[i]);
+		back++;
+	}
+	if (nt > 0)
+		shmlink_ep_tx_return(ep, tokens, nt);
+	/* Never the last reference: the attachment holds one while a burst runs. */
+	if (back > 0)
+		rte_atomic_fetch_sub_explicit(&zc->refs, back, rte_memory_order_release);
+	rte_pktmbuf_free_bulk(pkts, n);
 }
 
 void

@@ -100,6 +100,15 @@ bool shmlink_zc_lend(struct shmlink_zc *zc, struct rte_mempool *mp,
 unsigned int shmlink_zc_tx_alloc(struct shmlink_zc *zc, struct shmlink_ep *ep,
 		struct rte_mempool *mp, struct rte_mbuf **pkts, unsigned int n);
 
+/*
+ * TX burst thread (@tx): free @n mbufs the port has sent. Its own lent one-segment mbufs
+ * that nothing else holds come back at once, their buffers to the endpoint and the
+ * mbufs to their pool as plain ones, without DPDK's free of an external buffer, the
+ * callback and the ring (two atomics each); the others are freed as usual.
+ */
+void shmlink_zc_tx_free(struct shmlink_zc *zc, struct shmlink_ep *ep, struct rte_mbuf **pkts,
+		unsigned int n);
+
 /* Burst thread: @n frames were lent by this burst, before the application has them. */
 void shmlink_zc_hold(struct shmlink_zc *zc, uint32_t n);
 
