@@ -24,6 +24,7 @@
 #include <ethdev_vdev.h>
 
 #include "shmlink_ethdev.h"
+#include "shmlink_zc.h"
 
 RTE_LOG_REGISTER_DEFAULT(shmlink_logtype, NOTICE);
 
@@ -1051,6 +1052,9 @@ shmlink_probe(struct rte_vdev_device *vdev)
 	dev->data->dev_flags |= RTE_ETH_DEV_INTR_LSC | RTE_ETH_DEV_AUTOFILL_QUEUE_XSTATS;
 	dev->dev_ops = &shmlink_ops;
 	dev->rx_pkt_burst = pmd->zero_copy_rx ? shmlink_rx_burst_zc : shmlink_rx_burst;
+	/* Only the primary lends (a secondary's bursts copy). */
+	if (pmd->zero_copy_rx || pmd->zero_copy_tx)
+		shmlink_zc_lending = true;
 	dev->tx_pkt_burst = pmd->zero_copy_tx ? shmlink_tx_burst_zc : shmlink_tx_burst;
 	dev->tx_pkt_prepare = shmlink_tx_prepare;
 

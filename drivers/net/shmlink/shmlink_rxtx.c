@@ -372,8 +372,8 @@ tx_burst(struct shmlink_txq *q, struct shmlink_ep *ep, struct rte_mbuf **bufs,
 		if (unlikely(filled != 0))
 			q->ost.tx_filled += rte_popcount64(sent < 64 ?
 					filled & ((UINT64_C(1) << sent) - 1) : filled);
-		if (zc != NULL)
-			shmlink_zc_tx_free(zc, ep, bufs + done, sent);
+		if (zc != NULL || shmlink_zc_lending)
+			shmlink_zc_sent_free(zc, ep, bufs + done, sent);
 		else
 			rte_pktmbuf_free_bulk(bufs + done, sent);
 		q->st.packets += sent;

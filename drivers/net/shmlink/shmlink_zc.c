@@ -21,6 +21,8 @@
 /* The most TX chunks lent by one shmlink_zc_tx_alloc(): a burst's worth. */
 #define ZC_TX_ALLOC_MAX	64u
 
+bool shmlink_zc_lending;
+
 uint32_t
 shmlink_zc_nb_slots(uint64_t nb_bufs)
 {
@@ -72,14 +74,20 @@ shmlink_zc_create(uint32_t nb_slots, void *region, uint64_t size, bool tx, int s
 }
 
 static void
-zc_put(struct shmlink_zc *zc)
+zc_put_n(struct shmlink_zc *zc, uint32_t n)
 {
 	/* Acquire-release: whoever frees sees every other holder done with the region. */
-	if (rte_atomic_fetch_sub_explicit(&zc->refs, 1, rte_memory_order_acq_rel) != 1)
+	if (rte_atomic_fetch_sub_explicit(&zc->refs, n, rte_memory_order_acq_rel) != n)
 		return;
 	if (zc->unmap)
 		munmap(zc->region, zc->region_size);
 	rte_free(zc);
+}
+
+static void
+zc_put(struct shmlink_zc *zc)
+{
+	zc_put_n(zc, 1);
 }
 
 void
@@ -205,17 +213,13 @@ shmlink_zc_tx_alloc(struct shmlink_zc *zc, struct shmlink_ep *ep, struct rte_mem
 	return got;
 }
 
-/* Whether @m is one of @zc's lent one-segment mbufs, held by nothing else. */
+/* Whether @m is a lent one-segment mbuf (of any queue of this copy of the driver) that
+ * nothing else holds. */
 static inline bool
-zc_tx_own(const struct shmlink_zc *zc, const struct rte_mbuf *m)
+zc_lent_alone(const struct rte_mbuf *m)
 {
-	const struct shmlink_zc_slot *s;
-
-	if (m->nb_segs != 1 || !RTE_MBUF_HAS_EXTBUF(m) || m->shinfo->free_cb != zc_free_cb)
-		return false;
-	s = m->shinfo->fcb_opaque;
-	return s->zc == zc && rte_mbuf_refcnt_read(m) == 1 &&
-			rte_mbuf_ext_refcnt_read(m->shinfo) == 1;
+	return m->nb_segs == 1 && RTE_MBUF_HAS_EXTBUF(m) && m->shinfo->free_cb == zc_free_cb &&
+			rte_mbuf_refcnt_read(m) == 1 && rte_mbuf_ext_refcnt_read(m->shinfo) == 1;
 }
 
 /* Make @m a plain mbuf of its pool again, as rte_pktmbuf_detach() does after freeing
@@ -234,33 +238,74 @@ zc_mbuf_plain(struct rte_mbuf *m)
 	m->shinfo = NULL;
 }
 
+/* Slots of one object, freed by a thread other than its burst's: onto its return ring
+ * (one enqueue for all), then their references. */
+struct zc_batch {
+	struct shmlink_zc *zc;
+	unsigned int n;
+	uint32_t idx[ZC_TX_ALLOC_MAX];
+};
+
+static void
+zc_batch_flush(struct zc_batch *b)
+{
+	if (b->n == 0)
+		return;
+	/* The ring holds every slot: it is never full. */
+	rte_ring_mp_enqueue_bulk_elem(b->zc->back, b->idx, sizeof(b->idx[0]), b->n, NULL);
+	zc_put_n(b->zc, b->n);
+	b->n = 0;
+}
+
+/* Slots of @own, the burst's own object: straight back to the endpoint. */
+struct zc_own {
+	unsigned int nt;
+	unsigned int back;
+	uint64_t tokens[ZC_TX_ALLOC_MAX];
+};
+
+static void
+zc_own_flush(struct shmlink_ep *ep, struct zc_own *o)
+{
+	if (o->nt > 0)
+		shmlink_ep_tx_return(ep, o->tokens, o->nt);
+	o->nt = 0;
+}
+
 void
-shmlink_zc_tx_free(struct shmlink_zc *zc, struct shmlink_ep *ep, struct rte_mbuf **pkts,
+shmlink_zc_sent_free(struct shmlink_zc *own, struct shmlink_ep *ep, struct rte_mbuf **pkts,
 		unsigned int n)
 {
-	uint64_t tokens[ZC_TX_ALLOC_MAX];
-	unsigned int i, nt = 0, back = 0;
+	struct zc_batch b = { .zc = NULL, .n = 0 };
+	struct zc_own o = { .nt = 0, .back = 0 };
+	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		const struct shmlink_zc_slot *s;
+		struct shmlink_zc_slot *s;
 
-		if (!zc_tx_own(zc, pkts[i]))
+		if (!zc_lent_alone(pkts[i]))
 			continue;
-		if (nt == RTE_DIM(tokens)) {
-			shmlink_ep_tx_return(ep, tokens, nt);
-			nt = 0;
-		}
 		s = pkts[i]->shinfo->fcb_opaque;
-		tokens[nt++] = s->token;
-		zc->free[zc->nb_free++] = (uint32_t)(s - zc->slots);
+		if (s->zc == own) {
+			if (o.nt == RTE_DIM(o.tokens))
+				zc_own_flush(ep, &o);
+			o.tokens[o.nt++] = s->token;
+			own->free[own->nb_free++] = (uint32_t)(s - own->slots);
+			o.back++;
+		} else {
+			if (s->zc != b.zc || b.n == RTE_DIM(b.idx)) {
+				zc_batch_flush(&b);
+				b.zc = s->zc;
+			}
+			b.idx[b.n++] = (uint32_t)(s - s->zc->slots);
+		}
 		zc_mbuf_plain(pkts[i]);
-		back++;
 	}
-	if (nt > 0)
-		shmlink_ep_tx_return(ep, tokens, nt);
-	/* Never the last reference: the attachment holds one while a burst runs. */
-	if (back > 0)
-		rte_atomic_fetch_sub_explicit(&zc->refs, back, rte_memory_order_release);
+	zc_own_flush(ep, &o);
+	/* Never the last reference of @own: the attachment holds one while a burst runs. */
+	if (o.back > 0)
+		rte_atomic_fetch_sub_explicit(&own->refs, o.back, rte_memory_order_release);
+	zc_batch_flush(&b);
 	rte_pktmbuf_free_bulk(pkts, n);
 }
 

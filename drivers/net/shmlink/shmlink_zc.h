@@ -101,13 +101,19 @@ unsigned int shmlink_zc_tx_alloc(struct shmlink_zc *zc, struct shmlink_ep *ep,
 		struct rte_mempool *mp, struct rte_mbuf **pkts, unsigned int n);
 
 /*
- * TX burst thread (@tx): free @n mbufs the port has sent. Its own lent one-segment mbufs
- * that nothing else holds come back at once, their buffers to the endpoint and the
- * mbufs to their pool as plain ones, without DPDK's free of an external buffer, the
- * callback and the ring (two atomics each); the others are freed as usual.
+ * TX burst thread: free @n mbufs its port has sent on endpoint @ep. Lent one-segment
+ * mbufs that nothing else holds skip DPDK's free of an external buffer and the callback:
+ * TX buffers of @own (the queue's, zero_copy=tx; NULL if none) go straight back to @ep;
+ * frames lent by a receive queue, of this port or another (an application forwarding
+ * them), go onto that queue's return ring several at a time. Their mbufs go back to
+ * their pool as plain ones; the others are freed as usual.
  */
-void shmlink_zc_tx_free(struct shmlink_zc *zc, struct shmlink_ep *ep, struct rte_mbuf **pkts,
-		unsigned int n);
+void shmlink_zc_sent_free(struct shmlink_zc *own, struct shmlink_ep *ep,
+		struct rte_mbuf **pkts, unsigned int n);
+
+/* Whether this process lends anything (a primary with a zero_copy port): only then
+ * do TX bursts look for lent mbufs among those they free. */
+extern bool shmlink_zc_lending;
 
 /* Burst thread: @n frames were lent by this burst, before the application has them. */
 void shmlink_zc_hold(struct shmlink_zc *zc, uint32_t n);
