@@ -243,6 +243,18 @@ client_tx_reap(struct shmlink_ep *ep)
 	pipe_rx_flush(&t->compl);
 }
 
+/* Append chunk @c to frame @id's chain, whose last chunk is *@prev (EP_NONE: none yet). */
+static inline void
+client_chain_add(struct client_tx *t, uint32_t id, uint32_t *prev, uint32_t c)
+{
+	t->chunk_next[c] = EP_NONE;
+	if (*prev == EP_NONE)
+		t->id_chunk[id] = c;
+	else
+		t->chunk_next[*prev] = c;
+	*prev = c;
+}
+
 /* Lend @nb chunks to frame @id; fill @bufs with where the frame's @wire bytes go. */
 static void
 client_tx_take(struct client_tx *t, uint32_t id, uint32_t nb, uint32_t wire,
@@ -256,12 +268,7 @@ client_tx_take(struct client_tx *t, uint32_t id, uint32_t nb, uint32_t wire,
 
 		bufs[k].offset = (uint64_t)c * t->buf_size;
 		bufs[k].size = left < t->buf_size ? left : t->buf_size;
-		t->chunk_next[c] = EP_NONE;
-		if (prev == EP_NONE)
-			t->id_chunk[id] = c;
-		else
-			t->chunk_next[prev] = c;
-		prev = c;
+		client_chain_add(t, id, &prev, c);
 	}
 }
 
@@ -296,6 +303,17 @@ client_tx_lent_chunk(const struct client_tx *t, const uint8_t *p, uint32_t len)
 	return (uint32_t)c;
 }
 
+/* Undo client_tx_place() of frame @id's first @nb buffers @bufs. */
+static void
+client_tx_unplace(struct client_tx *t, uint32_t id, const struct shmlink_buf *bufs, uint32_t nb)
+{
+	uint32_t k;
+
+	for (k = 0; k < nb; k++)
+		t->chunk_state[bufs[k].offset / t->buf_size] &= ~CHUNK_FLY;
+	t->id_chunk[id] = EP_NONE;
+}
+
 /*
  * tx_hold: describe frame @f in @bufs where it lies, with @vh bytes of virtio header
  * before its first piece, if every piece is in a lent chunk not in flight, one chunk
@@ -318,20 +336,13 @@ client_tx_place(struct client_tx *t, const struct shmlink_frame *f, uint32_t vh,
 		if (c == EP_NONE)
 			break;
 		t->chunk_state[c] |= CHUNK_FLY;
-		t->chunk_next[c] = EP_NONE;
-		if (prev == EP_NONE)
-			t->id_chunk[id] = c;
-		else
-			t->chunk_next[prev] = c;
-		prev = c;
+		client_chain_add(t, id, &prev, c);
 		bufs[k].offset = (uint64_t)(p - t->data);
 		bufs[k].size = f->segs[k].len + pre;
 	}
 	if (c != EP_NONE)
 		return k;
-	while (k-- > 0)
-		t->chunk_state[bufs[k].offset / t->buf_size] &= ~CHUNK_FLY;
-	t->id_chunk[id] = EP_NONE;
+	client_tx_unplace(t, id, bufs, k);
 	return 0;
 }
 
@@ -346,14 +357,12 @@ client_tx_placed(struct shmlink_ep *ep, const struct shmlink_frame *f, uint32_t 
 {
 	struct client_tx *t = &ep->tx.c;
 	uint32_t id = t->free_ids[t->nb_free_ids - 1];
-	uint32_t nb = client_tx_place(t, f, vh, id, bufs), k;
+	uint32_t nb = client_tx_place(t, f, vh, id, bufs);
 
 	if (nb == 0)
 		return 0;
 	if (q_txd_push(&t->desc, id, f->len + vh, bufs, nb) != 0) {
-		for (k = 0; k < nb; k++)
-			t->chunk_state[bufs[k].offset / t->buf_size] &= ~CHUNK_FLY;
-		t->id_chunk[id] = EP_NONE;
+		client_tx_unplace(t, id, bufs, nb);
 		return -1;
 	}
 	t->nb_free_ids--;

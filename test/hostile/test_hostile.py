@@ -83,16 +83,21 @@ def build_asan_driver():
     return path
 
 
+def asan_launcher():
+    """A program run on the ASan driver: Debian's libasan preloaded (the driver is
+    instrumented, the program is not) and unbuffered output (libstdbuf, as stdbuf -o0
+    would do)."""
+    return ['env', 'LD_PRELOAD=%s:%s' % (LIBASAN, LIBSTDBUF), '_STDBUF_O=0',
+            'LD_LIBRARY_PATH=' + os.path.dirname(sysh.DRIVER),
+            'ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1',
+            'UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1']
+
+
 class AsanTestpmd(sysh.Testpmd):
-    """dpdk-testpmd with Debian's libasan preloaded (the driver is instrumented, testpmd
-    is not) and unbuffered output (libstdbuf, as stdbuf -o0 would do)."""
+    """dpdk-testpmd on the ASan driver (asan_launcher())."""
 
     def __init__(self, ws, name, vdev, side=0, fwd='io', args=(), limit=180):
-        env = ['env', 'LD_PRELOAD=%s:%s' % (LIBASAN, LIBSTDBUF), '_STDBUF_O=0',
-               'LD_LIBRARY_PATH=' + os.path.dirname(sysh.DRIVER),
-               'ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1',
-               'UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1']
-        super().__init__(ws, name, vdev, side, fwd, args, limit, launcher=env)
+        super().__init__(ws, name, vdev, side, fwd, args, limit, launcher=asan_launcher())
 
 
 class HostilePeerTest(sysh.SysTestCase):
@@ -112,11 +117,27 @@ class HostilePeerTest(sysh.SysTestCase):
         self.assertEqual(pool['available'], pool['size'], '%s: %d mbufs missing from the pool'
                          % (when, pool['size'] - pool['available']))
 
+    def run_hostile(self, victim, sock, seconds, who):
+        """The hostile peer against @victim's port at @sock for @seconds: @victim
+        survives without a sanitizer report; returns the peer's report."""
+        hjson = self.ws.path('hostile.json')
+        h = self.ws.run('hostile', [HOSTILE, '--socket', sock, '--duration', str(seconds),
+                                    '--cpu', sysh.CPUS[1], '--json', hjson],
+                        limit=seconds + 60, stdin=False)
+        rc = h.wait(seconds + 60)
+        self.assertTrue(victim.alive(), '%s died under the hostile peer:\n%s' % (
+            victim.name, victim.tail(8000)))
+        self.assert_no_sanitizer_report(victim)
+        self.assertEqual(rc, 0, 'shmlink-hostile failed:\n' + h.tail())
+        with open(hjson) as f:
+            rep = json.load(f)
+        sys.stderr.write('  hostile (%s): %s\n' % (who, h.output.strip()))
+        return rep
+
     def hostile_then_good_peer(self, devargs, role, expect, testpmd_args=(),
                                seconds=HOSTILE_S):
         """testpmd (ASan) listening with @devargs; the hostile peer, then a good one."""
         sock = self.ws.path('s')
-        hjson = self.ws.path('hostile.json')
         pjson = self.ws.path('peer.json')
         tp = AsanTestpmd(self.ws, 'testpmd', 'net_shmlink0,socket=%s%s' % (
             sock, devargs), side=0, fwd='io', args=['--no-flush-rx'] + list(testpmd_args))
@@ -129,16 +150,7 @@ class HostilePeerTest(sysh.SysTestCase):
         self.pool_full(tp, 'before the hostile peer')
 
         mark = tp.mark()
-        h = self.ws.run('hostile', [HOSTILE, '--socket', sock, '--duration', str(seconds),
-                                    '--cpu', sysh.CPUS[1], '--json', hjson],
-                        limit=seconds + 60, stdin=False)
-        rc = h.wait(seconds + 60)
-        self.assertTrue(tp.alive(), 'testpmd died under the hostile peer:\n' + tp.tail(8000))
-        self.assert_no_sanitizer_report(tp)
-        self.assertEqual(rc, 0, 'shmlink-hostile failed:\n' + h.tail())
-        with open(hjson) as f:
-            rep = json.load(f)
-        sys.stderr.write('  hostile (testpmd %s): %s\n' % (role, h.output.strip()))
+        rep = self.run_hostile(tp, sock, seconds, 'testpmd ' + role)
 
         # The port notices the last hostile peer leave.
         tp.wait_link('down', 15)
@@ -221,29 +233,16 @@ class HostilePeerTest(sysh.SysTestCase):
         and freeing them at random) under the hostile server for half the time, then a
         good server whose every frame comes back intact, built where it was lent."""
         sock = self.ws.path('s')
-        hjson, pjson = self.ws.path('hostile.json'), self.ws.path('peer.json')
+        pjson = self.ws.path('peer.json')
         seconds = HOSTILE_S / 2
         vdev = 'net_shmlink0,socket=%s,role=client,zero_copy=yes' % sock
-        env = ['env', 'LD_PRELOAD=%s:%s' % (LIBASAN, LIBSTDBUF), '_STDBUF_O=0',
-               'LD_LIBRARY_PATH=' + os.path.dirname(sysh.DRIVER),
-               'ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1',
-               'UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1']
-        app = self.ws.run('zc_fwd', env + [
+        app = self.ws.run('zc_fwd', asan_launcher() + [
             os.path.join(BUILD_DIR, 'test', 'system', 'shmlink_zc_fwd')] +
             sysh.eal_args(self.ws.prefix('zf'), [vdev], sysh.LCORES[0]) +
             ['--', '--until-signal', '--timeout', str(seconds + 120), '--hold', '64'],
             limit=seconds + 150)
         app.wait_for(r'^ZCFWD ready', 90)
-        h = self.ws.run('hostile', [HOSTILE, '--socket', sock, '--duration', str(seconds),
-                                    '--cpu', sysh.CPUS[1], '--json', hjson],
-                        limit=seconds + 60, stdin=False)
-        rc = h.wait(seconds + 60)
-        self.assertTrue(app.alive(), 'shmlink_zc_fwd died:\n' + app.tail(8000))
-        self.assert_no_sanitizer_report(app)
-        self.assertEqual(rc, 0, 'shmlink-hostile failed:\n' + h.tail())
-        with open(hjson) as f:
-            rep = json.load(f)
-        sys.stderr.write('  hostile (zc_fwd client): %s\n' % h.output.strip())
+        rep = self.run_hostile(app, sock, seconds, 'zc_fwd client')
         self.assertGreater(rep['attaches'], 2, rep)
         self.assertEqual(rep['as_server'], rep['attaches'], rep)
         self.assertGreater(rep['dropped_by_port'], 0, 'the port never dropped the peer')
