@@ -24,7 +24,8 @@
  * --txonly LEN (the zero-copy transmit benchmark, devtools/shmlink-zctx-bench): port 0
  * only sends LEN-byte UDP frames, their 42 bytes of headers written into lent mbufs, or
  * with --copy into mbufs of its own pool (which the port then copies), from its link
- * coming up for S seconds, and prints "ZCTX tx=<frames sent> secs=<seconds>".
+ * coming up for S seconds, and prints "ZCTX tx=<frames sent> secs=<seconds>" (exit
+ * status 1 if the link does not come up within 30 s).
  * Exit status 0, or 2 if the EAL or a port does not start.
  */
 
@@ -170,8 +171,9 @@ zf_txonly(struct zf_state *s, const uint8_t *tmpl, uint32_t len, bool copy)
 	rte_pktmbuf_free_bulk(m + sent, n - sent);
 }
 
-/* --txonly: from port 0's link coming up, @secs seconds of it. */
-static void
+/* --txonly: from port 0's link coming up, @secs seconds of it; -1 if it never came up
+ * (within 30 s). */
+static int
 zf_txonly_run(struct zf_state *s, uint32_t len, bool copy, double secs)
 {
 	uint8_t tmpl[42];
@@ -184,12 +186,17 @@ zf_txonly_run(struct zf_state *s, uint32_t len, bool copy, double secs)
 		rte_eth_link_get_nowait(0, &l);
 	} while (l.link_status != RTE_ETH_LINK_UP && rte_get_timer_cycles() < end &&
 			!zf_signalled);
+	if (l.link_status != RTE_ETH_LINK_UP) {
+		printf("ZCTX no link\n");
+		return -1;
+	}
 	t0 = rte_get_timer_cycles();
 	end = t0 + (uint64_t)(secs * rte_get_timer_hz());
 	while (rte_get_timer_cycles() < end && !zf_signalled)
 		zf_txonly(s, tmpl, len, copy);
 	printf("ZCTX tx=%" PRIu64 " secs=%.3f\n", s->tx,
 			(double)(rte_get_timer_cycles() - t0) / rte_get_timer_hz());
+	return 0;
 }
 
 static void
@@ -294,8 +301,8 @@ main(int argc, char **argv)
 			return 2;
 	printf("ZCFWD ready ports=%u\n", s.nb_ports);
 	fflush(stdout);
-	if (txonly > 0)
-		zf_txonly_run(&s, txonly, copy, timeout);
+	if (txonly > 0 && zf_txonly_run(&s, txonly, copy, timeout) != 0)
+		return 1;
 	end = rte_get_timer_cycles() + (uint64_t)(timeout * rte_get_timer_hz());
 	while (txonly == 0 && !done && !zf_signalled && rte_get_timer_cycles() < end) {
 		for (p = 0; p < s.nb_ports; p++)
