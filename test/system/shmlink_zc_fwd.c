@@ -132,6 +132,14 @@ zf_hold(struct zf_state *s, uint16_t out)
 	}
 }
 
+static bool
+zf_link_up(uint16_t port)
+{
+	struct rte_eth_link l;
+
+	return rte_eth_link_get_nowait(port, &l) == 0 && l.link_status == RTE_ETH_LINK_UP;
+}
+
 /* Ethernet, IPv4 and UDP headers of a @len-byte frame, lengths filled. */
 static void
 zf_template(uint8_t *h, uint32_t len)
@@ -177,16 +185,14 @@ static int
 zf_txonly_run(struct zf_state *s, uint32_t len, bool copy, double secs)
 {
 	uint8_t tmpl[42];
-	struct rte_eth_link l;
 	uint64_t t0, end;
+	bool up;
 
 	zf_template(tmpl, len);
 	end = rte_get_timer_cycles() + 30 * rte_get_timer_hz();
-	do {
-		rte_eth_link_get_nowait(0, &l);
-	} while (l.link_status != RTE_ETH_LINK_UP && rte_get_timer_cycles() < end &&
-			!zf_signalled);
-	if (l.link_status != RTE_ETH_LINK_UP) {
+	while (!(up = zf_link_up(0)) && rte_get_timer_cycles() < end && !zf_signalled)
+		;
+	if (!up) {
 		printf("ZCTX no link\n");
 		return -1;
 	}
@@ -313,12 +319,11 @@ main(int argc, char **argv)
 		next_check = rte_get_timer_cycles() + rte_get_timer_hz() / 10;
 		done = !until_signal;
 		for (p = 0; p < s.nb_ports; p++) {
-			struct rte_eth_link l;
+			bool up = zf_link_up(p);
 
-			rte_eth_link_get_nowait(p, &l);
-			was_up[p] |= l.link_status == RTE_ETH_LINK_UP;
-			done &= was_up[p] && l.link_status == RTE_ETH_LINK_DOWN;
-			if (l.link_status == RTE_ETH_LINK_DOWN)
+			was_up[p] |= up;
+			done &= was_up[p] && !up;
+			if (!up)
 				zf_drop_held(&s);
 		}
 	}
