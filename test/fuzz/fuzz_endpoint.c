@@ -14,12 +14,14 @@
  * PROT_NONE guard of 4 GiB follows. A few geometries (file and buffer sizes) are made
  * once and chosen per input; every input starts from fresh rings.
  *
- * Input:  u8 geometry and rx_hold | u8 endpoint settings | program
+ * Input:  u8 geometry, rx_hold and tx_hold | u8 endpoint settings | program
  * The program mixes the endpoint's own calls (tx_burst, rx_burst or rx_burst_hold,
- * rx_release, rx_return of lent frames in any order, rx_ready) with the peer's moves: records with fields chosen from valid values, the
- * edges of the data region (offset = size, size = size - offset + 1, 2^64 - 1, ...),
- * ids never posted or already returned, raw slots of any length, words and bytes
- * written anywhere in the four pipes, notification words and eventfd floods.
+ * rx_release, rx_return of lent frames in any order, rx_ready; tx_lend, frames built in
+ * lent TX chunks, tx_return in any order) with the peer's moves: records with fields
+ * chosen from valid values, the edges of the data region (offset = size, size = size -
+ * offset + 1, 2^64 - 1, ...), ids never posted or already returned, raw slots of any
+ * length, words and bytes written anywhere in the four pipes, notification words and
+ * eventfd floods.
  *
  * Checked after every step:
  *   - every received frame's segments lie in the data region of its queue, add up to
@@ -30,11 +32,25 @@
  *     waiting to be posted, held or lent, exactly once; no TX chunk or id is free
  *     twice); the frames lent out are as many as given and not yet returned, at most
  *     rx_hold, and a client ignores tokens it has not lent;
+ *   - TX chunks lent (tx_hold; a server lends none): as many as the harness holds, at
+ *     most tx_hold, counted in flight, each a whole chunk of the TX data never lent
+ *     twice nor under a token seen before; a lend falls short only when no chunk is
+ *     free; a chunk lent keeps every byte the harness wrote (but the virtio header in
+ *     front of a frame sent in place, which the harness zeroes first); a frame sent is
+ *     sent in place when its pieces lie in chunks lent now, one each, and not in flight
+ *     (the header's room included), and copied otherwise (crossing a chunk's end, two
+ *     pieces in a chunk, no room for the header, a chunk given back); tokens given back
+ *     twice, stale or made up are ignored;
  *   - as long as the peer sent only valid records and damaged no ring: no error is
  *     counted, nothing is broken, what the endpoint writes is valid (client: posted
- *     buffers and descriptors within its data; server: one completion per descriptor,
- *     same ids, same order unless frames were lent; RX completions that echo the posted buffers in order with
- *     exact sizes).
+ *     buffers within its data, descriptors that describe the frames sent, in order,
+ *     as copied into whole chunks or, in place, as built; server: one completion per
+ *     descriptor, same ids, same order unless frames were lent; RX completions that
+ *     echo the posted buffers in order with exact sizes).
+ *
+ * At the end (client), every TX chunk lent is given back, and unless a ring was damaged
+ * the peer reads every descriptor and completes every frame: no TX chunk is left out of
+ * the pool.
  */
 
 #include <fcntl.h>
@@ -88,6 +104,30 @@ static uint64_t lent[MAX_LENT];
 static uint32_t nb_lent;
 static bool lent_ever;		/* a lending burst ran: completions may come in any order */
 static uint8_t pat[PAT_LEN];
+
+/*
+ * tx_hold of this input's endpoint (0 for a server, which lends none), and the TX chunks
+ * it has lent: each with a copy of what the harness wrote there, which the endpoint must
+ * never change, and whether a frame built in it was sent (it may be in flight then, and
+ * a frame built in it again may be sent in place or copied). The chunks given back last
+ * give stale tokens and pieces in chunks no longer lent.
+ */
+#define MAX_TX_HOLD	16u
+#define MAX_CHUNK	2048u	/* the largest buffer_size of the geometries */
+#define NB_GONE		16u
+
+struct held {
+	uint8_t *addr;
+	uint64_t token;
+	bool sent;
+};
+
+static uint32_t tx_hold, chunk_size, nb_chunks, vh_len;
+static struct held held[MAX_TX_HOLD];
+static uint8_t shadow[MAX_TX_HOLD][MAX_CHUNK];
+static uint32_t nb_held, fills;
+static struct held gone[NB_GONE];
+static uint32_t nb_gone;
 
 static void
 fq_make(struct fq *q, const struct geom *g)
@@ -159,6 +199,7 @@ struct peer {
 	struct shmlink_pipe_tx rxc;
 	uint64_t inflight[MAX_TRACK];	/* TX ids read from descriptors, not completed */
 	uint32_t nb_inflight;
+	bool untracked;			/* read a descriptor inflight had no room for */
 	uint64_t done[16];		/* recently completed TX ids */
 	uint32_t nb_done;
 	struct shmlink_buf posted[MAX_TRACK];	/* RX buffers read, not completed */
@@ -303,7 +344,8 @@ check_ep(struct shmlink_ep *ep)
 				shmlink_err_name(i));
 	FZ_CHECK(st.rx_oversize >= last_st.rx_oversize && st.rx_runt >= last_st.rx_runt &&
 			st.rx_trimmed >= last_st.rx_trimmed &&
-			st.tx_oversize >= last_st.tx_oversize && st.signals >= last_st.signals,
+			st.tx_oversize >= last_st.tx_oversize && st.signals >= last_st.signals &&
+			st.tx_in_place >= last_st.tx_in_place,
 			"a counter went back");
 	FZ_CHECK(broken || !last_broken, "the endpoint was broken and is no longer");
 	if (!P.poked)
@@ -341,6 +383,90 @@ check_ep(struct shmlink_ep *ep)
 	}
 }
 
+/* ---- what a client's descriptors must say ---- */
+
+enum { COPIED, MAYBE_IN_PLACE, IN_PLACE };
+
+/*
+ * The frames a client sent, in order, as its descriptors must describe them: copied (the
+ * wire bytes in chunks from their start, each full but the last), sent in place (each
+ * piece where it lies, the first with its header's room), or either when the harness
+ * cannot tell.
+ */
+struct expect {
+	uint32_t wire;
+	uint8_t fate, nb;
+	struct shmlink_buf b[4];
+};
+
+static struct expect expects[MAX_TRACK];
+static uint32_t nb_expect, nb_matched;
+static bool expect_lost;	/* more frames unread than remembered: no more matching */
+
+/* Frames @fr[0, @n) consumed by a client's tx_burst, each copied or as @fate says. */
+static void
+expect_frames(const struct shmlink_frame *fr, unsigned int n, const int *fate)
+{
+	unsigned int i;
+	uint32_t k;
+
+	for (i = 0; i < n && ROLE == SHMLINK_ROLE_CLIENT; i++) {
+		uint64_t wire = (uint64_t)fr[i].len + vh_len;
+		uint64_t nb = (wire + chunk_size - 1) / chunk_size;
+		struct expect *e;
+
+		if (fr[i].len == 0 || nb > SHMLINK_FRAME_MAX_BUFS || nb > nb_chunks)
+			continue;	/* oversize: dropped */
+		if (nb_expect - nb_matched == MAX_TRACK) {
+			expect_lost = true;
+			return;
+		}
+		e = &expects[nb_expect++ % MAX_TRACK];
+		e->wire = (uint32_t)wire;
+		e->fate = fate != NULL ? (uint8_t)fate[i] : COPIED;
+		e->nb = e->fate == COPIED ? 0 : (uint8_t)fr[i].nb_segs;
+		for (k = 0; k < e->nb; k++) {
+			uint32_t pre = k == 0 ? vh_len : 0;
+
+			e->b[k].offset = (uint64_t)((uintptr_t)fr[i].segs[k].addr - pre -
+					(uintptr_t)P.txq->data.base);
+			e->b[k].size = fr[i].segs[k].len + pre;
+		}
+	}
+}
+
+/* ---- TX chunks lent (tx_hold): where they are, what they hold ---- */
+
+/* The chunk held that byte @p lies in, or -1. */
+static int
+held_at(uintptr_t p)
+{
+	uint32_t i;
+
+	for (i = 0; i < nb_held; i++)
+		if (p >= (uintptr_t)held[i].addr && p - (uintptr_t)held[i].addr < chunk_size)
+			return (int)i;
+	return -1;
+}
+
+/* Every chunk held has the bytes the harness wrote: the endpoint wrote none. */
+static void
+held_verify(void)
+{
+	uint32_t i, k;
+
+	for (i = 0; i < nb_held; i++) {
+		if (memcmp(held[i].addr, shadow[i], chunk_size) == 0)
+			continue;
+		for (k = 0; held[i].addr[k] == shadow[i][k]; k++)
+			;
+		FZ_CHECK(false, "lent TX chunk at data+%td (token 0x%llx): byte %u is 0x%02x, "
+				"the harness wrote 0x%02x", held[i].addr - P.txq->data.base,
+				(unsigned long long)held[i].token, k, held[i].addr[k],
+				shadow[i][k]);
+	}
+}
+
 /* ---- the endpoint's own calls ---- */
 
 static void
@@ -373,6 +499,8 @@ ep_tx(struct shmlink_ep *ep, struct fz_in *in)
 	sent = shmlink_ep_tx_burst(ep, fr, n);
 	FZ_TRACE("tx_burst: %u of %u frames (first %u bytes)\n", sent, n, fr[0].len);
 	FZ_CHECK(sent <= n, "tx_burst consumed %u of %u", sent, n);
+	expect_frames(fr, sent, NULL);
+	held_verify();
 	if (broken)
 		FZ_CHECK(sent == 0, "a broken endpoint sent %u frames", sent);
 }
@@ -436,6 +564,330 @@ ep_return(struct shmlink_ep *ep, struct fz_in *in)
 		t[1] = fz_u8(in) & 1 ? fz_u64(in) : fz_u16(in);
 		shmlink_ep_rx_return(ep, t, 2);
 	}
+}
+
+/* ---- TX chunks lent: borrowing, building frames in them, giving back ---- */
+
+/* Take chunk @c just lent: a whole chunk of the TX data, lent to no one else, under a
+ * token never seen; fill it (ASan: each of its bytes is the caller's to write). */
+static void
+held_add(const struct shmlink_tx_chunk *c)
+{
+	const struct fz_region *d = &P.txq->data;
+	uint8_t *a = c->addr;
+	uint32_t i, g = nb_gone < NB_GONE ? nb_gone : NB_GONE;
+	uint64_t off;
+
+	FZ_CHECK(c->size == chunk_size && fz_region_holds(d, a, c->size) &&
+			(uint64_t)(a - d->base) % chunk_size == 0,
+			"lent %u bytes at data%+td (chunks of %u, data of %llu)", c->size,
+			a - d->base, chunk_size, (unsigned long long)d->len);
+	for (i = 0; i < nb_held; i++)
+		FZ_CHECK(held[i].addr != a && held[i].token != c->token, "lent data+%td as "
+				"0x%llx, holding data+%td as 0x%llx", a - d->base,
+				(unsigned long long)c->token, held[i].addr - d->base,
+				(unsigned long long)held[i].token);
+	for (i = 0; i < g; i++)
+		FZ_CHECK(gone[i].token != c->token, "lent a chunk as 0x%llx, a token given back "
+				"before", (unsigned long long)c->token);
+	off = (uint64_t)fills++ * 61 % (PAT_LEN - MAX_CHUNK);
+	memcpy(a, pat + off, chunk_size);
+	memcpy(shadow[nb_held], pat + off, chunk_size);
+	held[nb_held++] = (struct held){ a, c->token, false };
+}
+
+/* The harness's side of tx_return: the token of a chunk held gives it back (the first
+ * of duplicates does); any other is ignored. */
+static void
+held_drop(uint64_t token)
+{
+	uint32_t i;
+
+	for (i = 0; i < nb_held; i++) {
+		if (held[i].token != token)
+			continue;
+		gone[nb_gone++ % NB_GONE] = held[i];
+		held[i] = held[--nb_held];
+		memcpy(shadow[i], shadow[nb_held], chunk_size);
+		return;
+	}
+}
+
+/* Borrow up to 7 chunks; a lend falls short of tx_hold only when no chunk is free. */
+static void
+ep_lend(struct shmlink_ep *ep, struct fz_in *in)
+{
+	struct shmlink_tx_chunk c[8];
+	struct shmlink_ep_buffers b;
+	unsigned int n = fz_u8(in) % 8, got, i;
+
+	got = shmlink_ep_tx_lend(ep, c, n);
+	FZ_TRACE("tx_lend: %u of %u chunks, %u held\n", got, n, nb_held);
+	FZ_CHECK(got <= n && nb_held + got <= tx_hold, "lent %u chunks of %u asked, %u held, "
+			"tx_hold %u", got, n, nb_held, tx_hold);
+	shmlink_ep_buffers_get(ep, &b);
+	if (got < n && nb_held + got < tx_hold)
+		FZ_CHECK(shmlink_ep_broken(ep) || b.tx_chunks_inflight == b.tx_chunks,
+				"lent %u chunks of %u asked, %u held, with %u of %u free", got, n,
+				nb_held, b.tx_chunks - b.tx_chunks_inflight, b.tx_chunks);
+	for (i = 0; i < got; i++)
+		held_add(&c[i]);
+}
+
+/* A token to give back: one held, a duplicate in the same call, a stale one (given back
+ * before: its chunk may be lent again, as another token), or one never lent (another
+ * lending's of a chunk held, a chunk at or past the last, anything). */
+static uint64_t
+pick_token(struct fz_in *in, const uint64_t *t, unsigned int k)
+{
+	uint32_t g = nb_gone < NB_GONE ? nb_gone : NB_GONE;
+	uint8_t m = fz_u8(in) % 8;
+
+	if (m < 3 && nb_held > 0)
+		return held[fz_u8(in) % nb_held].token;
+	if (m == 3 && k > 0)
+		return t[fz_u8(in) % k];
+	if (m == 4 && g > 0)
+		return gone[fz_u8(in) % g].token;
+	if (m == 5 && nb_held > 0)
+		return held[fz_u8(in) % nb_held].token + ((uint64_t)(1 + fz_u8(in) % 4) << 32);
+	if (m == 6 && nb_held > 0)
+		return (held[fz_u8(in) % nb_held].token & ~(uint64_t)UINT32_MAX) |
+				(nb_chunks - 1 + fz_u8(in) % 3);
+	return fz_u8(in) & 1 ? fz_u64(in) : fz_u16(in);
+}
+
+/* Give up to 8 tokens back, in any order, good and bad mixed. */
+static void
+ep_tx_return(struct shmlink_ep *ep, struct fz_in *in)
+{
+	unsigned int n = fz_u8(in) % 9, k;
+	uint64_t t[8];
+
+	for (k = 0; k < n; k++)
+		t[k] = pick_token(in, t, k);
+	shmlink_ep_tx_return(ep, t, n);
+	for (k = 0; k < n; k++)
+		held_drop(t[k]);
+	FZ_TRACE("tx_return: %u tokens, %u held\n", n, nb_held);
+}
+
+static void
+seg_add(struct shmlink_frame *f, uint8_t *p, uint32_t len)
+{
+	f->segs[f->nb_segs++] = (struct shmlink_seg){ p, len };
+	f->len += len;
+}
+
+/* A piece in chunk held @h, @pre bytes in or further: to the chunk's end or shorter. */
+static void
+seg_in_chunk(struct fz_in *in, struct shmlink_frame *f, uint32_t h, uint32_t pre)
+{
+	uint32_t o = pre, len = chunk_size - pre;
+
+	if (fz_u8(in) & 1) {
+		o += fz_u16(in) % len;
+		len = 1 + fz_u16(in) % (chunk_size - o);
+	}
+	seg_add(f, held[h].addr + o, len);
+}
+
+static void
+seg_in_pat(struct fz_in *in, struct shmlink_frame *f)
+{
+	seg_add(f, pat + fz_u16(in) % (PAT_LEN - 65536u), 1 + fz_u16(in) % (2 * MAX_CHUNK));
+}
+
+/*
+ * A piece in a chunk given back, no longer than the room for the header is short of its
+ * offset: the chunk may be free and the frame copied into it, the piece's bytes to just
+ * after the header's room, and these two ranges must not overlap for memcpy (the caller's
+ * error to use the chunk, not the library's).
+ */
+static void
+seg_in_gone(struct fz_in *in, struct shmlink_frame *f)
+{
+	uint32_t g = nb_gone < NB_GONE ? nb_gone : NB_GONE, o, room;
+
+	if (g == 0)
+		return;
+	o = vh_len + 1 + fz_u16(in) % (chunk_size - vh_len - 1);
+	room = o - vh_len < chunk_size - o ? o - vh_len : chunk_size - o;
+	seg_add(f, gone[fz_u8(in) % g].addr + o, 1 + fz_u16(in) % room);
+}
+
+/*
+ * A frame to send, built in chunks held as it should be (a piece in each of one to three
+ * chunks, the first with room for the virtio header before it) or not quite (a piece
+ * across a chunk's end into the next chunk held, two pieces in a chunk, a first piece
+ * without room for the header, a first piece in a chunk given back), or in the pattern,
+ * as every frame of ep_tx(). Its bytes are what the chunks hold.
+ */
+static void
+build_frame(struct fz_in *in, struct shmlink_frame *f)
+{
+	uint8_t kind = nb_held > 0 ? fz_u8(in) % 8 : 7;
+	uint32_t h = nb_held > 0 ? fz_u8(in) % nb_held : 0, k, n, o;
+
+	f->nb_segs = 0;
+	f->len = 0;
+	if (kind == 3 && held_at((uintptr_t)held[h].addr + chunk_size) < 0)
+		kind = 4;
+	switch (kind) {
+	case 0:
+	case 1:
+	case 2:		/* one piece in each chunk */
+		n = 1 + fz_u8(in) % 3;
+		for (k = 0; k < n && k < nb_held; k++)
+			seg_in_chunk(in, f, (h + k) % nb_held, k == 0 ? vh_len : 0);
+		break;
+	case 3:		/* across the end of chunk h into the next, held too */
+		o = vh_len + fz_u16(in) % (chunk_size - vh_len);
+		seg_add(f, held[h].addr + o, chunk_size - o + 1 + fz_u16(in) % chunk_size);
+		break;
+	case 4:		/* two pieces in one chunk */
+		seg_in_chunk(in, f, h, vh_len);
+		seg_in_chunk(in, f, h, 0);
+		break;
+	case 5:		/* no room for the header; without one, a piece in the pattern */
+		if (vh_len > 0) {
+			o = fz_u8(in) % vh_len;
+			seg_add(f, held[h].addr + o, 1 + fz_u16(in) % (chunk_size - o));
+		} else {
+			seg_in_chunk(in, f, h, 0);
+			seg_in_pat(in, f);
+		}
+		break;
+	case 6:		/* in a chunk given back, then in one held */
+		seg_in_gone(in, f);
+		seg_in_chunk(in, f, h, f->nb_segs == 0 ? vh_len : 0);
+		break;
+	default:
+		n = 1 + fz_u8(in) % 3;
+		for (k = 0; k < n; k++)
+			seg_in_pat(in, f);
+		break;
+	}
+}
+
+/* Room for the virtio header before the first piece, in its chunk held: zero it, as the
+ * endpoint does when it sends the frame in place (the chunk's copy stays exact). */
+static void
+zero_header(const struct shmlink_frame *f)
+{
+	uintptr_t p = (uintptr_t)f->segs[0].addr;
+	int h = held_at(p);
+
+	if (vh_len == 0 || h < 0 || p - (uintptr_t)held[h].addr < vh_len)
+		return;
+	memset((uint8_t *)p - vh_len, 0, vh_len);
+	memset(&shadow[h][p - (uintptr_t)held[h].addr - vh_len], 0, vh_len);
+}
+
+/*
+ * What tx_burst does with frame @f: sends it in place if each piece (the first with the
+ * header's room before it) lies in a chunk held, a chunk each, none in flight; may do so
+ * if a chunk was sent before (@busy: it may be in flight still); copies it otherwise.
+ * @used gets the chunks of a frame sent in place.
+ */
+static int
+predict(const struct shmlink_frame *f, const bool *busy, uint32_t *used)
+{
+	int fate = IN_PLACE;
+	uint32_t k;
+
+	*used = 0;
+	for (k = 0; k < f->nb_segs; k++) {
+		uint32_t pre = k == 0 ? vh_len : 0;
+		uintptr_t p = (uintptr_t)f->segs[k].addr - pre;
+		uint64_t len = (uint64_t)f->segs[k].len + pre;
+		int h = held_at(p);
+
+		if (h < 0 || len == 0 || len > chunk_size - (p - (uintptr_t)held[h].addr) ||
+				(*used & 1u << h) != 0)
+			return COPIED;
+		*used |= 1u << h;
+		if (busy[h])
+			fate = MAYBE_IN_PLACE;
+	}
+	return f->nb_segs > 0 ? fate : COPIED;
+}
+
+/* Send up to 4 frames built in chunks held (or not): those that lie as they should are
+ * sent in place, the others copied; no chunk held changes. */
+static void
+ep_place(struct shmlink_ep *ep, struct fz_in *in)
+{
+	struct shmlink_frame fr[4];
+	struct shmlink_seg segs[4][4];
+	struct shmlink_ep_stats st0, st1;
+	unsigned int n = 1 + fz_u8(in) % 4, i, sent;
+	uint32_t used[4], sure = 0, maybe = 0, h;
+	bool busy[MAX_TX_HOLD], broken = shmlink_ep_broken(ep);
+	int fate[4];
+
+	for (h = 0; h < nb_held; h++)
+		busy[h] = held[h].sent;
+	for (i = 0; i < n; i++) {
+		fr[i].segs = segs[i];
+		build_frame(in, &fr[i]);
+		zero_header(&fr[i]);
+		fate[i] = predict(&fr[i], busy, &used[i]);
+		for (h = 0; h < nb_held && fate[i] != COPIED; h++)
+			busy[h] = busy[h] || (used[i] & 1u << h) != 0;
+	}
+	shmlink_ep_stats_get(ep, &st0);
+	sent = shmlink_ep_tx_burst(ep, fr, n);
+	shmlink_ep_stats_get(ep, &st1);
+	FZ_CHECK(sent <= n && (!broken || sent == 0), "tx_burst consumed %u of %u, broken %d",
+			sent, n, broken);
+	expect_frames(fr, sent, fate);
+	for (i = 0; i < sent; i++) {
+		sure += fate[i] == IN_PLACE;
+		maybe += fate[i] == MAYBE_IN_PLACE;
+		for (h = 0; h < nb_held && fate[i] != COPIED; h++)
+			held[h].sent = held[h].sent || (used[i] & 1u << h) != 0;
+	}
+	FZ_TRACE("tx_burst in chunks: %u of %u frames, %llu in place (%u sure, %u maybe)\n",
+			sent, n, (unsigned long long)(st1.tx_in_place - st0.tx_in_place), sure,
+			maybe);
+	FZ_CHECK(st1.tx_in_place - st0.tx_in_place >= sure &&
+			st1.tx_in_place - st0.tx_in_place <= sure + maybe,
+			"%llu of %u frames sent in place: %u lie in chunks lent and not in flight, "
+			"%u in chunks that may be in flight", (unsigned long long)(st1.tx_in_place -
+			st0.tx_in_place), sent, sure, maybe);
+	held_verify();
+}
+
+/* Give back every chunk held (at the end of the input). */
+static void
+held_return_all(struct shmlink_ep *ep)
+{
+	uint64_t t[MAX_TX_HOLD];
+	uint32_t i;
+
+	held_verify();
+	for (i = 0; i < nb_held; i++)
+		t[i] = held[nb_held - 1 - i].token;
+	shmlink_ep_tx_return(ep, t, nb_held);
+	nb_held = 0;
+	FZ_CHECK(shmlink_ep_tx_lent(ep) == 0, "%u chunks lent after all were given back",
+			shmlink_ep_tx_lent(ep));
+}
+
+/* The chunks lent are those held, at most tx_hold, and counted out of the pool. */
+static void
+check_tx_lent(const struct shmlink_ep *ep)
+{
+	struct shmlink_ep_buffers b;
+
+	shmlink_ep_buffers_get(ep, &b);
+	FZ_CHECK(shmlink_ep_tx_lent(ep) == nb_held && nb_held <= tx_hold,
+			"the endpoint says %u TX chunks are lent, %u are (tx_hold %u)",
+			shmlink_ep_tx_lent(ep), nb_held, tx_hold);
+	FZ_CHECK(b.tx_chunks_inflight >= nb_held && b.tx_chunks_inflight <= b.tx_chunks,
+			"%u of %u TX chunks out of the pool, %u of them lent",
+			b.tx_chunks_inflight, b.tx_chunks, nb_held);
 }
 
 /* ---- peer moves common to both roles ---- */
@@ -524,7 +976,73 @@ peer_init(void)
 	P.nb_inflight = P.nb_done = P.nb_posted = P.nb_returned = 0;
 }
 
-/* Read descriptors; while honest, each must be a well-formed one of ours. */
+/* Descriptor @b (@n buffers, @total bytes) against the next frame sent. */
+static void
+expect_match(const struct shmlink_buf *b, uint32_t n, uint32_t total)
+{
+	const struct expect *e = &expects[nb_matched % MAX_TRACK];
+	bool copied, placed;
+	uint32_t k;
+
+	if (expect_lost)
+		return;
+	FZ_CHECK(nb_matched < nb_expect, "descriptor %u, for %u frames sent", nb_matched + 1,
+			nb_expect);
+	nb_matched++;
+	copied = n == (e->wire + chunk_size - 1) / chunk_size;
+	for (k = 0; k < n && copied; k++)
+		copied = b[k].offset % chunk_size == 0 && b[k].size ==
+				(e->wire - k * chunk_size < chunk_size ? e->wire - k * chunk_size :
+				chunk_size);
+	placed = n == e->nb;
+	for (k = 0; k < n && placed; k++)
+		placed = b[k].offset == e->b[k].offset && b[k].size == e->b[k].size;
+	FZ_CHECK(total == e->wire && (e->fate == IN_PLACE ? placed : e->fate == COPIED ?
+			copied : placed || copied), "descriptor %u: %u bytes in %u buffers (the "
+			"first %llu+%u), for a %u-byte frame %s", nb_matched, total, n,
+			(unsigned long long)b[0].offset, b[0].size, e->wire,
+			e->fate == IN_PLACE ? "sent in place" : e->fate == COPIED ? "copied" :
+			"sent in place or copied");
+}
+
+/*
+ * A descriptor read; while no ring is damaged, it must be a well-formed one of ours: each
+ * buffer at the start of a chunk, or with tx_hold anywhere in one (a frame sent where
+ * its caller built it).
+ */
+static void
+peer_take_desc(const uint8_t *rec, uint32_t len, const struct shmlink_testing_ep *ep)
+{
+	struct shmlink_buf b[SHMLINK_FRAME_MAX_BUFS];
+	uint32_t bsz = ep->tx_buf_size, total, i;
+	uint64_t id, sum = 0;
+	int64_t n = shmlink_txd_decode(rec, len, &id, &total, b, SHMLINK_FRAME_MAX_BUFS);
+
+	if (!P.poked) {
+		FZ_CHECK(n >= 1 && n <= SHMLINK_FRAME_MAX_BUFS &&
+				len == shmlink_txd_len((uint32_t)n),
+				"client wrote a %u-byte descriptor", len);
+		for (i = 0; i < n; i++) {
+			uint64_t in_chunk = b[i].offset % bsz;
+
+			FZ_CHECK((tx_hold > 0 || in_chunk == 0) && b[i].size <= bsz - in_chunk &&
+					in_region(b[i].offset, b[i].size, P.txq->map.data_size),
+					"client descriptor buffer %u: %llu+%u", i,
+					(unsigned long long)b[i].offset, b[i].size);
+			sum += b[i].size;
+		}
+		FZ_CHECK(sum == total && total > 0, "client descriptor: total %u, "
+				"buffers %llu", total, (unsigned long long)sum);
+		expect_match(b, (uint32_t)n, total);
+	}
+	if (n < 0)
+		return;
+	if (P.nb_inflight < MAX_TRACK)
+		P.inflight[P.nb_inflight++] = id;
+	else
+		P.untracked = true;
+}
+
 static void
 peer_read_desc(struct fz_in *in, const struct shmlink_testing_ep *ep)
 {
@@ -532,31 +1050,8 @@ peer_read_desc(struct fz_in *in, const struct shmlink_testing_ep *ep)
 	const uint8_t *rec;
 	uint32_t len;
 
-	while (k-- > 0 && (rec = shmlink_pipe_rx_pull(&P.desc, &len)) != NULL) {
-		struct shmlink_buf b[SHMLINK_FRAME_MAX_BUFS];
-		uint64_t id, sum = 0;
-		uint32_t total, i;
-		int64_t n = shmlink_txd_decode(rec, len, &id, &total, b, SHMLINK_FRAME_MAX_BUFS);
-
-		if (!P.poked) {
-			FZ_CHECK(n >= 1 && n <= SHMLINK_FRAME_MAX_BUFS &&
-					len == shmlink_txd_len((uint32_t)n),
-					"client wrote a %u-byte descriptor", len);
-			for (i = 0; i < n; i++) {
-				FZ_CHECK(b[i].offset % ep->tx_buf_size == 0 &&
-						b[i].size <= ep->tx_buf_size &&
-						in_region(b[i].offset, b[i].size,
-							P.txq->map.data_size),
-						"client descriptor buffer %u: %llu+%u", i,
-						(unsigned long long)b[i].offset, b[i].size);
-				sum += b[i].size;
-			}
-			FZ_CHECK(sum == total && total > 0, "client descriptor: total %u, "
-					"buffers %llu", total, (unsigned long long)sum);
-		}
-		if (n >= 0 && P.nb_inflight < MAX_TRACK)
-			P.inflight[P.nb_inflight++] = id;
-	}
+	while (k-- > 0 && (rec = shmlink_pipe_rx_pull(&P.desc, &len)) != NULL)
+		peer_take_desc(rec, len, ep);
 	if (fz_u8(in) & 1)
 		shmlink_pipe_rx_flush(&P.desc);
 }
@@ -593,8 +1088,8 @@ static void
 peer_complete_tx(struct fz_in *in, const struct shmlink_testing_ep *ep)
 {
 	uint8_t mode = fz_u8(in) % 8;
+	uint32_t i = 0;
 	uint64_t id;
-	uint32_t i;
 
 	switch (mode) {
 	case 0:
@@ -604,8 +1099,6 @@ peer_complete_tx(struct fz_in *in, const struct shmlink_testing_ep *ep)
 			return;
 		i = fz_u8(in) % P.nb_inflight;
 		id = P.inflight[i];
-		P.inflight[i] = P.inflight[--P.nb_inflight];
-		P.done[P.nb_done++ % 16] = id;
 		break;
 	case 3:		/* already completed */
 		if (P.nb_done == 0)
@@ -626,8 +1119,15 @@ peer_complete_tx(struct fz_in *in, const struct shmlink_testing_ep *ep)
 		push_raw(&P.txc, in, fz_u8(in) % 40);
 		return;
 	}
-	if (shmlink_txc_push(&P.txc, id) == 0)
-		shmlink_pipe_tx_flush(&P.txc);
+	/* The pipe full (of bad completions the client has not read yet): the frame stays
+	 * in flight, to be completed later. */
+	if (shmlink_txc_push(&P.txc, id) != 0)
+		return;
+	shmlink_pipe_tx_flush(&P.txc);
+	if (mode < 3) {
+		P.inflight[i] = P.inflight[--P.nb_inflight];
+		P.done[P.nb_done++ % 16] = id;
+	}
 }
 
 static void
@@ -746,6 +1246,46 @@ peer_step(struct shmlink_ep *ep, struct fz_in *in, uint8_t op)
 		shmlink_pipe_rx_flush(&P.fill);
 		break;
 	}
+}
+
+/*
+ * The end of the input: read every descriptor left and complete every frame read, then
+ * let the client reap. Unless a ring was damaged, every TX chunk is back in the pool (the
+ * harness gave back every chunk lent before): none was lost, in flight or lent.
+ */
+static void
+peer_finish(struct shmlink_ep *ep)
+{
+	struct shmlink_frame none = { .nb_segs = 0 };
+	struct shmlink_testing_ep v;
+	struct shmlink_ep_buffers b;
+	const uint8_t *rec;
+	uint32_t len, i;
+
+	if (P.poked || shmlink_ep_broken(ep))
+		return;
+	shmlink_testing_ep_get(ep, &v);
+	while ((rec = shmlink_pipe_rx_pull(&P.desc, &len)) != NULL)
+		peer_take_desc(rec, len, &v);
+	shmlink_pipe_rx_flush(&P.desc);
+	if (P.untracked)
+		return;
+	for (i = 0; i < P.nb_inflight; i++) {
+		/* A full pipe: the client reaps, which empties it. */
+		if (shmlink_txc_push(&P.txc, P.inflight[i]) != 0) {
+			(void)shmlink_ep_tx_burst(ep, &none, 0);
+			if (shmlink_txc_push(&P.txc, P.inflight[i]) != 0)
+				return;
+		}
+		shmlink_pipe_tx_flush(&P.txc);
+	}
+	P.nb_inflight = 0;
+	(void)shmlink_ep_tx_burst(ep, &none, 0);
+	shmlink_ep_buffers_get(ep, &b);
+	FZ_TRACE("end: %u of %u TX chunks out of the pool\n", b.tx_chunks_inflight, b.tx_chunks);
+	FZ_CHECK(b.tx_chunks_inflight == 0, "%u of %u TX chunks still out of the pool with "
+			"every frame completed and every chunk given back",
+			b.tx_chunks_inflight, b.tx_chunks);
 }
 
 #else
@@ -935,6 +1475,13 @@ peer_read_rxc(struct fz_in *in)
 	shmlink_pipe_rx_flush(&P.rxc);
 }
 
+/* The end of the input: a server owns no TX chunks. */
+static void
+peer_finish(struct shmlink_ep *ep)
+{
+	(void)ep;
+}
+
 static void
 peer_step(struct shmlink_ep *ep, struct fz_in *in, uint8_t op)
 {
@@ -966,7 +1513,8 @@ peer_step(struct shmlink_ep *ep, struct fz_in *in, uint8_t op)
 
 enum {
 	OP_TX, OP_RX, OP_RX2, OP_RELEASE, OP_READY, OP_POKE64, OP_POKE8, OP_WORD, OP_EFD,
-	OP_PEER, OP_PEER2, OP_PEER3, OP_PEER4, OP_RETURN, OP_COUNT,
+	OP_PEER, OP_PEER2, OP_PEER3, OP_PEER4, OP_RETURN, OP_LEND, OP_PLACE, OP_TX_RETURN,
+	OP_COUNT,
 };
 
 static struct shmlink_ep_conf
@@ -988,6 +1536,9 @@ make_conf(uint8_t s, const struct geom *g)
 	case 2:
 		c.buffer_size = (uint32_t)g->data + 1;	/* larger than the data: refused */
 		break;
+	case 3:
+		c.buffer_size = 1000;	/* not a power of 2: no shift finds a chunk */
+		break;
 	default:
 		break;
 	}
@@ -1000,6 +1551,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t holds[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 5, 8, 16, 64, 600 };
+	static const uint32_t tx_holds[8] = { 0, 0, 1, 2, 3, 5, 8, MAX_TX_HOLD };
 	struct fz_in in = { data, size };
 	uint8_t gbyte = fz_u8(&in);
 	unsigned int gi = gbyte % NB_GEOMS;
@@ -1025,6 +1577,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	conf.rx_hold = hold;
 	nb_lent = 0;
 	lent_ever = false;
+	/* From bits 1-3, not a byte of its own, so that the seeds from before tx_hold keep
+	 * their meaning: without a frame built in a chunk lent, an endpoint with tx_hold
+	 * sends as one without. */
+	conf.tx_hold = tx_holds[(gbyte >> 1) & 7];
+	tx_hold = ROLE == SHMLINK_ROLE_CLIENT ? conf.tx_hold : 0;
+	vh_len = conf.virtio_hdr ? SHMLINK_VIRTIO_HDR_LEN : 0;
+	nb_held = nb_gone = fills = 0;
+	nb_expect = nb_matched = 0;
+	expect_lost = false;
 
 	memset(&P, 0, sizeof(P));
 	P.g = g;
@@ -1041,6 +1602,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		shmlink_testing_ep_get(ep, &v);
 		max_frame = v.max_frame;
+		chunk_size = v.tx_buf_size;
+		FZ_CHECK(chunk_size <= MAX_CHUNK, "TX chunks of %u bytes", chunk_size);
+	}
+	{
+		struct shmlink_ep_buffers b;
+
+		shmlink_ep_buffers_get(ep, &b);
+		nb_chunks = b.tx_chunks;
 	}
 	memset(&last_st, 0, sizeof(last_st));
 	last_broken = false;
@@ -1079,6 +1648,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_RETURN:
 			ep_return(ep, &in);
 			break;
+		case OP_LEND:
+			ep_lend(ep, &in);
+			break;
+		case OP_PLACE:
+			ep_place(ep, &in);
+			break;
+		case OP_TX_RETURN:
+			ep_tx_return(ep, &in);
+			break;
 		default:
 			peer_step(ep, &in, fz_u8(&in) % 7);
 			break;
@@ -1086,9 +1664,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_ep(ep);
 		FZ_CHECK(shmlink_ep_rx_lent(ep) == nb_lent, "the endpoint says %u frames are "
 				"lent, %u are", shmlink_ep_rx_lent(ep), nb_lent);
+		check_tx_lent(ep);
 	}
-	/* Whatever state it is in, the endpoint ends cleanly. */
+	/* Whatever state it is in, the endpoint ends cleanly, and loses no TX chunk. */
 	shmlink_ep_rx_release(ep);
+	held_return_all(ep);
+	peer_finish(ep);
 	check_ep(ep);
 	shmlink_ep_destroy(ep);
 	return 0;

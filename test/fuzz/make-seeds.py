@@ -178,7 +178,7 @@ def ctl_seeds():
 GEOM_16K = 1        # 16484-byte data, 4 KiB pipes, 2048-byte buffers
 OP_TX, OP_RX, OP_RELEASE, OP_READY, OP_POKE64, OP_POKE8, OP_WORD, OP_EFD, OP_PEER = \
     0, 1, 3, 4, 5, 6, 7, 8, 9
-OP_RETURN = 13
+OP_RETURN, OP_LEND, OP_PLACE, OP_TX_RETURN = 13, 14, 15, 16
 
 
 def geom_hold(geom, hold_index):
@@ -187,7 +187,15 @@ def geom_hold(geom, hold_index):
     return next(b for b in range(hold_index << 4, (hold_index + 1) << 4) if b % 5 == geom)
 
 
+def geom_tx_hold(geom, tx_index):
+    """The geometry byte of @geom with rx_hold 0 (a high nibble of 0 to 7) and tx_hold
+    tx_holds[@tx_index] (bits 1 to 3; fuzz_endpoint.c)."""
+    return next(b for b in range(128) if b % 5 == geom and (b >> 1) & 7 == tx_index)
+
+
 GEOM_16K_HOLD_16 = geom_hold(1, 13)
+GEOM_16K_TX_HOLD_8 = geom_tx_hold(1, 6)
+GEOM_16K_TX_HOLD_16 = geom_tx_hold(1, 7)     # more than its 8 chunks
 
 
 def ep_tx(lengths):
@@ -213,6 +221,83 @@ def ep_return(n, picks):
 
 def peer(sub, *fields):
     return u8(OP_PEER) + u8(sub) + b''.join(fields)
+
+
+# ---- zero-copy transmit (client, tx_hold): lending, frames built in chunks, returns ----
+
+def ep_lend(n):
+    return u8(OP_LEND) + u8(n)
+
+
+def piece(o=None, n=0):
+    """A piece in a chunk held: the rest of it after the header's room, or from @o (past
+    that room, modulo what is left) for 1 + @n bytes (modulo what is left)."""
+    return u8(0) if o is None else u8(1) + u16(o) + u16(n)
+
+
+def in_chunks(h, pieces):
+    """A frame of one piece per chunk, in held chunks h, h + 1, ..."""
+    return u8(0) + u8(h) + u8(len(pieces) - 1) + b''.join(pieces)
+
+
+def across(h, o, n):
+    """One piece from @o in held chunk @h across its end, 1 + @n bytes into the next."""
+    return u8(3) + u8(h) + u16(o) + u16(n)
+
+
+def two_in_one(h, p1, p2):
+    return u8(4) + u8(h) + p1 + p2
+
+
+def no_room(h, o, n):
+    """With a virtio header: the first piece at @o < the header's length."""
+    return u8(5) + u8(h) + u8(o) + u16(n)
+
+
+def in_gone(h, o, g, n, p):
+    """A first piece in chunk @g given back, 1 + @o bytes past the header's room for
+    1 + @n bytes (each modulo what is left; no longer than its offset past that room),
+    then piece @p in held chunk @h."""
+    return u8(6) + u8(h) + u16(o) + u8(g) + u16(n) + p
+
+
+def in_pat(lengths, held=True):
+    """A frame in the pattern (copied); without chunks held, no kind byte is read."""
+    return ((u8(7) + u8(0)) if held else b'') + u8(len(lengths) - 1) + b''.join(
+        u16(0) + u16(n - 1) for n in lengths)
+
+
+def ep_place(frames):
+    return u8(OP_PLACE) + u8(len(frames) - 1) + b''.join(frames)
+
+
+def ep_tx_return(picks):
+    return u8(OP_TX_RETURN) + u8(len(picks)) + b''.join(picks)
+
+
+def tok_held(i):
+    return u8(0) + u8(i)
+
+
+def tok_dup(i):
+    """The token picked @i-th in this return."""
+    return u8(3) + u8(i)
+
+
+def tok_stale(i):
+    return u8(4) + u8(i)
+
+
+def tok_other_lending(i, d=0):
+    return u8(5) + u8(i) + u8(d)
+
+
+def tok_past_chunks(i, d=0):
+    return u8(6) + u8(i) + u8(d)
+
+
+def tok_any(v):
+    return u8(7) + (u8(1) + u64(v) if v > 0xffff else u8(0) + u16(v))
 
 
 def eth_ipv4(total_len):
@@ -276,6 +361,46 @@ def ep_client_seeds():
     for hdr in (eth_vlan_ipv4(46), eth_arp(), eth_ipv6(8), eth_ipv4(46)):
         trim += peer(4, u8(0), u8(3), u8(0), u16(199), u8(len(hdr)) + hdr, u8(3))
     trim += ep_rx() + u8(OP_RELEASE)
+    # Zero-copy transmit: frames built in lent chunks sent in place, mixed with copied
+    # ones, one of them in a chunk sent before; returns out of order with a duplicate;
+    # chunks lent again. The peer reads descriptors and completes @n frames.
+    complete = lambda n: peer(0, u8(7), u8(1)) + peer(2, u8(0), u8(0)) * n
+    tx_lend = (ep_lend(4) +
+               ep_place([in_chunks(0, [piece()]),
+                         in_chunks(1, [piece(100, 499), piece()]),
+                         in_pat([100])]) + complete(3) +
+               ep_tx([60]) + ep_place([in_chunks(0, [piece()]), in_chunks(3, [piece(0, 59)])]) +
+               complete(3) + ep_tx_return([tok_held(1), tok_held(0), tok_dup(0)]) +
+               ep_lend(7) + ep_place([in_chunks(2, [piece(), piece(), piece()])]) + complete(1) +
+               ep_tx_return([tok_held(3), tok_held(0)]) + ep_tx([1500]) + complete(1))
+
+    # Frames that must be copied: across a chunk's end, two pieces in one chunk, no room
+    # for the virtio header (without one: a piece in a chunk, one in the pattern), a
+    # piece in a chunk given back; then one sent in place.
+    def tx_bad(virtio):
+        third = no_room(2, 3, 199) if virtio else u8(5) + u8(2) + piece(0, 199) + u16(0) + \
+            u16(99)
+        return (ep_lend(4) +
+                ep_place([across(0, 1000, 100), two_in_one(1, piece(0, 99), piece(500, 99)),
+                          third]) + complete(3) +
+                ep_tx_return([tok_held(3)]) +
+                ep_place([in_gone(0, 999, 0, 299, piece()), in_pat([64, 1500])]) + complete(2) +
+                ep_place([in_chunks(2, [piece(0, 1999)])]) + complete(1) +
+                ep_tx_return([tok_held(0), tok_held(1), tok_held(0)]))
+    # Tokens to ignore: given back twice, stale, another lending's, past the chunks, any.
+    tx_tokens = (ep_lend(3) + ep_tx_return([tok_held(2)]) +
+                 ep_tx_return([tok_stale(0), tok_held(0), tok_dup(1), tok_other_lending(0, 0),
+                               tok_past_chunks(0, 1), tok_any(0x100000002),
+                               tok_any(7), tok_held(1)]) +
+                 ep_lend(7) + ep_tx_return([tok_stale(1), tok_stale(0)]))
+    # tx_hold 2: lends stop at 2 however many are asked, and go on as chunks come back.
+    tx_cap = (ep_lend(7) + ep_lend(1) + ep_place([in_chunks(0, [piece()])]) + complete(1) +
+              ep_tx_return([tok_held(1)]) + ep_lend(7) + ep_lend(3))
+    # tx_hold 16 over 8 chunks: every chunk lent, nothing left to copy into.
+    tx_all = (ep_lend(7) + ep_lend(7) + ep_lend(1) + ep_tx([100]) +
+              ep_place([in_chunks(0, [piece()]), in_chunks(1, [piece(5, 9)]), in_pat([60])]) +
+              complete(2) + ep_tx_return([tok_held(2), tok_held(3), tok_held(4)]) +
+              ep_tx([100, 3000]) + complete(2) + ep_place([in_chunks(0, [piece()])]))
     return {
         'trim-vlan-arp-ipv6-ipv4': u8(GEOM_16K) + u8(0x04) + trim,
         'valid-flow': u8(GEOM_16K) + u8(0) + flow,
@@ -285,6 +410,16 @@ def ep_client_seeds():
         'ring-damage-and-eventfd-flood': u8(GEOM_16K) + u8(0) + damage,
         'buffer-larger-than-data': u8(GEOM_16K) + u8(0x80) + flow,
         'lend-return-out-of-order': u8(GEOM_16K_HOLD_16) + u8(0) + lend,
+        'tx-lend-in-place': u8(GEOM_16K_TX_HOLD_8) + u8(0) + tx_lend,
+        'tx-lend-in-place-virtio': u8(GEOM_16K_TX_HOLD_8) + u8(0x01) + tx_lend,
+        'tx-lend-bad-placements-virtio': u8(GEOM_16K_TX_HOLD_8) + u8(0x01) + tx_bad(True),
+        'tx-lend-bad-placements': u8(GEOM_16K_TX_HOLD_8) + u8(0) + tx_bad(False),
+        'tx-lend-bogus-tokens': u8(GEOM_16K_TX_HOLD_8) + u8(0) + tx_tokens,
+        'tx-lend-every-chunk': u8(GEOM_16K_TX_HOLD_16) + u8(0) + tx_all,
+        'tx-lend-up-to-tx-hold': u8(geom_tx_hold(1, 3)) + u8(0) + tx_cap,
+        'tx-lend-64-byte-chunks': u8(geom_tx_hold(3, 7)) + u8(0x41) + tx_lend,
+        # settings 0xc0: 1000-byte buffers, a size no shift divides by
+        'tx-lend-1000-byte-chunks': u8(GEOM_16K_TX_HOLD_16) + u8(0xc1) + tx_lend,
     }
 
 
@@ -319,6 +454,9 @@ def ep_server_seeds():
     # more than a frame may have (geometry 3: 8 KiB pipes, 128-byte buffers).
     small = b''.join(peer(2, u8(0), u8(2), u16(7), u8(0), u8(i % 256), u8(0), u8(0), u16(i))
                      for i in range(130))
+    # A server lends no TX chunk, whatever tx_hold says; its frames are copied.
+    tx_lend = (post(0, 5) + post(1, 6) + ep_lend(7) + ep_place([in_pat([100, 60], False)]) +
+               ep_tx_return([tok_any(0), tok_any(0x100000000)]) + peer(5, u8(15)))
     return {
         'frame-needs-more-than-128-buffers': u8(3) + u8(0) + small + ep_tx([1500, 60]) +
         peer(5, u8(15)),
@@ -329,6 +467,7 @@ def ep_server_seeds():
         'ring-damage': u8(GEOM_16K) + u8(0) + damage,
         'odd-geometry': u8(3) + u8(0) + flow,
         'lend-return-out-of-order': u8(GEOM_16K_HOLD_16) + u8(0) + lend,
+        'tx-lend-none': u8(GEOM_16K_TX_HOLD_8) + u8(0) + tx_lend,
     }
 
 
