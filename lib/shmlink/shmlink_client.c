@@ -348,8 +348,9 @@ client_tx_place(struct client_tx *t, const struct shmlink_frame *f, uint32_t vh,
 
 /*
  * tx_hold: send frame @f where the caller built it, if it lies in lent chunks (with an
- * id free: @id). Returns 1 if pushed, 0 if it is to be copied, -1 if the descriptor pipe
- * is full.
+ * id free). Returns 1 if pushed, 0 if it is to be copied, -1 if the descriptor pipe is
+ * full. A frame in more pieces than a copy takes chunks is copied when its descriptor
+ * does not fit: in a small pipe it may never fit, and the frame would block the queue.
  */
 static int
 client_tx_placed(struct shmlink_ep *ep, const struct shmlink_frame *f, uint32_t vh,
@@ -363,7 +364,7 @@ client_tx_placed(struct shmlink_ep *ep, const struct shmlink_frame *f, uint32_t 
 		return 0;
 	if (q_txd_push(&t->desc, id, f->len + vh, bufs, nb) != 0) {
 		client_tx_unplace(t, id, bufs, nb);
-		return -1;
+		return nb > (f->len + vh + t->buf_size - 1) / t->buf_size ? 0 : -1;
 	}
 	t->nb_free_ids--;
 	ep->tx.st.tx_in_place++;

@@ -481,6 +481,41 @@ test_tx_lend_fallback(void)
 	LINK_CLOSE_CLEAN(&l);
 }
 
+/* A frame in many one-byte pieces, one lent chunk each, whose in-place descriptor can
+ * never fit the small TX pipe, is copied into one chunk rather than blocking the queue. */
+static void
+test_tx_lend_too_many_pieces(void)
+{
+	struct shmlink_qfile_sizes tx = { .data = 4096, .tx_pipe = 200, .rx_pipe = 200, .shared = 8 };
+	struct shmlink_ep_conf conf = conf_default;
+	struct shmlink_tx_chunk ch[15];
+	struct shmlink_seg segs[15];
+	struct shmlink_frame f = { .segs = segs };
+	uint32_t seq = 7, len = 15;
+	unsigned int i;
+	struct link l;
+
+	conf.buffer_size = 256;
+	conf.tx_hold = 15;
+	if (!link_open(&l, &tx, NULL, &conf, &conf))
+		return;
+	CHECK_EQ(shmlink_ep_tx_lend(l.client, ch, 15), 15);
+	pattern_fill(content_buf, seq, len);
+	for (i = 0; i < len; i++) {
+		memcpy(ch[i].addr, content_buf + i, 1);
+		segs[i] = (struct shmlink_seg){ .addr = ch[i].addr, .len = 1 };
+	}
+	f.nb_segs = len;
+	f.len = len;
+	CHECK_EQ(shmlink_ep_tx_burst(l.client, &f, 1), 1);
+	CHECK_EQ(stats_of(l.client).tx_in_place, 0);
+	txl_receive(&l, &seq, &len, 1, "too many pieces");
+	for (i = 0; i < 15; i++)
+		shmlink_ep_tx_return(l.client, &ch[i].token, 1);
+	link_settle(&l);
+	LINK_CLOSE_CLEAN(&l);
+}
+
 static const struct ep_test tests[] = {
 	{ "lend_both_roles", test_lend_both_roles },
 	{ "lend_bound", test_lend_bound },
@@ -488,6 +523,7 @@ static const struct ep_test tests[] = {
 	{ "lend_stale_token", test_lend_stale_token },
 	{ "tx_lend_in_place", test_tx_lend_in_place },
 	{ "tx_lend_fallback", test_tx_lend_fallback },
+	{ "tx_lend_too_many_pieces", test_tx_lend_too_many_pieces },
 };
 
 int

@@ -239,8 +239,8 @@ struct shmlink_tx_chunk {
  * shmlink_ep_tx_burst() where it is, without a copy (with a virtio header, its first
  * piece needs SHMLINK_VIRTIO_HDR_LEN bytes of its chunk before it); any other frame is
  * copied. A chunk stays the caller's after its frame is sent, until its token is given
- * back; it goes back to the pool once given back and completed by the server. On the
- * transmitting thread.
+ * back; it goes back to the pool once given back and completed by the server: a frame
+ * must not lie in a chunk given back. On the transmitting thread.
  * @return the number of chunks lent, 0 for a server or an endpoint without @c tx_hold.
  */
 unsigned int shmlink_ep_tx_lend(struct shmlink_ep *ep, struct shmlink_tx_chunk *chunks,
