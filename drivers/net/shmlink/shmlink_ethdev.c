@@ -741,9 +741,9 @@ shmlink_xstat_values(struct pmd_internals *pmd, uint64_t *v)
 	v[k++] = os.tx_bad_offload;
 	v[k++] = zc[0];
 	v[k++] = zc[1];
-	v[k++] = shmlink_peer_zc_lent(pmd);
+	v[k++] = shmlink_peer_zc_lent(pmd, false);
 	v[k++] = st.tx_in_place;
-	v[k] = shmlink_peer_zc_tx_lent(pmd);
+	v[k] = shmlink_peer_zc_lent(pmd, true);
 }
 
 static int

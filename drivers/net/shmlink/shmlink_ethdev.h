@@ -298,11 +298,9 @@ void shmlink_peer_update_link(struct pmd_internals *pmd);
 /* Send every pending coalesced signal: the bursts have stopped. */
 void shmlink_peer_flush_signals(struct pmd_internals *pmd);
 void shmlink_peer_stats(struct pmd_internals *pmd, struct shmlink_ep_stats *st);
-/* zero_copy=rx: frames the application holds now, of the attached peer. */
-uint64_t shmlink_peer_zc_lent(struct pmd_internals *pmd);
-
-/* zero_copy=tx: TX buffers the application holds now, of the attached peer. */
-uint64_t shmlink_peer_zc_tx_lent(struct pmd_internals *pmd);
+/* Lent now, of the attached peer: received frames the application holds (zero_copy=rx),
+ * or with @tx TX buffers (zero_copy=tx). */
+uint64_t shmlink_peer_zc_lent(struct pmd_internals *pmd, bool tx);
 
 /* Whether @dev is a port of this copy of the driver. */
 bool shmlink_dev_is_ours(const struct rte_eth_dev *dev);

@@ -339,29 +339,16 @@ peer_zc_release(struct pmd_internals *pmd)
 }
 
 uint64_t
-shmlink_peer_zc_lent(struct pmd_internals *pmd)
+shmlink_peer_zc_lent(struct pmd_internals *pmd, bool tx)
 {
+	struct shmlink_zc *const *zc = tx ? pmd->zc_tx : pmd->zc;
 	uint64_t n = 0;
 	uint16_t i;
 
 	rte_spinlock_lock(&pmd->lock);
 	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
-		if (pmd->zc[i] != NULL)
-			n += shmlink_zc_lent(pmd->zc[i]);
-	rte_spinlock_unlock(&pmd->lock);
-	return n;
-}
-
-uint64_t
-shmlink_peer_zc_tx_lent(struct pmd_internals *pmd)
-{
-	uint64_t n = 0;
-	uint16_t i;
-
-	rte_spinlock_lock(&pmd->lock);
-	for (i = 0; i < SHMLINK_MAX_QUEUES; i++)
-		if (pmd->zc_tx[i] != NULL)
-			n += shmlink_zc_lent(pmd->zc_tx[i]);
+		if (zc[i] != NULL)
+			n += shmlink_zc_lent(zc[i]);
 	rte_spinlock_unlock(&pmd->lock);
 	return n;
 }
