@@ -1138,5 +1138,5 @@ RTE_PMD_REGISTER_PARAM_STRING(net_shmlink,
 	ARG_RXEVICT "=<0-65535> "
 	ARG_RXCKSUM "=<auto|off|required> "
 	ARG_TXCKSUM "=<auto|off|required> "
-	ARG_ZEROCOPY "=<rx|no> "
+	ARG_ZEROCOPY "=<rx|tx|yes|no> "
 	ARG_QFILES "=<memfd|memfd_huge|/dir>");
