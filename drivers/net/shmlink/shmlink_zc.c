@@ -3,9 +3,10 @@
  */
 
 /*
- * Zero-copy: slots, the return ring and the region's last reference (shmlink_zc.h). The burst side costs one bulk dequeue when frames came back and one
- * atomic add per burst that lends; the application's side one enqueue and one atomic
- * subtraction per frame it frees.
+ * Zero-copy: slots, the return ring and the region's last reference (shmlink_zc.h). The
+ * burst side costs one bulk dequeue when frames came back and one atomic add per burst
+ * that lends; the application's side one enqueue and one atomic subtraction per frame
+ * it frees, or one of each per burst for the frames a Tx burst of ours frees.
  */
 
 #include <sys/mman.h>
