@@ -21,9 +21,10 @@
 #define FWD_SLEEP_MS		100
 /* Forwarding modes: retries of a burst the link could not take whole, then drop. */
 #define FWD_TX_RETRIES		64u
-/* txonly --verify, on a local stop: wait for frames still on their way back until the
- * link has been quiet this long, or at most FWD_DRAIN_MAX_S. */
-#define FWD_DRAIN_QUIET_S	0.1
+/* txonly --verify, on a local stop: wait for frames still on their way back until every
+ * one is back, or the link has been quiet this long (the others were dropped; long
+ * enough for a forwarder descheduled on a loaded host), or at most FWD_DRAIN_MAX_S. */
+#define FWD_DRAIN_QUIET_S	0.5
 #define FWD_DRAIN_MAX_S		2.0
 /* txonly --window: after this long with the window shut, the frames out are lost. */
 #define FWD_WINDOW_STALL_S	0.05
@@ -534,7 +535,8 @@ fwd_drain(struct peer_queue *q, int why)
 
 		if (fwd_rx_check(q) > 0)
 			quiet = now;
-		else if (now - quiet >= FWD_DRAIN_QUIET_S || now - t0 >= FWD_DRAIN_MAX_S)
+		else if (q->st.rx_packets >= q->st.tx_packets ||
+				now - quiet >= FWD_DRAIN_QUIET_S || now - t0 >= FWD_DRAIN_MAX_S)
 			break;
 	}
 }
