@@ -32,6 +32,7 @@
 
 #include "../common/driver_path.h"
 #include "../common/test_common.h"
+#include "bench_frame.h"
 
 #define BENCH_MAX_BURST 64
 #define BENCH_WARMUP 20000u
@@ -66,22 +67,6 @@ bench_rx_empty(uint16_t port, struct rte_mbuf **m, uint16_t n)
 	return rte_eth_rx_burst(port, 0, m, n);
 }
 
-/* Ethernet and an IPv4 header whose length is right (a trimming client reads it). */
-static void
-write_headers(uint8_t *p, uint16_t size)
-{
-	memset(p, 0xff, 6);
-	memset(p + 6, 0x02, 6);
-	p[12] = 0x08;
-	p[13] = 0x00;
-	memset(p + 14, 0, 28);
-	p[14] = 0x45;
-	p[16] = (uint8_t)((size - 14) >> 8);
-	p[17] = (uint8_t)(size - 14);
-	p[22] = 64;
-	p[23] = 17;
-}
-
 static void
 make_frame_bytes(uint8_t *p, uint16_t size)
 {
@@ -89,7 +74,7 @@ make_frame_bytes(uint8_t *p, uint16_t size)
 
 	for (i = 0; i < 2048; i++)
 		p[i] = (uint8_t)i;
-	write_headers(p, size);
+	bench_frame_headers(p, size);
 }
 
 static int
@@ -132,7 +117,7 @@ make_burst(struct rte_mempool *mp, struct rte_mbuf **m, unsigned int n, uint16_t
 	for (i = 0; i < n; i++) {
 		uint8_t *p = rte_pktmbuf_mtod(m[i], uint8_t *);
 
-		write_headers(p, size);
+		bench_frame_headers(p, size);
 		memcpy(p + BENCH_SEQ_OFF, &seq, sizeof(seq));
 		seq++;
 		m[i]->data_len = size;

@@ -31,6 +31,7 @@
 
 #include "../common/driver_path.h"
 #include "../common/test_common.h"
+#include "bench_frame.h"
 #include "bench_mark.h"
 
 #define PAIR_BURST	32
@@ -69,22 +70,6 @@ pair_size(const struct pair_conf *c, uint32_t seq)
 	return k < 7 ? 64 : k < 11 ? 594 : 1518;
 }
 
-static void
-pair_headers(uint8_t *p, uint16_t size, uint32_t seq)
-{
-	memset(p, 0xff, 6);
-	memset(p + 6, 0x02, 6);
-	p[12] = 0x08;
-	p[13] = 0x00;
-	memset(p + 14, 0, 28);
-	p[14] = 0x45;
-	p[16] = (uint8_t)((size - 14) >> 8);
-	p[17] = (uint8_t)(size - 14);
-	p[22] = 64;
-	p[23] = 17;
-	memcpy(p + PAIR_SEQ_OFF, &seq, sizeof(seq));
-}
-
 /* Send a burst; returns the frames the port took (the rest are freed). */
 static unsigned int
 pair_send(const struct pair_conf *c, struct pair *p)
@@ -97,8 +82,11 @@ pair_send(const struct pair_conf *c, struct pair *p)
 		return 0;
 	for (i = 0; i < PAIR_BURST; i++) {
 		uint16_t len = pair_size(c, p->seq + i);
+		uint8_t *d = rte_pktmbuf_mtod(m[i], uint8_t *);
+		uint32_t seq = p->seq + i;
 
-		pair_headers(rte_pktmbuf_mtod(m[i], uint8_t *), len, p->seq + i);
+		bench_frame_headers(d, len);
+		memcpy(d + PAIR_SEQ_OFF, &seq, sizeof(seq));
 		m[i]->data_len = len;
 		m[i]->pkt_len = len;
 	}
