@@ -10,7 +10,8 @@
 #
 # usage: test/bench/pair.sh <build dir> [cases] [sizes] [frames] [warm-up]
 #   cases  default "shmlink shmlink-zc memif memif-zc"; also shmlink-huge (the
-#          listening port's queue files on huge pages)
+#          listening port's queue files on huge pages) and shmlink-nocsum (neither
+#          port says it may send unfilled checksums, so neither fills them on receipt)
 #   sizes  default "64 512 1518 imix"; frames default 3000, after 10000 of warm-up
 #          (more than net_shmlink's default rings and regions hold: the simulated
 #          caches must have seen who wrote each line)
@@ -80,6 +81,8 @@ args() {
 	shmlink) echo "$drv --pair shmlink" ;;
 	shmlink-zc) echo "$drv --pair shmlink --srv-args zero_copy=rx --cli-args zero_copy=rx" ;;
 	shmlink-huge) echo "$drv --pair shmlink --srv-args queue_files=memfd_huge" ;;
+	shmlink-nocsum)
+		echo "$drv --pair shmlink --srv-args tx_cksum=off --cli-args tx_cksum=off" ;;
 	memif) echo "- --pair memif" ;;
 	memif-zc) echo "- --pair memif --cli-args zero-copy=yes" ;;
 	*) echo "pair.sh: unknown case $1" >&2; exit 2 ;;
