@@ -10,8 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Ethernet and an IPv4 header whose length is right (a trimming client reads it), UDP
- * left zero: the 42 bytes before a frame's sequence number. */
+/* Ethernet, an IPv4 header whose length is right (a trimming client reads it) and a UDP
+ * header with its length and checksum 0 ("none"): the 42 bytes before a frame's
+ * sequence number. A port that fills checksums on receipt sums the whole datagram. */
 static inline void
 bench_frame_headers(uint8_t *p, uint16_t size)
 {
@@ -25,6 +26,8 @@ bench_frame_headers(uint8_t *p, uint16_t size)
 	p[17] = (uint8_t)(size - 14);
 	p[22] = 64;
 	p[23] = 17;
+	p[38] = (uint8_t)((size - 34) >> 8);
+	p[39] = (uint8_t)(size - 34);
 }
 
 #endif /* BENCH_FRAME_H */
