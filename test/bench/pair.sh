@@ -12,9 +12,9 @@
 #   cases  default "shmlink shmlink-zc memif memif-zc"; also shmlink-huge (the
 #          listening port's queue files on huge pages) and shmlink-nocsum (neither
 #          port says it may send unfilled checksums, so neither fills them on receipt)
-#   sizes  default "64 512 1518 imix"; frames default 3000, after 10000 of warm-up
+#   sizes  default "64 512 1518 imix"; frames default 1000, after 7000 of warm-up
 #          (more than net_shmlink's default rings and regions hold: the simulated
-#          caches must have seen who wrote each line)
+#          caches must have seen who wrote each line); 1.5 to 3.5 minutes a figure
 # DPDK's memory is on huge pages, as in shmlink-bench: the script reserves 2 MB pages
 # as root if too few are free, and gives them back at exit.
 #
@@ -28,8 +28,8 @@ set -eu
 build=${1:?usage: pair.sh <build dir> [cases] [sizes] [frames]}
 cases=${2:-shmlink shmlink-zc memif memif-zc}
 sizes=${3:-64 512 1518 imix}
-frames=${4:-3000}
-warmup=${5:-10000}
+frames=${4:-1000}
+warmup=${5:-7000}
 command -v valgrind >/dev/null 2>&1 ||
 	{ echo "pair.sh: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 bench="$build/test/bench/bench_pair"
