@@ -13,7 +13,7 @@
  *
  * usage: bench_pair <driver.so|-> --pair shmlink|memif [--dir s2c|c2s] [--size B|imix]
  *		[--frames N] [--warmup N] [--srv-args K=V,..] [--cli-args K=V,..]
- *		[--smaps FILE] [--huge]
+ *		[--smaps FILE] [--huge yes|no]
  * Prints "frames F" on success.
  */
 
