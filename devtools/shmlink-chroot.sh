@@ -41,8 +41,10 @@ make_chroot() {
 	[ -f "$root/.shmlink-chroot" ] && { say "$suite: $root is ready"; return 0; }
 	command -v debootstrap >/dev/null || {
 		say "installing debootstrap"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			debootstrap >/dev/null || die "cannot install debootstrap"
+		# The matrix prepares its chroots side by side: wait for the other's apt.
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y \
+			-qq --no-install-recommends debootstrap >/dev/null ||
+			die "cannot install debootstrap"
 	}
 	mirror=$(archive)
 	[ -n "$mirror" ] || die "no Debian archive in this machine's apt sources"
