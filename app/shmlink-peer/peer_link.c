@@ -202,6 +202,11 @@ link_connect(struct peer_ctx *ctx, char *why, size_t why_len)
 				if (ctx->att.peer.reason != SHMLINK_CTL_R_BUSY)
 					return -1;
 				last = "the listener is busy with another peer";
+			} else if (rc == -ETIMEDOUT || rc == -ECONNRESET) {
+				/* A listener too busy to finish in time gives up on us. */
+				peer_log("%s: attach failed: %s; trying again",
+						ctx->o->socket_path, why);
+				last = "the listener did not finish the handshake";
 			} else {
 				return -1;
 			}

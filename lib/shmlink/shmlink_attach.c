@@ -19,6 +19,9 @@
 #define ATTACH_REFUSED UINT32_MAX
 /* attach_take_qp(): nothing to read yet (non-blocking handshake). */
 #define ATTACH_AGAIN (UINT32_MAX - 1)
+/* attach_take_qp(): the listener went silent or hung up: busy, perhaps; not a bad offer. */
+#define ATTACH_TIMED_OUT (UINT32_MAX - 2)
+#define ATTACH_HUNG_UP (UINT32_MAX - 3)
 
 static void __attribute__((format(printf, 3, 4)))
 attach_why(char *why, size_t len, const char *fmt, ...)
@@ -299,6 +302,11 @@ attach_take_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink_
 			&err);
 	if ((rc == -ETIMEDOUT || rc == -EAGAIN) && timeout_ms == 0)
 		return ATTACH_AGAIN;
+	if (rc == -ETIMEDOUT || rc == -ECONNRESET) {
+		attach_why(why, why_len, "no offer for queue pair %u: %s", qp,
+				err != NULL ? err : strerror(-rc));
+		return rc == -ETIMEDOUT ? ATTACH_TIMED_OUT : ATTACH_HUNG_UP;
+	}
 	if (rc != 0) {
 		attach_why(why, why_len, "bad offer for queue pair %u: %s", qp,
 				err != NULL ? err : strerror(-rc));
@@ -393,6 +401,13 @@ attach_answer_step(struct shmlink_attach_hs *hs, int timeout_ms, char *why, size
 	}
 	if (reason == ATTACH_REFUSED)
 		return -ECONNREFUSED;
+	if (reason == ATTACH_HUNG_UP)
+		return -ECONNRESET;
+	if (reason == ATTACH_TIMED_OUT) {
+		/* A listener that is only slow learns why we leave. */
+		shmlink_ctl_reject(hs->sock, SHMLINK_CTL_R_INTERNAL, "%s", why);
+		return -ETIMEDOUT;
+	}
 	if (reason != 0) {
 		shmlink_ctl_reject(hs->sock, reason, "%s", why != NULL ? why : "");
 		attach_drain(hs->sock);

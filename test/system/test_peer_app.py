@@ -7,13 +7,15 @@ testpmd forwards (io) whatever the peer sends; the peer runs txonly --verify: it
 and fills its frames, receives them back and checks each one's content and sequence. In
 both roles, both framings (Ethernet and raw IP), with and without the virtio-net header,
 with frames spanning several buffers of shared memory, and with the peer as the
-listening side once: every frame the peer sent reached testpmd, every frame testpmd
+listening side once, and once with testpmd stalled while the peer attaches (the peer
+tries again): every frame the peer sent reached testpmd, every frame testpmd
 sent reached the peer intact and in order, and the only frames that did not come back
 are those testpmd itself counted as dropped."""
 
 import json
 import os
 import re
+import signal
 import sys
 
 import shmlink_sys as sysh
@@ -28,8 +30,10 @@ class PeerAppTest(sysh.SysTestCase):
     tag = 'peer-app'
 
     def exchange(self, devargs, peer_args, txpkts, testpmd_args=(), peer_listens=False,
-                 role=None):
-        """testpmd io <-> shmlink-peer txonly --verify; check the accounting."""
+                 role=None, stall=False):
+        """testpmd io <-> shmlink-peer txonly --verify; check the accounting. @stall:
+        testpmd is stopped (SIGSTOP) until the peer has waited for its offer in vain
+        and said it tries again."""
         sock = self.ws.path('s')
         jpath = self.ws.path('peer.json')
         peer_argv = [sysh.peer_path(), '--socket', sock, '--mode', 'txonly', '--verify',
@@ -46,7 +50,15 @@ class PeerAppTest(sysh.SysTestCase):
                             'testpmd cannot start the port with its default MTU')
         tp.start()
         mark = tp.mark()
-        peer = self.ws.run('peer', peer_argv, limit=40)
+        if stall:
+            os.kill(tp.pid, signal.SIGSTOP)
+        try:
+            peer = self.ws.run('peer', peer_argv, limit=40)
+            if stall:
+                peer.wait_for(r'attach failed: no offer .*; trying again', 30)
+        finally:
+            if stall:
+                os.kill(tp.pid, signal.SIGCONT)
         rc = peer.wait(40)
         self.assertEqual(rc, 0, 'shmlink-peer failed:\n' + peer.tail())
         tp.wait_for(r'detached', 10, mark)
@@ -86,6 +98,11 @@ class PeerAppTest(sysh.SysTestCase):
 
     def test_eth_testpmd_server_peer_client(self):
         self.exchange('', [], '64,1514,300,60', role='server')
+
+    def test_testpmd_stalled_while_the_peer_attaches(self):
+        # Longer than the peer waits for the offer (5 s), as a loaded machine can stall
+        # the port's interrupt thread: the peer tries again and attaches.
+        self.exchange('', ['--connect-timeout', '30'], '64,1514', role='server', stall=True)
 
     def test_eth_testpmd_client_peer_server_frames_span_buffers(self):
         # 512-byte buffers: a 1514-byte frame takes three of them.

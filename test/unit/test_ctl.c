@@ -276,6 +276,36 @@ test_answer_rejects(void)
 	close(pfd[1]);
 }
 
+/* A listener that goes silent or hangs up leaves the handshake unfinished: not a bad
+ * offer (-EPROTO) but an error worth trying again after; the silent one hears why. */
+static void
+test_answer_unfinished(void)
+{
+	struct shmlink_attach_conf c = answer_conf;
+	struct shmlink_ctl_msg r;
+	struct shmlink_attach a;
+	char why[256] = "";
+	const char *rwhy;
+	unsigned int n;
+	int sv[2], rfds[1], rc;
+
+	c.timeout_ms = 50;
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0, "socketpair");
+	rc = shmlink_attach_answer(sv[1], &c, &a, why, sizeof(why));
+	CHECK(rc == -ETIMEDOUT, "silent listener: %d (%s), want -ETIMEDOUT", rc, why);
+	CHECK(shmlink_ctl_recv(sv[0], &r, rfds, 0, &n, 1000, &rwhy) == 0 &&
+			r.type == SHMLINK_CTL_REJECT && r.reason == SHMLINK_CTL_R_INTERNAL &&
+			strcmp(r.text, why) == 0, "silent listener: no reject that says why");
+	close(sv[0]);
+	close(sv[1]);
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0, "socketpair");
+	close(sv[0]);
+	rc = shmlink_attach_answer(sv[1], &c, &a, why, sizeof(why));
+	CHECK(rc == -ECONNRESET, "listener gone: %d (%s), want -ECONNRESET", rc, why);
+	close(sv[1]);
+}
+
 /* The full handshake in two processes; then a connector insisting on the other role. */
 static void
 test_attach_pair(bool insist_wrong_role)
@@ -467,6 +497,7 @@ main(void)
 	test_reject_text();
 	test_too_many_fds();
 	test_answer_rejects();
+	test_answer_unfinished();
 	test_attach_pair(false);
 	test_attach_pair(true);
 	test_attach_nonblocking();

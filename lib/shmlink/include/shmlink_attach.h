@@ -100,7 +100,9 @@ int shmlink_attach_offer(int sock, const struct shmlink_attach_conf *conf,
  * Connecting side: receive the offer, check it against @p conf and the files against
  * spec §8.2, map them and accept; or reject with a reason (also in @p why).
  * @return 0 with @p a filled, or -errno: -EPROTO when we rejected the offer,
- * -ECONNREFUSED when the listener refused us (its REJECT is in @p a->peer).
+ * -ECONNREFUSED when the listener refused us (its REJECT is in @p a->peer),
+ * -ETIMEDOUT or -ECONNRESET when it went silent or hung up before its offers were
+ * complete (a busy listener gives up on slow handshakes: worth trying again).
  */
 int shmlink_attach_answer(int sock, const struct shmlink_attach_conf *conf,
 		struct shmlink_attach *a, char *why, size_t why_len);

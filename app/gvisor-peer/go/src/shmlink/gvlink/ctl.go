@@ -199,6 +199,9 @@ func recvCtl(sock int) (ctlMsg, []int, error) {
 // protoError is a malformed message (as opposed to a timeout or a closed socket).
 type protoError struct{ error }
 
+// unfinished is a handshake the listener did not finish: it went silent or hung up.
+type unfinished struct{ error }
+
 // reject sends a REJECT with a reason and text, ignoring errors.
 func reject(sock int, reason uint32, text string) {
 	sendCtl(sock, &ctlMsg{typ: msgReject, nbQP: 1, reason: reason, text: text}, nil)

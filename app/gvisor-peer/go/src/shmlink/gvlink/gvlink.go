@@ -99,6 +99,9 @@ type Config struct {
 	// them); RXChecksumOffload, the stack does not verify the ones it receives
 	// (the port may then pass a DPDK application's checksum offload through).
 	TXChecksumOffload, RXChecksumOffload bool
+	// Dial: told why, each time it tries again after a handshake the port
+	// left unfinished (nil: nothing is said).
+	Retrying func(err error)
 }
 
 // offloads is what this side says of itself in the control protocol.
@@ -154,6 +157,7 @@ type Link struct {
 	PeerMTU    uint32             // what the peer announced
 	PeerMAC    tcpip.LinkAddress  // what the peer announced
 	PeerMinor  uint16             // the peer's control protocol minor version
+	Handshakes int                // how many it took (Dial tries again when the port leaves one unfinished)
 	// The checksum offloads the link agreed on, which the endpoint uses: our
 	// TCP/UDP checksums left unfilled, the peer's not verified.
 	TXChecksumOffload, RXChecksumOffload bool
@@ -256,19 +260,38 @@ func newLink(cfg *Config, role Role, sock int, fds []int, bufSize uint32, agreed
 
 // Dial connects to a listening port (e.g. net_shmlink's default listen=yes),
 // takes the offered queue files and answers ACCEPT. It retries while the socket
-// does not exist or refuses connections, for up to cfg.Timeout.
+// does not exist or refuses connections, or the port leaves the handshake
+// unfinished (a port gives each handshake 5 s, which a loaded machine can
+// exceed), for up to cfg.Timeout.
 func Dial(cfg Config) (*Link, error) {
 	cfg.defaults()
-	sock, err := connect(cfg.Socket, cfg.Timeout)
-	if err != nil {
-		return nil, err
-	}
-	l, err := acceptOffer(&cfg, sock)
-	if err != nil {
+	deadline := time.Now().Add(cfg.Timeout)
+	for tries := 1; ; tries++ {
+		left := time.Until(deadline)
+		if cfg.Timeout == 0 {
+			left = 0 // forever
+		} else if left <= 0 {
+			left = time.Nanosecond
+		}
+		sock, err := connect(cfg.Socket, left)
+		if err != nil {
+			return nil, err
+		}
+		l, err := acceptOffer(&cfg, sock)
+		if err == nil {
+			l.Handshakes = tries
+			return l, nil
+		}
 		unix.Close(sock)
-		return nil, err
+		if _, again := err.(unfinished); !again ||
+			(cfg.Timeout > 0 && time.Now().After(deadline)) {
+			return nil, err
+		}
+		if cfg.Retrying != nil {
+			cfg.Retrying(err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	return l, nil
 }
 
 func connect(path string, timeout time.Duration) (int, error) {
@@ -307,7 +330,7 @@ func acceptOffer(cfg *Config, sock int) (*Link, error) {
 			return fail(reasonProtocol, "%v", err)
 		}
 		closeFDs(fds)
-		return nil, fmt.Errorf("%s: %v", cfg.Socket, err)
+		return nil, unfinished{fmt.Errorf("%s: %v", cfg.Socket, err)}
 	case m.typ == msgReject:
 		closeFDs(fds)
 		return nil, fmt.Errorf("%s: the listener rejected us: reason %d %q", cfg.Socket, m.reason, m.text)
@@ -384,6 +407,7 @@ func Listen(cfg Config) (*Link, error) {
 		unix.Close(sock)
 		return nil, err
 	}
+	l.Handshakes = 1
 	return l, nil
 }
 
