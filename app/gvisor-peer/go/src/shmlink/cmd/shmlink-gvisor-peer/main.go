@@ -55,7 +55,7 @@ func usage() {
 	fmt.Fprintf(os.Stderr, `usage: %s -socket PATH|-tap NAME -addr A/N [flags] COMMAND [command flags] ARGS
        %s pattern N
 commands:
-  ping [-c N] [-i D] [-s BYTES] [-W D] [-v] HOST
+  ping [-c N] [-i D] [-s BYTES] [-W D] [-resolve D] [-v] HOST
   udp-echo [-c N] [-s BYTES] [-W D] HOST:PORT
   tcp-send N HOST:PORT      (N may end in K, M or G: KiB, MiB, GiB)
   tcp-recv N HOST:PORT
@@ -192,6 +192,7 @@ func main() {
 	statsEvery := flag.Duration("stats", 0, "print the stack's counters this often, and at the end (0: never)")
 	flag.Usage = usage
 	flag.Parse()
+	cfg.Retrying = func(err error) { fmt.Printf("%s: attach failed: %v; trying again\n", prog, err) }
 	// pattern needs no link: a test compares its output with what a kernel
 	// program fetched from serve -http.
 	if flag.NArg() > 0 && flag.Arg(0) == "pattern" {
@@ -284,10 +285,10 @@ func main() {
 		if !link.WaitPosted(5 * time.Second) {
 			die(2, "the client side posted no receive buffers within 5 s")
 		}
-		fmt.Printf("%s: attached to %s as gVisor %s (framing %s, virtio %v, MTU %d, buffer size %d, MAC %v, addresses %v); peer MTU %d, MAC %v, protocol 1.%d, TXChecksumOffload %v, RXChecksumOffload %v\n",
+		fmt.Printf("%s: attached to %s as gVisor %s (framing %s, virtio %v, MTU %d, buffer size %d, MAC %v, addresses %v); peer MTU %d, MAC %v, protocol 1.%d, TXChecksumOffload %v, RXChecksumOffload %v; handshakes %d\n",
 			prog, cfg.Socket, link.Role, framing, cfg.Virtio, mtu, link.BufferSize,
 			link.Endpoint.LinkAddress(), addrs, link.PeerMTU, link.PeerMAC, link.PeerMinor,
-			link.TXChecksumOffload, link.RXChecksumOffload)
+			link.TXChecksumOffload, link.RXChecksumOffload, link.Handshakes)
 	} else {
 		fmt.Printf("%s: attached to tap %s (MTU %d, MAC %v, addresses %v)\n",
 			prog, *tap, mtu, ep.LinkAddress(), addrs)
@@ -337,9 +338,13 @@ func (l *lockedWriter) flush() {
 // printStats prints the stack counters that tell where packets went.
 func printStats(s *stack.Stack) {
 	st := s.Stats()
-	fmt.Printf("stats: nic rx %d tx %d tx-no-buffer %d; ip rx %d malformed %d; tcp rx %d tx %d send-errors %d invalid %d checksum-errors %d retransmits %d timeouts %d; dropped %d\n",
+	fmt.Printf("stats: nic rx %d tx %d tx-no-buffer %d; arp requests out %d in %d (not ours %d), replies out %d in %d; ip rx %d malformed %d tx-errors %d; tcp rx %d tx %d send-errors %d invalid %d checksum-errors %d retransmits %d timeouts %d; dropped %d\n",
 		st.NICs.Rx.Packets.Value(), st.NICs.Tx.Packets.Value(), st.NICs.TxPacketsDroppedNoBufferSpace.Value(),
+		st.ARP.OutgoingRequestsSent.Value(), st.ARP.RequestsReceived.Value(),
+		st.ARP.RequestsReceivedUnknownTargetAddress.Value(), st.ARP.OutgoingRepliesSent.Value(),
+		st.ARP.RepliesReceived.Value(),
 		st.IP.PacketsReceived.Value(), st.IP.MalformedPacketsReceived.Value(),
+		st.IP.OutgoingPacketErrors.Value(),
 		st.TCP.ValidSegmentsReceived.Value(), st.TCP.SegmentsSent.Value(), st.TCP.SegmentSendErrors.Value(),
 		st.TCP.InvalidSegmentsReceived.Value(), st.TCP.ChecksumErrors.Value(),
 		st.TCP.Retransmits.Value(), st.TCP.Timeouts.Value(), st.DroppedPackets.Value())
@@ -356,12 +361,17 @@ func command(cmd string, args []string) func(*stack.Stack) int {
 		size := fs.Int("s", 56, "payload bytes")
 		wait := fs.Duration("W", time.Second, "how long to wait for each answer")
 		verbose := fs.Bool("v", false, "a line per answer, as ping(8) prints")
+		resolve := fs.Duration("resolve", 0, "first resolve HOST's link address (ARP, NDP), "+
+			"asking again after each failure, for up to this long (0: no)")
 		fs.Parse(args)
 		if fs.NArg() != 1 || net.ParseIP(fs.Arg(0)) == nil || *size < 8 {
-			die(2, "usage: ping [-c N] [-i D] [-s BYTES>=8] [-W D] [-v] HOST")
+			die(2, "usage: ping [-c N] [-i D] [-s BYTES>=8] [-W D] [-resolve D] [-v] HOST")
 		}
 		dst := gvlink.AddrFromIP(net.ParseIP(fs.Arg(0)))
 		return func(s *stack.Stack) int {
+			if *resolve > 0 && !resolveLink(s, dst, *resolve) {
+				return 1
+			}
 			return ping(s, dst, *count, *interval, *size, *wait, *verbose)
 		}
 	case "udp-echo":

@@ -140,6 +140,40 @@ func patternCmd(args []string) int {
 
 // ---- ping ----
 
+// resolveLink waits until the stack knows dst's link address, asking again after
+// each resolution that fails (gVisor gives up after 3 probes a second apart), for
+// up to d. The first echo then measures the path alone: an echo queued behind a
+// resolution that fails is dropped by the stack, which a loaded machine can cause.
+func resolveLink(s *stack.Stack, dst tcpip.Address, d time.Duration) bool {
+	var local tcpip.Address // none: the stack picks the source
+	start := time.Now()
+	deadline := start.Add(d)
+	for tries := 1; ; tries++ {
+		done := make(chan stack.LinkResolutionResult, 1)
+		terr := s.GetLinkAddress(gvlink.NIC, dst, local, netProto(dst),
+			func(r stack.LinkResolutionResult) { done <- r })
+		if _, would := terr.(*tcpip.ErrWouldBlock); terr != nil && !would {
+			fmt.Printf("ping %v: cannot resolve its link address: %v\n", gvlink.AddrToIP(dst), terr)
+			return false
+		}
+		select {
+		case r := <-done:
+			if r.Err == nil {
+				fmt.Printf("ping %v: link address %v after %d resolution(s), %.1f ms\n",
+					gvlink.AddrToIP(dst), r.LinkAddress, tries,
+					float64(time.Since(start))/1e6)
+				return true
+			}
+		case <-time.After(time.Until(deadline)):
+		}
+		if !time.Now().Before(deadline) {
+			fmt.Printf("ping %v: no link address within %v (%d resolution(s))\n",
+				gvlink.AddrToIP(dst), d, tries)
+			return false
+		}
+	}
+}
+
 // ping sends count ICMP (or ICMPv6) echoes one after the other, each waiting
 // up to wait for its answer, and reports loss and round-trip times.
 func ping(s *stack.Stack, dst tcpip.Address, count int, interval time.Duration, size int, wait time.Duration, verbose bool) int {
