@@ -130,6 +130,8 @@ attach_offer_qp(int sock, const struct shmlink_attach_conf *conf, struct shmlink
 		}
 		close(q[SHMLINK_QFD_EVENT]);
 		q[SHMLINK_QFD_EVENT] = efd;
+		/* The peer before shared its open file and may have made it blocking. */
+		(void)fcntl(efd, F_SETFL, fcntl(efd, F_GETFL) | O_NONBLOCK);
 	}
 	rc = attach_map_qp(a, qp, fds, conf->buffer_size, conf->keep_files, &err);
 	if (rc != 0)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "shmlink_notify.h"
@@ -24,12 +25,23 @@ shmlink_notify_signal(const struct shmlink_notify *n)
 	return shmlink_notify_kick(n);
 }
 
+/*
+ * The peer shares each eventfd's open file, and with it O_NONBLOCK, which it can clear:
+ * a read of an empty counter or a write to a full one would then block the caller (an
+ * lcore). Reads ask the kernel not to wait (RWF_NOWAIT); a write comes only after
+ * poll() says the counter takes one more.
+ */
+
 bool
 shmlink_notify_kick(const struct shmlink_notify *n)
 {
+	struct pollfd pfd = { .fd = n->efd, .events = POLLOUT };
 	uint64_t one = 1;
 	ssize_t rc;
 
+	/* A full counter is a signal already there. */
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT))
+		return false;
 	/* Only ever 1: a larger value could bring the peer's counter near 2^64 and make
 	 * its own writes fail (gVisor panics then). EAGAIN means it is already signalled. */
 	do {
@@ -55,9 +67,19 @@ shmlink_notify_arm(const struct shmlink_notify *n)
 bool
 shmlink_notify_drain(const struct shmlink_notify *n)
 {
+	struct pollfd pfd = { .fd = n->efd, .events = POLLIN };
 	uint64_t v;
+	struct iovec iov = { .iov_base = &v, .iov_len = sizeof(v) };
 	ssize_t rc;
 
+	do {
+		rc = preadv2(n->efd, &iov, 1, -1, RWF_NOWAIT);
+	} while (rc < 0 && errno == EINTR);
+	if (rc >= 0 || (errno != EOPNOTSUPP && errno != EINVAL))
+		return rc == sizeof(v);
+	/* Linux before 5.12 (no RWF_NOWAIT on eventfds): poll first, as kicks do. */
+	if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLIN))
+		return false;
 	do {
 		rc = read(n->efd, &v, sizeof(v));
 	} while (rc < 0 && errno == EINTR);

@@ -551,6 +551,16 @@ attack_words(struct link *l)
 	}
 }
 
+/* Make eventfd @fd blocking or not: the flag belongs to the open file we share. */
+static void
+eventfd_blocking(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, on ? fl & ~O_NONBLOCK : fl | O_NONBLOCK);
+}
+
 static void
 attack_eventfds(struct link *l)
 {
@@ -558,7 +568,9 @@ attack_eventfds(struct link *l)
 	uint64_t v;
 	unsigned int i;
 
-	switch (rnd_below(3)) {
+	/* Our own reads and writes must not block (case 3 may have left it blocking). */
+	eventfd_blocking(q->notify.efd, false);
+	switch (rnd_below(4)) {
 	case 0:		/* the counter one short of its limit: the port's writes fail */
 		v = UINT64_MAX - 1;
 		if (write(q->notify.efd, &v, sizeof(v)) == sizeof(v))
@@ -570,9 +582,17 @@ attack_eventfds(struct link *l)
 			if (write(q->notify.efd, &v, sizeof(v)) == sizeof(v))
 				rep.eventfd_writes++;
 		break;
-	default:
+	case 2:
 		if (read(q->notify.efd, &v, sizeof(v)) < 0)
 			(void)0;
+		break;
+	default:	/* blocking, empty or at its limit: a port's read or write would hang */
+		if (read(q->notify.efd, &v, sizeof(v)) < 0)
+			(void)0;
+		v = UINT64_MAX - 1;
+		if (rnd() & 1 && write(q->notify.efd, &v, sizeof(v)) == sizeof(v))
+			rep.eventfd_writes++;
+		eventfd_blocking(q->notify.efd, true);
 		break;
 	}
 }
@@ -670,7 +690,7 @@ usage(FILE *f)
 	for (i = 0; i < A_COUNT; i++)
 		fprintf(f, " %s", attack_names[i]);
 	fprintf(f, "\n--poison-eventfds: attach once, set both eventfd counters to 2^64 - 2, "
-			"leave.");
+			"make them blocking, leave.");
 	fprintf(f, "\n--probe-eventfds: attach once as a well-behaved peer would and exit 1 if "
 			"an eventfd it was given cannot take a signal (its counter is at its "
 			"limit: gVisor panics when its write fails, spec section 5).\n");
@@ -714,7 +734,10 @@ poison_eventfds(const char *path)
 	if (write(l.txq.notify.efd, &v, sizeof(v)) != sizeof(v) ||
 			write(l.rxq.notify.efd, &v, sizeof(v)) != sizeof(v))
 		rc = 1;
-	printf(NAME ": both eventfd counters set to 2^64 - 2%s\n", rc ? " (failed)" : "");
+	eventfd_blocking(l.txq.notify.efd, true);
+	eventfd_blocking(l.rxq.notify.efd, true);
+	printf(NAME ": both eventfd counters set to 2^64 - 2 and made blocking%s\n",
+			rc ? " (failed)" : "");
 	link_close(&l);
 	return rc;
 }

@@ -319,11 +319,10 @@ class HostilePeerTest(sysh.SysTestCase):
         self.assertEqual(tp.quit(30), 0)
         self.assert_no_sanitizer_report(tp)
 
-    # KNOWN BUG, reported (see README.md "Findings"): the listening port reuses the
-    # eventfd of its receive direction for every peer (so that its rx interrupt handle
-    # stays valid) and never drains it, so a counter a departed peer drove to its limit
-    # is still there when the next peer attaches: every signal of that peer fails with
-    # EAGAIN, and gVisor panics on a failed eventfd write (spec section 5).
+    # Finding 1 of README.md, fixed: a counter a departed peer drove to its limit (and
+    # an eventfd it made blocking) must not reach the next peer: every signal of that
+    # peer would fail with EAGAIN, and gVisor panics on a failed eventfd write (spec
+    # section 5).
     def test_eventfd_left_at_its_limit_does_not_reach_the_next_peer(self):
         sock = self.ws.path('s')
         tp = AsanTestpmd(self.ws, 'testpmd', 'net_shmlink0,socket=%s' % sock, side=0,

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -251,8 +252,36 @@ test_evicted_frames(void)
 #endif
 }
 
+/*
+ * A peer that clears O_NONBLOCK on an eventfd it shares (the flag belongs to the open
+ * file): draining an empty counter and kicking a full one must still return at once.
+ * SIGALRM ends the test if either blocks.
+ */
+static void
+test_blocking_eventfd(void)
+{
+	uint32_t word = SHMLINK_NOTIFY_ON;
+	struct shmlink_notify n = { .word = &word, .efd = eventfd(0, EFD_CLOEXEC) };
+	uint64_t full = UINT64_MAX - 1;
+
+	if (!CHECK(n.efd >= 0, "eventfd: %d", errno))
+		return;
+	alarm(10);
+	CHECK(!shmlink_notify_drain(&n), "%s", "drained an empty counter");
+	CHECK(shmlink_notify_kick(&n), "%s", "no kick on an empty counter");
+	CHECK(shmlink_notify_drain(&n), "%s", "the kick was not there to drain");
+	CHECK(write(n.efd, &full, sizeof(full)) == (ssize_t)sizeof(full), "fill: %d", errno);
+	CHECK(!shmlink_notify_kick(&n), "%s", "kicked a full counter");
+	CHECK(!shmlink_notify_signal(&n), "%s", "signalled a full counter");
+	CHECK(shmlink_notify_drain(&n), "%s", "the full counter was not drained");
+	CHECK(shmlink_notify_wait(&n, 0) == 0, "%s", "a wait on nothing");
+	alarm(0);
+	close(n.efd);
+}
+
 static const struct ep_test tests[] = {
 	{ "notification", test_notification },
+	{ "blocking_eventfd", test_blocking_eventfd },
 	{ "deferred_signals", test_deferred_signals },
 	{ "evicted_frames", test_evicted_frames },
 };
