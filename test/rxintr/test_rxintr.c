@@ -33,6 +33,11 @@
  * Without those flushes peer 2 would sleep until the receiver's next burst, after its
  * own wait has run out.
  *
+ * Each peer makes the eventfds it shares blocking once attached, as a hostile one may
+ * (the flag belongs to the open file): the port must still never wait on one; before
+ * it read them with RWF_NOWAIT, its drain of an empty counter put the receiver to sleep
+ * for good here.
+ *
  * With --connect the port connects instead (listen=no, server role) and the peer
  * thread listens and offers, so the port gets new eventfds from each peer: the FD the
  * application registered once must still wake it in phase B.
@@ -49,6 +54,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
@@ -409,6 +415,15 @@ peer_connect(struct test *t, struct peer *p, struct shmlink_attach_conf *conf)
 	return 0;
 }
 
+static void
+peer_blocking(int efd)
+{
+	int fl = fcntl(efd, F_GETFL);
+
+	if (fl >= 0)
+		(void)fcntl(efd, F_SETFL, fl & ~O_NONBLOCK);
+}
+
 /* Attach as the client (with --connect by taking the port's connection) and create
  * the endpoint the link agreed on. */
 static int
@@ -432,6 +447,11 @@ peer_attach(struct test *t, struct peer *p)
 		peer_fail(t, "peer %u: shmlink_ep_create: %s", p->id, strerror(errno));
 		return -1;
 	}
+	/* As a hostile peer may: O_NONBLOCK belongs to the open file both sides share. The
+	 * port's drains of an empty counter must not wait (the receiver would sleep for
+	 * good), nor must this peer's own. */
+	peer_blocking(p->att.txq[0].notify.efd);
+	peer_blocking(p->att.rxq[0].notify.efd);
 	return 0;
 }
 
