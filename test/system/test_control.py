@@ -16,9 +16,11 @@ lib/shmlink/shmlink_ctl.h, and between two testpmd processes.
 import fcntl
 import os
 import re
+import signal
 import socket
 import stat
 import struct
+import time
 import unittest
 
 import shmlink_sys as sysh
@@ -410,6 +412,38 @@ class ListeningPortTest(sysh.SysTestCase):
         no_leak()
         self.assertEqual(lp.quit(), 0)
         self.assertFalse(os.path.lexists(sock), 'socket file left after quit')
+
+    def test_an_answer_there_when_the_handshake_expires_counts(self):
+        # testpmd stopped from just after its offer until its handshake's 5 s ran out,
+        # the ACCEPT sent after that: when testpmd runs again its expiry alarm comes
+        # first (its timer fired first), as on a loaded machine whose interrupt thread
+        # runs late, and must take the answer that is there rather than drop the peer.
+        sock = self.ws.path('s')
+        lp = self.ws.testpmd('listener', 'net_shmlink0,socket=%s,mac=%s' % (sock, MAC_L),
+                             side=0).ready()
+        mark = lp.mark()
+        with sysh.unix_seqpacket() as c:
+            c.connect(sock)
+            m, fds = sysh.ctl_recv(c, 8)
+            try:
+                check_offer(self, m, fds, MAC_L)
+                sysh.post_rx_buffer(fds)
+            finally:
+                sysh.close_fds(fds)
+            os.kill(lp.pid, signal.SIGSTOP)
+            try:
+                time.sleep(5.5)
+                c.send(sysh.ctl_pack(sysh.CTL_ACCEPT, role=sysh.ROLE_CLIENT, nb_qp=1,
+                                     mac=mac_bytes(MAC_N)))
+                time.sleep(0.2)
+            finally:
+                os.kill(lp.pid, signal.SIGCONT)
+            lp.wait_for(r'attached; we are the server, 1 queue pair\(s\), peer MAC %s' %
+                        MAC_N, 8, mark)
+            lp.wait_link('up')
+            self.assertNotIn('attach failed', lp.output[mark:])
+        lp.wait_for(r'detached: control socket closed', 8, mark)
+        self.assertEqual(lp.quit(), 0)
 
     # control_protocol.rst says only "ACCEPT attaches", and the listener does not look
     # at what an ACCEPT says. Remove the decorator once it does: the run then fails

@@ -11,6 +11,7 @@
  */
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -621,14 +622,20 @@ shmlink_peer_broken_arm(struct pmd_internals *pmd)
 		rte_atomic_store_explicit(&pmd->broken_reported, false, rte_memory_order_release);
 }
 
-/* Any input or hang-up on the control socket means the peer is gone. */
+/*
+ * Any input or hang-up on the control socket means the peer is gone. A call with
+ * neither is an event the EAL took before this watch began (the handshake's last
+ * message, when its expiry alarm installed the link in the same round): not a leave.
+ */
 static void
 peer_on_conn(void *arg)
 {
 	struct pmd_internals *pmd = arg;
+	struct pollfd pfd = { .events = POLLIN };
 
 	rte_spinlock_lock(&pmd->lock);
-	if (pmd->attached && !pmd->closing)
+	pfd.fd = pmd->conn_fd;
+	if (pmd->attached && !pmd->closing && poll(&pfd, 1, 0) != 0)
 		peer_detach_locked(pmd, "control socket closed or written to", true);
 	peer_unlock(pmd);
 }
@@ -702,19 +709,13 @@ peer_handshake_failed(struct shmlink_handshake *h, const char *why)
 		peer_reconnect_later(pmd);
 }
 
+/* Handshake @h ended with @rc (0: attached, else why says why); @in_cb: from its
+ * socket's callback. */
 static void
-peer_on_handshake(void *arg)
+peer_handshake_end(struct shmlink_handshake *h, int rc, char *why, size_t why_len,
+		bool in_cb)
 {
-	struct shmlink_handshake *h = arg;
-	char why[256];
-	int rc;
-
-	if (!h->active || h->done)
-		return;
-	rc = shmlink_attach_step(&h->hs, why, sizeof(why));
-	if (rc == -EINPROGRESS)
-		return;
-	peer_handshake_unwatch(h, true);
+	peer_handshake_unwatch(h, in_cb);
 	if (rc == 0) {
 		/*
 		 * Install from an alarm: the socket's watch for the peer leaving goes on
@@ -726,10 +727,24 @@ peer_on_handshake(void *arg)
 			return;
 		h->done = false;
 		shmlink_attach_release(&h->hs.a);
-		snprintf(why, sizeof(why), "cannot set an alarm");
+		snprintf(why, why_len, "cannot set an alarm");
 	}
 	h->active = false;
 	peer_handshake_failed(h, why);
+}
+
+static void
+peer_on_handshake(void *arg)
+{
+	struct shmlink_handshake *h = arg;
+	char why[256];
+	int rc;
+
+	if (!h->active || h->done)
+		return;
+	rc = shmlink_attach_step(&h->hs, why, sizeof(why));
+	if (rc != -EINPROGRESS)
+		peer_handshake_end(h, rc, why, sizeof(why), true);
 }
 
 static void
@@ -748,13 +763,20 @@ static void
 peer_handshake_expired(void *arg)
 {
 	struct shmlink_handshake *h = arg;
+	char why[256];
+	int rc;
 
 	if (!h->active || h->done)
 		return;
-	peer_handshake_unwatch(h, false);
-	h->active = false;
-	shmlink_attach_abort(&h->hs);
-	peer_handshake_failed(h, "no answer in time");
+	/* The interrupt thread runs late on a loaded machine, and this alarm may then
+	 * come before the socket's callback: an answer that is there counts. */
+	rc = shmlink_attach_step(&h->hs, why, sizeof(why));
+	if (rc == -EINPROGRESS) {
+		shmlink_attach_abort(&h->hs);
+		rc = -ETIMEDOUT;
+		snprintf(why, sizeof(why), "no answer in time");
+	}
+	peer_handshake_end(h, rc, why, sizeof(why), false);
 }
 
 /* Begin a handshake on connected socket @fd in slot @h; it owns @fd from here on. */
