@@ -203,8 +203,11 @@ func FuzzDialOffer(f *testing.F) {
 		done := make(chan result, 1)
 		go func() {
 			// The client role only: gVisor's server endpoint keeps its receive
-			// goroutine and eventfd after Close (see Link.Close).
-			l, err := Dial(Config{Socket: path, Timeout: ctlTimeout, Role: RoleClient})
+			// goroutine and eventfd after Close (see Link.Close). One handshake:
+			// Dial would try again after one the listener left unfinished.
+			cfg := Config{Socket: path, Timeout: ctlTimeout, Role: RoleClient}
+			cfg.defaults()
+			l, err := dialOnce(&cfg, ctlTimeout)
 			done <- result{l, err}
 		}()
 		sock, _, err := unix.Accept4(ls, unix.SOCK_CLOEXEC)

@@ -273,16 +273,11 @@ func Dial(cfg Config) (*Link, error) {
 		} else if left <= 0 {
 			left = time.Nanosecond
 		}
-		sock, err := connect(cfg.Socket, left)
-		if err != nil {
-			return nil, err
-		}
-		l, err := acceptOffer(&cfg, sock)
+		l, err := dialOnce(&cfg, left)
 		if err == nil {
 			l.Handshakes = tries
 			return l, nil
 		}
-		unix.Close(sock)
 		if _, again := err.(unfinished); !again ||
 			(cfg.Timeout > 0 && time.Now().After(deadline)) {
 			return nil, err
@@ -292,6 +287,20 @@ func Dial(cfg Config) (*Link, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// dialOnce connects (retrying for up to timeout while nobody listens) and runs
+// one handshake.
+func dialOnce(cfg *Config, timeout time.Duration) (*Link, error) {
+	sock, err := connect(cfg.Socket, timeout)
+	if err != nil {
+		return nil, err
+	}
+	l, err := acceptOffer(cfg, sock)
+	if err != nil {
+		unix.Close(sock)
+	}
+	return l, err
 }
 
 func connect(path string, timeout time.Duration) (int, error) {
