@@ -14,6 +14,10 @@
 #   --host-results   take 22.11's results from BUILD, a build of this machine whose
 #                    whole suite just ran (what usertools/shmlink-test.sh does), instead
 #                    of building and testing again
+#   --prepare-only   only make the chroots and run their set-ups (logs in
+#                    build-compat/<version>.prepare-early.log), and exit 0: what the
+#                    test command starts beside the main suite, so that a later run
+#                    finds them made (its own set-up is then quick)
 # Per version: the set-up (usertools/shmlink-setup.sh --matrix inside the chroot), the
 # build with warnings as errors, the PMD info check, the main job (testpmd forwarding
 # through net_shmlink against shmlink-peer, usertools/shmlink-run.sh), and the suites
@@ -26,12 +30,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 SUITES="system interop gvisor install"
 host_results=
+prepare_only=no
 versions=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--host-results) host_results=$2; shift ;;
+	--prepare-only) prepare_only=yes ;;
 	22.11 | 24.11 | 25.11) versions="$versions $1" ;;
-	*) echo "usage: $0 [--host-results BUILD] [22.11|24.11|25.11]..." >&2; exit 2 ;;
+	*) echo "usage: $0 [--host-results BUILD | --prepare-only] [22.11|24.11|25.11]..." >&2
+		exit 2 ;;
 	esac
 	shift
 done
@@ -76,8 +83,9 @@ root_of() {
 }
 
 # Make the chroot and run the set-up in it: what can run side by side (mostly downloads).
+# $2: the log's name (default prepare).
 prepare() {
-	v=$1 log=$out/$1.prepare.log
+	v=$1 log=$out/$1.${2:-prepare}.log
 	if [ "$v" = 22.11 ]; then
 		"$top/usertools/shmlink-setup.sh" >"$log" 2>&1
 	else
@@ -221,6 +229,14 @@ check() {
 		failures "$tl" $SUITES | sed "s/^/$v: /" >&2
 	fi
 }
+
+if [ "$prepare_only" = yes ]; then
+	for v in $versions; do
+		[ "$v" = 22.11 ] || prepare "$v" prepare-early &
+	done
+	wait
+	exit 0
+fi
 
 # Chroots and set-ups side by side: they mostly wait for the archive.
 say "preparing $(echo $versions) (set-up logs in $out/<version>.prepare.log)"
